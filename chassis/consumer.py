@@ -1,0 +1,141 @@
+"""The consumer loop: at-least-once, manual commits, bounded retries, dead-letter topic.
+
+An offset is committed only after its handler's effect is stored (or the record was
+dead-lettered), so a crash replays rather than loses. Handlers must therefore be
+idempotent: key every effect by the event id (see chassis.mongo.insert_once).
+A record that keeps failing goes to the dead-letter topic with the reason in headers,
+and its partition moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from google.protobuf.message import DecodeError, Message
+
+from chassis import logs, metrics
+from chassis.cloudevents import Envelope, MalformedEvent
+from chassis.kafka import EventPublisher
+
+log = logs.get(__name__)
+
+Handler = Callable[[Envelope], Awaitable[None]]
+M = TypeVar("M", bound=Message)
+
+
+class PermanentError(Exception):
+    """Retrying cannot help (undecodable or invalid payload): dead-letter at once."""
+
+
+def decode(envelope: Envelope, cls: type[M]) -> M:
+    """The payload as `cls`; a payload that does not parse is a PermanentError."""
+    msg = cls()
+    try:
+        msg.ParseFromString(envelope.data)
+    except DecodeError as exc:
+        raise PermanentError(f"payload is not a {cls.DESCRIPTOR.full_name}: {exc}") from exc
+    return msg
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 3
+    backoff_seconds: float = 0.2
+
+
+class EventConsumer:
+    """Consumes `topics` as consumer group `group_id`, routing by CloudEvents type."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: list[str],
+        handlers: Mapping[str, Handler],
+        dead_letter_topic: str,
+        publisher: EventPublisher,
+        retry: RetryPolicy,
+    ) -> None:
+        self._group_id = group_id
+        self._topics = topics
+        self._handlers = dict(handlers)
+        self._dlt = dead_letter_topic
+        self._publisher = publisher
+        self._retry = retry
+        self._consumer = AIOKafkaConsumer(
+            *topics,
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+
+    async def run(self) -> None:
+        await self._consumer.start()
+        log.info("consumer started", group=self._group_id, topics=self._topics)
+        try:
+            async for record in self._consumer:
+                await self._process(record)
+                tp = TopicPartition(record.topic, record.partition)
+                await self._consumer.commit({tp: record.offset + 1})
+        finally:
+            await self._consumer.stop()
+
+    async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
+        try:
+            envelope = Envelope.from_record(record.headers, record.value)
+        except MalformedEvent as exc:
+            await self._dead_letter(record, exc, event_type="?")
+            return
+        handler = self._handlers.get(envelope.type)
+        if handler is None:
+            metrics.EVENTS_CONSUMED.labels(self._group_id, envelope.type, "ignored").inc()
+            return
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await handler(envelope)
+            except PermanentError as exc:
+                await self._dead_letter(record, exc, envelope.type)
+                return
+            except Exception as exc:
+                if attempt >= self._retry.max_attempts:
+                    await self._dead_letter(record, exc, envelope.type)
+                    return
+                log.warning(
+                    "handler failed, retrying",
+                    event_id=envelope.id,
+                    type=envelope.type,
+                    attempt=attempt,
+                    error=repr(exc),
+                )
+                await asyncio.sleep(self._retry.backoff_seconds * 2 ** (attempt - 1))
+            else:
+                metrics.EVENTS_CONSUMED.labels(self._group_id, envelope.type, "ok").inc()
+                return
+
+    async def _dead_letter(self, record: ConsumerRecord[Any, Any], exc: Exception, event_type: str) -> None:
+        headers = [
+            *record.headers,
+            ("dlt_reason", repr(exc)[:1000].encode()),
+            ("dlt_topic", record.topic.encode()),
+            ("dlt_partition", str(record.partition).encode()),
+            ("dlt_offset", str(record.offset).encode()),
+            ("dlt_group", self._group_id.encode()),
+        ]
+        await self._publisher.send_raw(self._dlt, record.value, record.key, headers)
+        metrics.EVENTS_CONSUMED.labels(self._group_id, event_type, "dead_lettered").inc()
+        log.error(
+            "event dead-lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            type=event_type,
+            reason=repr(exc)[:300],
+        )

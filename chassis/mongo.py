@@ -1,0 +1,46 @@
+"""MongoDB access through PyMongo's asyncio API (Motor is end-of-life).
+
+Works on MongoDB and on FerretDB v1, so it relies only on single-document atomic updates
+and unique indexes: no multi-document transactions, change streams or $lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+Document = dict[str, Any]
+
+
+def connect(url: str) -> AsyncMongoClient[Document]:
+    """A client that returns timezone-aware datetimes (UTC) and fails fast when unreachable."""
+    return AsyncMongoClient(url, tz_aware=True, serverSelectionTimeoutMS=5000)
+
+
+async def ensure_indexes(db: AsyncDatabase[Document], indexes: Mapping[str, list[IndexModel]]) -> None:
+    """Create the indexes a service declares; re-running is a no-op.
+
+    One index per command: FerretDB v1.24 breaks the connection on a createIndexes
+    command that carries several indexes.
+    """
+    for collection, models in indexes.items():
+        for model in models:
+            await db[collection].create_indexes([model])
+
+
+async def insert_once(collection: AsyncCollection[Document], doc: Document) -> bool:
+    """Insert unless a unique index says it is already there; True when this call inserted.
+
+    The way to make an effect idempotent without transactions: give it a key that is
+    unique on the effect's source (an event id, a receipt number) and let the index decide.
+    """
+    try:
+        await collection.insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True

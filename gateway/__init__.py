@@ -1,0 +1,1 @@
+"""The HTTP gateway: the only door for store apps, mini-programs and internal tools."""

@@ -1,0 +1,59 @@
+"""gRPC channels and stubs to the services, opened once per gateway process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from regulars.members.v1 import members_pb2_grpc
+from regulars.messaging.v1 import messaging_pb2_grpc
+
+from gateway.settings import GatewaySettings
+
+# Fail fast when a service is down instead of waiting for it to come back.
+_CHANNEL_OPTIONS = [
+    ("grpc.enable_retries", 0),
+    ("grpc.initial_reconnect_backoff_ms", 200),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
+
+
+@dataclass
+class ServiceClients:
+    channels: dict[str, grpc.aio.Channel]
+    members: members_pb2_grpc.MembersServiceAsyncStub
+    messaging: messaging_pb2_grpc.MessagingServiceAsyncStub
+    timeout: float
+
+    @classmethod
+    def open(cls, s: GatewaySettings) -> ServiceClients:
+        addrs = {
+            "members": s.members_grpc_addr,
+            "coupons": s.coupons_grpc_addr,
+            "messaging": s.messaging_grpc_addr,
+            "feedback": s.feedback_grpc_addr,
+        }
+        channels = {
+            name: grpc.aio.insecure_channel(addr, options=_CHANNEL_OPTIONS) for name, addr in addrs.items()
+        }
+        return cls(
+            channels=channels,
+            members=members_pb2_grpc.MembersServiceStub(channels["members"]),
+            messaging=messaging_pb2_grpc.MessagingServiceStub(channels["messaging"]),
+            timeout=s.grpc_timeout_seconds,
+        )
+
+    async def close(self) -> None:
+        for channel in self.channels.values():
+            await channel.close(grace=None)
+
+    async def serving(self, name: str) -> bool:
+        """Whether service `name` answers grpc.health.v1 SERVING within a short deadline."""
+        stub: Any = health_pb2_grpc.HealthStub(self.channels[name])  # typeshed's stub lacks the RPC methods
+        try:
+            reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1.0)
+        except grpc.aio.AioRpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)

@@ -1,0 +1,123 @@
+"""Members routes: enrol a customer, read a member, read their in-app inbox."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from regulars.common.v1 import paging_pb2
+from regulars.members.v1 import members_pb2
+from regulars.messaging.v1 import messaging_pb2
+
+from gateway.deps import ClientsDep, TenantDep
+from gateway.schemas.members import EnrollMemberBody, InboxMessageOut, InboxPage, MemberOut
+from gateway.schemas.problems import responses
+
+router = APIRouter(prefix="/v1/members", tags=["members"])
+
+MemberId = Annotated[str, Path(min_length=1, max_length=64, description="Member id")]
+
+
+def _member_out(m: members_pb2.Member) -> MemberOut:
+    return MemberOut(
+        id=m.id,
+        phone=m.phone,
+        name=m.name,
+        surname=m.surname,
+        home_store_id=m.home_store_id,
+        registered_at=m.registered_at.ToDatetime(),
+    )
+
+
+def _metadata(request: Request) -> tuple[tuple[str, str], ...]:
+    return (("x-request-id", request.state.request_id),)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Enrol a customer as a member",
+    description=(
+        "Membership has no threshold: a phone number and a name are enough. Enrolling a phone "
+        "that is already a member returns that member with 200 instead of 201. A welcome "
+        "message then appears in the member's inbox."
+    ),
+    responses={200: {"model": MemberOut, "description": "Already a member"}, **responses(400, 401, 422, 503)},
+)
+async def enroll_member(
+    body: EnrollMemberBody,
+    tenant: TenantDep,
+    clients: ClientsDep,
+    request: Request,
+    response: Response,
+) -> MemberOut:
+    reply = await clients.members.EnrollMember(
+        members_pb2.EnrollMemberRequest(
+            tenant_id=tenant,
+            phone=body.phone,
+            name=body.name,
+            surname=body.surname,
+            store_id=body.store_id,
+            channel="store_app",
+        ),
+        timeout=clients.timeout,
+        metadata=_metadata(request),
+    )
+    response.status_code = 201 if reply.created else 200
+    response.headers["Location"] = f"/v1/members/{reply.member.id}"
+    return _member_out(reply.member)
+
+
+@router.get(
+    "/{member_id}",
+    summary="Read a member",
+    description="The member's profile, within the caller's tenant.",
+    responses=responses(401, 404, 422, 503),
+)
+async def get_member(
+    member_id: MemberId, tenant: TenantDep, clients: ClientsDep, request: Request
+) -> MemberOut:
+    reply = await clients.members.GetMember(
+        members_pb2.GetMemberRequest(tenant_id=tenant, member_id=member_id),
+        timeout=clients.timeout,
+        metadata=_metadata(request),
+    )
+    return _member_out(reply)
+
+
+@router.get(
+    "/{member_id}/inbox",
+    summary="Read a member's in-app inbox",
+    description="Messages for the member, newest first, a page at a time.",
+    responses=responses(400, 401, 422, 503),
+)
+async def list_inbox(
+    member_id: MemberId,
+    tenant: TenantDep,
+    clients: ClientsDep,
+    request: Request,
+    page_size: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
+    page_token: Annotated[str, Query(max_length=64, description="next_page_token of the previous page")] = "",
+) -> InboxPage:
+    reply = await clients.messaging.ListInbox(
+        messaging_pb2.ListInboxRequest(
+            tenant_id=tenant,
+            member_id=member_id,
+            page=paging_pb2.PageRequest(page_size=page_size, page_token=page_token),
+        ),
+        timeout=clients.timeout,
+        metadata=_metadata(request),
+    )
+    return InboxPage(
+        items=[
+            InboxMessageOut(
+                id=m.id,
+                kind=m.kind,
+                title=m.title,
+                body=m.body,
+                created_at=m.created_at.ToDatetime(),
+            )
+            for m in reply.messages
+        ],
+        next_page_token=reply.page.next_page_token or None,
+    )

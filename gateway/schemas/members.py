@@ -1,0 +1,80 @@
+"""Request and response bodies of the members routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EnrollMemberBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"phone": "+8613800138000", "name": "Li", "surname": "Wang", "store_id": "sh-01"}]
+        },
+    )
+
+    phone: str = Field(
+        max_length=32,
+        description="As typed; without a leading + it is read in the tenant's default region",
+    )
+    name: str = Field(max_length=64, description="Given name")
+    surname: str = Field(default="", max_length=64, description='For greetings such as "Ms Wang"')
+    store_id: str = Field(default="", max_length=64, description="The store enrolling the member")
+
+
+class MemberOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01JD6Q3Z8M4W1T5X9C2B7N0KAE",
+                    "phone": "+8613800138000",
+                    "name": "Li",
+                    "surname": "Wang",
+                    "home_store_id": "sh-01",
+                    "registered_at": "2026-11-23T10:00:00Z",
+                }
+            ]
+        }
+    )
+
+    id: str
+    phone: str = Field(description="E.164")
+    name: str
+    surname: str
+    home_store_id: str
+    registered_at: datetime
+
+
+class InboxMessageOut(BaseModel):
+    id: str
+    kind: str = Field(description='e.g. "welcome"')
+    title: str
+    body: str
+    created_at: datetime
+
+
+class InboxPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "items": [
+                        {
+                            "id": "01JD6Q3Z9A0000000000000000",
+                            "kind": "welcome",
+                            "title": "Welcome to our membership",
+                            "body": "Hello Li Wang, you are now a member.",
+                            "created_at": "2026-11-23T10:00:00Z",
+                        }
+                    ],
+                    "next_page_token": None,
+                }
+            ]
+        }
+    )
+
+    items: list[InboxMessageOut]
+    next_page_token: str | None = Field(description="Pass as page_token for the next page; null on the last")

@@ -1,0 +1,1 @@
+"""The four Regulars services; each is `python -m services.<name>`."""

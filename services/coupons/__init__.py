@@ -1,0 +1,1 @@
+"""coupons: templates, claim, issue, till redemption, rollback, automatic rules."""

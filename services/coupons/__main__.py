@@ -1,0 +1,7 @@
+"""`python -m services.coupons`: run the coupons gRPC service."""
+
+from chassis import runtime, settings
+from services.coupons import bootstrap
+
+if __name__ == "__main__":
+    runtime.run("coupons", settings.load(settings.ServiceSettings), bootstrap.wire)

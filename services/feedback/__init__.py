@@ -1,0 +1,1 @@
+"""feedback: reviews, surveys, complaint cases, reviewer risk."""

@@ -1,0 +1,7 @@
+"""`python -m services.feedback`: run the feedback gRPC service."""
+
+from chassis import runtime, settings
+from services.feedback import bootstrap
+
+if __name__ == "__main__":
+    runtime.run("feedback", settings.load(settings.ServiceSettings), bootstrap.wire)

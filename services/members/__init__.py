@@ -1,0 +1,1 @@
+"""members: who the customer is, what they bought, what they are worth, who looks after them."""

@@ -1,0 +1,69 @@
+"""Members in MongoDB. Documents are mapped to the domain here and only here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from chassis import outbox
+from chassis.mongo import Document, insert_once
+from services.members.adapters import events
+from services.members.domain.model import Member
+
+MEMBERS = "members"
+
+INDEXES = {
+    MEMBERS: [
+        IndexModel([("tenant_id", ASCENDING), ("phone", ASCENDING)], unique=True, name="tenant_phone"),
+    ],
+}
+
+
+def to_doc(m: Member) -> Document:
+    return {
+        "_id": m.id,
+        "tenant_id": m.tenant_id,
+        "phone": m.phone,
+        "name": m.name,
+        "surname": m.surname,
+        "home_store_id": m.home_store_id,
+        "channel": m.channel,
+        "registered_at": m.registered_at,
+    }
+
+
+def from_doc(d: Document) -> Member:
+    return Member(
+        id=d["_id"],
+        tenant_id=d["tenant_id"],
+        phone=d["phone"],
+        name=d["name"],
+        surname=d.get("surname", ""),
+        home_store_id=d.get("home_store_id", ""),
+        channel=d.get("channel", ""),
+        registered_at=d["registered_at"],
+    )
+
+
+class MongoMemberRepository:
+    def __init__(self, db: AsyncDatabase[Document], topic: str, after_write: Callable[[], None]) -> None:
+        self._members = db[MEMBERS]
+        self._topic = topic
+        self._after_write = after_write
+
+    async def add(self, member: Member) -> Member | None:
+        doc = to_doc(member) | outbox.pending(self._topic, events.member_registered(member))
+        if not await insert_once(self._members, doc):
+            return None
+        self._after_write()
+        return member
+
+    async def get(self, tenant_id: str, member_id: str) -> Member | None:
+        doc = await self._members.find_one({"_id": member_id, "tenant_id": tenant_id})
+        return from_doc(doc) if doc else None
+
+    async def get_by_phone(self, tenant_id: str, phone: str) -> Member | None:
+        doc = await self._members.find_one({"tenant_id": tenant_id, "phone": phone})
+        return from_doc(doc) if doc else None

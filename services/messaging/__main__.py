@@ -1,0 +1,7 @@
+"""`python -m services.messaging`: run the messaging gRPC service and its consumers."""
+
+from chassis import runtime, settings
+from services.messaging import bootstrap
+
+if __name__ == "__main__":
+    runtime.run("messaging", settings.load(settings.ServiceSettings), bootstrap.wire)

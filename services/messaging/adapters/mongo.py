@@ -1,0 +1,70 @@
+"""Inbox messages in MongoDB; documents map to the domain here only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+
+from chassis.mongo import Document, insert_once
+from services.messaging.domain.model import InboxMessage
+
+INBOX = "inbox_messages"
+
+INDEXES = {
+    INBOX: [
+        IndexModel(
+            [("tenant_id", ASCENDING), ("kind", ASCENDING), ("source_event_id", ASCENDING)],
+            unique=True,
+            name="one_message_per_event",
+        ),
+        IndexModel(
+            [("tenant_id", ASCENDING), ("member_id", ASCENDING), ("_id", DESCENDING)],
+            name="member_inbox",
+        ),
+    ],
+}
+
+
+def to_doc(m: InboxMessage) -> Document:
+    return {
+        "_id": m.id,
+        "tenant_id": m.tenant_id,
+        "member_id": m.member_id,
+        "kind": m.kind,
+        "title": m.title,
+        "body": m.body,
+        "source_event_id": m.source_event_id,
+        "created_at": m.created_at,
+    }
+
+
+def from_doc(d: Document) -> InboxMessage:
+    return InboxMessage(
+        id=d["_id"],
+        tenant_id=d["tenant_id"],
+        member_id=d["member_id"],
+        kind=d["kind"],
+        title=d["title"],
+        body=d["body"],
+        source_event_id=d["source_event_id"],
+        created_at=d["created_at"],
+    )
+
+
+class MongoInboxRepository:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._inbox = db[INBOX]
+
+    async def add_once(self, message: InboxMessage) -> bool:
+        return await insert_once(self._inbox, to_doc(message))
+
+    async def list_for_member(
+        self, tenant_id: str, member_id: str, limit: int, before_id: str | None
+    ) -> list[InboxMessage]:
+        query: dict[str, Any] = {"tenant_id": tenant_id, "member_id": member_id}
+        if before_id:
+            query["_id"] = {"$lt": before_id}
+        docs = await self._inbox.find(query).sort("_id", DESCENDING).limit(limit).to_list()
+        return [from_doc(d) for d in docs]

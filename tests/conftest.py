@@ -1,0 +1,36 @@
+"""Session fixtures. The platform fixture runs the real services against real servers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from pymongo import MongoClient
+
+from devstack.processes import SERVICES, Stack, free_port
+from tests.support import fresh_namespace, server_urls
+
+
+@pytest.fixture(scope="session")
+def platform() -> Iterator[Stack]:
+    """All four services and the gateway, in a namespace of their own, on free ports."""
+    mongodb, kafka = server_urls()
+    stack = Stack(
+        mongodb_url=mongodb,
+        kafka_bootstrap_servers=kafka,
+        namespace=fresh_namespace(),
+        ports={name: free_port() for name in [*SERVICES, "gateway"]},
+        api_keys={"key-tenant-a": "tenant-a", "key-tenant-b": "tenant-b"},
+    )
+    try:
+        stack.start_all()
+        yield stack
+    finally:
+        stack.stop_all()
+
+
+@pytest.fixture(scope="session")
+def mongo() -> Iterator[MongoClient[dict[str, object]]]:
+    client: MongoClient[dict[str, object]] = MongoClient(server_urls()[0], tz_aware=True)
+    yield client
+    client.close()

@@ -1,0 +1,71 @@
+"""Inbox paging rules, with an in-memory stand-in for the repository port (not for Mongo)."""
+
+from datetime import UTC, datetime
+
+import pytest
+from ulid import ULID
+
+from chassis.errors import InvalidArgument
+from services.messaging.domain.model import InboxMessage, welcome_text
+from services.messaging.service import handlers
+
+
+class ListRepository:
+    def __init__(self, messages: list[InboxMessage]) -> None:
+        self.messages = messages
+
+    async def add_once(self, message: InboxMessage) -> bool:
+        if any(m.source_event_id == message.source_event_id for m in self.messages):
+            return False
+        self.messages.append(message)
+        return True
+
+    async def list_for_member(
+        self, tenant_id: str, member_id: str, limit: int, before_id: str | None
+    ) -> list[InboxMessage]:
+        mine = [m for m in self.messages if (m.tenant_id, m.member_id) == (tenant_id, member_id)]
+        mine = [m for m in mine if before_id is None or m.id < before_id]
+        return sorted(mine, key=lambda m: m.id, reverse=True)[:limit]
+
+
+def message(n: int, member: str = "m1") -> InboxMessage:
+    return InboxMessage(
+        id=str(ULID.from_timestamp(1_700_000_000 + n)),
+        tenant_id="t",
+        member_id=member,
+        kind="welcome",
+        title="t",
+        body="b",
+        source_event_id=f"e{n}",
+        created_at=datetime.now(UTC),
+    )
+
+
+async def test_pages_walk_the_inbox_newest_first_without_gaps_or_repeats() -> None:
+    repo = ListRepository([message(n) for n in range(7)] + [message(99, member="m2")])
+    seen: list[str] = []
+    token = ""
+    while True:
+        items, token = await handlers.list_inbox("t", "m1", 3, token, repo)
+        seen += [m.source_event_id for m in items]
+        if not token:
+            break
+    assert seen == [f"e{n}" for n in range(6, -1, -1)]
+
+
+async def test_a_page_token_that_was_not_issued_is_rejected() -> None:
+    with pytest.raises(InvalidArgument) as err:
+        await handlers.list_inbox("t", "m1", 3, "garbage", ListRepository([]))
+    assert err.value.field == "page_token"
+
+
+async def test_the_same_event_twice_gives_one_welcome_message() -> None:
+    repo = ListRepository([])
+    evt = handlers.MemberRegistered("e1", "t", "m1", "Li", "Wang", datetime.now(UTC))
+    assert await handlers.on_member_registered(evt, repo) is True
+    assert await handlers.on_member_registered(evt, repo) is False
+    assert len(repo.messages) == 1
+
+
+def test_the_welcome_greets_by_name() -> None:
+    assert "Li Wang" in welcome_text("Li", "Wang")[1]
