@@ -1,22 +1,27 @@
-"""Transactional outbox inside the aggregate's own document.
+"""Transactional outbox inside the aggregate's own document, with a small index to relay from.
 
 FerretDB v1 has no multi-document transactions, so the only atomic unit is one document.
 A state change therefore writes its events into the same document, under
-`_outbox.<event id>`, in the same insert or update, and sets `_outbox_at`. The relay
-publishes pending events (oldest document first, events in id order, which is creation
-order because ids are ULIDs), then removes each one it published.
+`_outbox.<event id>`, in the same insert or update (`embed` / `embed_set`). Right after
+that write the repository calls `Outbox.track`, which copies the events into the
+`outbox_events` collection: it holds only what is still unsent, so the relay reads it
+cheaply however large the aggregate collections grow (on FerretDB only `_id` lookups are
+indexed; any other query scans the whole collection).
 
-A crash after the write and before publishing leaves the event in the document: the
-relay finds it on restart. A crash after publishing and before removal publishes it
-again: consumers deduplicate on the event id. So nothing is lost and nothing counts twice.
-Several replicas may relay at once; the worst case is again a duplicate delivery.
+- Crash between the write and `track`: the event is only embedded. A sweep (at start and
+  every `sweep_seconds`) scans the aggregate collections for embedded events older than a
+  grace period and tracks them. This scan is the only full scan, and it is rare.
+- Crash after publishing and before clean-up: the event is published again; consumers
+  deduplicate on the event id.
+So nothing is lost and nothing counts twice. Several replicas may relay at once; the worst
+case is again a duplicate delivery.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson.binary import Binary
@@ -26,11 +31,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from chassis import faults, logs, metrics
 from chassis.cloudevents import Envelope
 from chassis.kafka import EventPublisher
-from chassis.mongo import Document
+from chassis.mongo import Document, insert_once
 
 log = logs.get(__name__)
 
-OUTBOX_INDEX = IndexModel([("_outbox_at", ASCENDING)], name="outbox_pending")
+OUTBOX_EVENTS = "outbox_events"
+EMBEDDED_INDEX = IndexModel([("_outbox_at", ASCENDING)], name="outbox_pending")
 
 
 def _entry(topic: str, event: Envelope) -> dict[str, Any]:
@@ -45,42 +51,72 @@ def _entry(topic: str, event: Envelope) -> dict[str, Any]:
     }
 
 
-def pending(topic: str, *events: Envelope) -> Document:
+def embed(topic: str, *events: Envelope) -> Document:
     """Fields to include in a document being inserted, carrying its events."""
     return {"_outbox": {e.id: _entry(topic, e) for e in events}, "_outbox_at": datetime.now(UTC)}
 
 
-def pending_set(topic: str, *events: Envelope) -> Document:
+def embed_set(topic: str, *events: Envelope) -> Document:
     """A `$set` fragment that adds events to an existing document in the same update."""
     fragment: Document = {f"_outbox.{e.id}": _entry(topic, e) for e in events}
     fragment["_outbox_at"] = datetime.now(UTC)
     return fragment
 
 
-class OutboxRelay:
-    """Publishes what state changes left in `_outbox`; nudge() it after a write for low latency."""
+def _envelope(event_id: str, entry: Document) -> Envelope:
+    return Envelope(
+        id=event_id,
+        type=entry["type"],
+        source=entry["source"],
+        time=entry["time"],
+        subject=entry["subject"],
+        tenant_id=entry["tenant_id"],
+        data=bytes(entry["data"]),
+    )
+
+
+class Outbox:
+    """Tracks embedded events and relays them to Kafka."""
 
     def __init__(
         self,
         db: AsyncDatabase[Document],
-        collections: list[str],
         publisher: EventPublisher,
-        poll_seconds: float,
+        collections: list[str],
+        *,
+        poll_seconds: float = 0.5,
+        sweep_seconds: float = 60.0,
+        sweep_grace_seconds: float = 10.0,
         batch_size: int = 100,
     ) -> None:
         self._db = db
-        self._collections = collections
+        self._events = db[OUTBOX_EVENTS]
         self._publisher = publisher
+        self.collections = collections
         self._poll_seconds = poll_seconds
+        self._sweep_seconds = sweep_seconds
+        self._grace = timedelta(seconds=sweep_grace_seconds)
         self._batch_size = batch_size
         self._wake = asyncio.Event()
 
-    def nudge(self) -> None:
+    async def track(self, collection: str, doc_id: Any, topic: str, *events: Envelope) -> None:
+        """Copy events just embedded in `collection`/`doc_id` to the relay's queue."""
+        for e in events:
+            faults.crash_point("outbox_before_track")
+            await insert_once(
+                self._events, {"_id": e.id, "collection": collection, "doc_id": doc_id} | _entry(topic, e)
+            )
         self._wake.set()
 
     async def run(self) -> None:
+        """Relay forever: publish on every nudge or poll, sweep now and then."""
+        next_sweep = 0.0
+        loop = asyncio.get_running_loop()
         while True:
             try:
+                if loop.time() >= next_sweep:
+                    await self.sweep()
+                    next_sweep = loop.time() + self._sweep_seconds
                 await self.drain()
             except asyncio.CancelledError:
                 raise
@@ -91,41 +127,45 @@ class OutboxRelay:
             self._wake.clear()
 
     async def drain(self) -> int:
-        """Publish every pending event once; return how many were published."""
+        """Publish what is queued, oldest first; return how many events were published."""
         published = 0
-        for name in self._collections:
-            collection = self._db[name]
-            # Cross-tenant on purpose: the relay is infrastructure, not a tenant's query.
-            cursor = (
-                collection.find({"_outbox_at": {"$exists": True}}, {"_outbox": 1})
-                .sort("_outbox_at", ASCENDING)
-                .limit(self._batch_size)
-            )
-            docs = await cursor.to_list()
-            metrics.OUTBOX_PENDING.labels(name).set(len(docs))
-            for doc in docs:
-                published += await self._publish_document(name, doc)
-        return published
+        while True:
+            batch = await self._events.find({}).sort("_id", ASCENDING).limit(self._batch_size).to_list()
+            metrics.OUTBOX_PENDING.labels(OUTBOX_EVENTS).set(len(batch))
+            for queued in batch:
+                await self._publish(queued)
+            published += len(batch)
+            if len(batch) < self._batch_size:
+                return published
 
-    async def _publish_document(self, collection_name: str, doc: Document) -> int:
-        collection = self._db[collection_name]
-        outbox: dict[str, Document] = doc.get("_outbox") or {}
-        for event_id in sorted(outbox):
-            entry = outbox[event_id]
-            event = Envelope(
-                id=event_id,
-                type=entry["type"],
-                source=entry["source"],
-                time=entry["time"],
-                subject=entry["subject"],
-                tenant_id=entry["tenant_id"],
-                data=bytes(entry["data"]),
-            )
-            await self._publisher.publish(entry["topic"], event)
-            faults.crash_point("outbox_after_publish")
-            await collection.update_one({"_id": doc["_id"]}, {"$unset": {f"_outbox.{event_id}": ""}})
-        # Only clears the marker if no new event arrived meanwhile.
-        await collection.update_one(
-            {"_id": doc["_id"], "_outbox": {}}, {"$unset": {"_outbox": "", "_outbox_at": ""}}
+    async def _publish(self, queued: Document) -> None:
+        event_id = queued["_id"]
+        await self._publisher.publish(queued["topic"], _envelope(event_id, queued))
+        faults.crash_point("outbox_after_publish")
+        aggregate = self._db[queued["collection"]]
+        await aggregate.update_one({"_id": queued["doc_id"]}, {"$unset": {f"_outbox.{event_id}": ""}})
+        # Clears the marker only if no new event arrived meanwhile.
+        await aggregate.update_one(
+            {"_id": queued["doc_id"], "_outbox": {}}, {"$unset": {"_outbox": "", "_outbox_at": ""}}
         )
-        return len(outbox)
+        await self._events.delete_one({"_id": event_id})
+
+    async def sweep(self) -> int:
+        """Track embedded events a crash left untracked; return how many were found.
+
+        Cross-tenant on purpose: the relay is infrastructure, not a tenant's query.
+        """
+        found = 0
+        cutoff = datetime.now(UTC) - self._grace
+        for name in self.collections:
+            cursor = self._db[name].find({"_outbox_at": {"$lte": cutoff}}, {"_outbox": 1})
+            async for doc in cursor:
+                for event_id, entry in (doc.get("_outbox") or {}).items():
+                    found += 1
+                    await insert_once(
+                        self._events,
+                        {"_id": event_id, "collection": name, "doc_id": doc["_id"]} | dict(entry),
+                    )
+        if found:
+            log.info("outbox sweep recovered untracked events", count=found)
+        return found

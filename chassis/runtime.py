@@ -53,12 +53,14 @@ class Runtime:
         self.mongo_client = mongo.connect(settings.mongodb_url)
         self.db = self.mongo_client[settings.database_name(name)]
         self.publisher = kafka.EventPublisher(settings.kafka_bootstrap_servers)
-        self.relay: outbox.OutboxRelay | None = None
-
-    def nudge_relay(self) -> None:
-        """Called by repositories after a write that left events in an outbox."""
-        if self.relay is not None:
-            self.relay.nudge()
+        self.outbox = outbox.Outbox(
+            self.db,
+            self.publisher,
+            collections=[],  # filled from the ServiceSpec
+            poll_seconds=settings.outbox_poll_seconds,
+            sweep_seconds=settings.outbox_sweep_seconds,
+            sweep_grace_seconds=settings.outbox_sweep_grace_seconds,
+        )
 
     @property
     def dead_letter_topic(self) -> str:
@@ -69,7 +71,7 @@ async def _serve(rt: Runtime, spec: ServiceSpec) -> None:
     s = rt.settings
     indexes = {name: list(models) for name, models in spec.indexes.items()}
     for name in spec.outbox_collections:
-        indexes.setdefault(name, []).append(outbox.OUTBOX_INDEX)
+        indexes.setdefault(name, []).append(outbox.EMBEDDED_INDEX)
     await mongo.ensure_indexes(rt.db, indexes)
     topics = list(spec.produces)
     if spec.subscription:
@@ -83,9 +85,9 @@ async def _serve(rt: Runtime, spec: ServiceSpec) -> None:
     await rt.publisher.start()
 
     tasks: list[asyncio.Task[Any]] = []
+    rt.outbox.collections = list(spec.outbox_collections)
     if spec.outbox_collections and s.outbox_relay_enabled:
-        rt.relay = outbox.OutboxRelay(rt.db, spec.outbox_collections, rt.publisher, s.outbox_poll_seconds)
-        tasks.append(asyncio.create_task(rt.relay.run(), name="outbox-relay"))
+        tasks.append(asyncio.create_task(rt.outbox.run(), name="outbox-relay"))
     if spec.subscription:
         consumer = EventConsumer(
             bootstrap_servers=s.kafka_bootstrap_servers,

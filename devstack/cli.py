@@ -25,8 +25,13 @@ def up(
         with console.status("starting services…"):
             stack.start_all()
         url = stack.gateway_url
-        console.print(f"[bold green]Regulars is running[/]: gateway {url}  (docs: {url}/docs)")
-        console.print(f"services: {', '.join(f'{n}:{stack.ports[n]}' for n in SERVICES)}; logs in var/log/")
+        console.print(
+            f"[bold green]Regulars is running[/]: gateway {url}  (docs: {url}/docs)", soft_wrap=True
+        )
+        console.print(
+            f"services: {', '.join(f'{n}:{stack.ports[n]}' for n in SERVICES)}; logs in var/log/",
+            soft_wrap=True,
+        )
         console.print("Try:")
         console.print(
             f"  curl -s -X POST {url}/v1/members -H 'Authorization: Bearer {DEV_API_KEY}' "

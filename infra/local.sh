@@ -53,6 +53,16 @@ provision_ferretdb() {
   rm -rf "$build"
 }
 
+# Run a server in a session of its own, so Ctrl-C on `make run` stops the services but not
+# the servers; it writes its own pid before exec, so the pid file is exact.
+detach() {
+  local pidfile=$1 logfile=$2; shift 2
+  rm -f "$pidfile"
+  setsid bash -c 'echo $$ > "$0"; exec "$@"' "$pidfile" "$@" >>"$logfile" 2>&1 < /dev/null &
+  for _ in $(seq 1 50); do [ -s "$pidfile" ] && return 0; sleep 0.1; done
+  log "could not start $1"; exit 1
+}
+
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -80,9 +90,8 @@ start_kafka() {
     java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" >>"$logfile" 2>&1
   fi
   # shellcheck disable=SC2086
-  nohup java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true -cp "$KAFKA_LIBS/*" \
-    kafka.Kafka "$dir/server.properties" >>"$logfile" 2>&1 &
-  echo $! > "$pidfile"
+  detach "$pidfile" "$logfile" java $KAFKA_HEAP -XX:+UseG1GC -Djava.awt.headless=true \
+    -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties"
   wait_port "$KAFKA_PORT" kafka "$pidfile" "$logfile"
   log "kafka $KAFKA_VERSION (KRaft) listening on 127.0.0.1:$KAFKA_PORT"
 }
@@ -92,10 +101,9 @@ start_ferretdb() {
   if pid_alive "$pidfile"; then log "ferretdb already running (pid $(cat "$pidfile"))"; return; fi
   if port_open "$FERRETDB_PORT"; then log "port $FERRETDB_PORT is taken by another process: set LOCAL_FERRETDB_PORT"; exit 1; fi
   mkdir -p "$dir" "$VAR/log"
-  nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$dir/" --state-dir="$dir" \
-    --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- --telemetry=disable \
-    --log-level=warn --log-format=json >>"$logfile" 2>&1 &
-  echo $! > "$pidfile"
+  detach "$pidfile" "$logfile" "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$dir/?_pragma=synchronous(normal)" \
+    --state-dir="$dir" --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- \
+    --telemetry=disable --log-level=error --log-format=json
   wait_port "$FERRETDB_PORT" ferretdb "$pidfile" "$logfile"
   log "ferretdb $FERRETDB_VERSION (SQLite) listening on 127.0.0.1:$FERRETDB_PORT"
 }

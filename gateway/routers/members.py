@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -25,7 +26,7 @@ def _member_out(m: members_pb2.Member) -> MemberOut:
         name=m.name,
         surname=m.surname,
         home_store_id=m.home_store_id,
-        registered_at=m.registered_at.ToDatetime(),
+        registered_at=m.registered_at.ToDatetime(tzinfo=UTC),
     )
 
 
@@ -115,7 +116,7 @@ async def list_inbox(
                 kind=m.kind,
                 title=m.title,
                 body=m.body,
-                created_at=m.created_at.ToDatetime(),
+                created_at=m.created_at.ToDatetime(tzinfo=UTC),
             )
             for m in reply.messages
         ],

@@ -13,7 +13,7 @@ SERVICE_NAME = members_pb2.DESCRIPTOR.services_by_name["MembersService"].full_na
 
 def wire(rt: Runtime) -> ServiceSpec:
     topic = rt.settings.topic(events.TOPIC)
-    repo = mongo.MongoMemberRepository(rt.db, topic, rt.nudge_relay)
+    repo = mongo.MongoMemberRepository(rt.db, topic, rt.outbox)
     servicer = MembersServicer(repo, rt.settings.default_phone_region)
     return ServiceSpec(
         grpc_services=[

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -48,16 +46,17 @@ def from_doc(d: Document) -> Member:
 
 
 class MongoMemberRepository:
-    def __init__(self, db: AsyncDatabase[Document], topic: str, after_write: Callable[[], None]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
         self._members = db[MEMBERS]
         self._topic = topic
-        self._after_write = after_write
+        self._outbox = out
 
     async def add(self, member: Member) -> Member | None:
-        doc = to_doc(member) | outbox.pending(self._topic, events.member_registered(member))
+        registered = events.member_registered(member)
+        doc = to_doc(member) | outbox.embed(self._topic, registered)
         if not await insert_once(self._members, doc):
             return None
-        self._after_write()
+        await self._outbox.track(MEMBERS, member.id, self._topic, registered)
         return member
 
     async def get(self, tenant_id: str, member_id: str) -> Member | None:

@@ -1,0 +1,1 @@
+"""Benchmarks: figures for the platform's hot paths, with bare baselines measured in the same run."""
