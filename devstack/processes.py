@@ -95,6 +95,8 @@ class Stack:
     log_dir: Path = ROOT / "var" / "log"
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     api_keys: dict[str, str] = field(default_factory=lambda: {DEV_API_KEY: DEV_TENANT})
+    token_secret: str = "dev-only-member-token-secret-change-me-0123456789"
+    gateway_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, ManagedProcess] = field(default_factory=dict)
 
     def base_env(self) -> dict[str, str]:
@@ -125,6 +127,7 @@ class Stack:
                 "GATEWAY_PORT": str(self.ports["gateway"]),
                 "GATEWAY_HOST": "127.0.0.1",
                 "GATEWAY_API_KEYS": json.dumps(self.api_keys),
+                "GATEWAY_TOKEN_SECRET": self.token_secret,
             }
         )
         return ManagedProcess(

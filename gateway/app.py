@@ -1,54 +1,86 @@
-"""The FastAPI application: routers, problem+json errors, request ids, metrics."""
+"""The FastAPI application: routers, problem+json errors, identities, idempotency, metrics."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ulid import ULID
 
-from chassis import logs
+from chassis import logs, mongo
 from chassis.settings import load
 from gateway import errors
+from gateway.apikeys import ApiKeyStore
 from gateway.clients.channels import ServiceClients
-from gateway.routers import health, members
+from gateway.deps import Authenticator
+from gateway.idempotency import IdempotencyMiddleware
+from gateway.member_tokens import MemberTokens
+from gateway.routers import api_keys, health, members, sessions
 from gateway.settings import GatewaySettings
 
 DESCRIPTION = """
 Regulars turns one-time shoppers into regulars. This API is for store apps (POS and the
 shop assistants' app), partner mini-programs and internal tools.
 
-Authenticate with `Authorization: Bearer <api key>`; every request acts within the key's
-tenant. Errors are `application/problem+json` (RFC 9457) and name the offending `field`.
+**Authentication.** `Authorization: Bearer <credential>`, where the credential is an API key
+(`rg_…`, created with `python -m gateway.admin create-key` or `POST /v1/api-keys`) or a member
+session token from `POST /v1/sessions/member`. Every request acts within the credential's
+tenant; routes name the scope they need.
+
+**Errors** are `application/problem+json` (RFC 9457) with a stable `type` and the offending
+`field`. **Retries**: send `Idempotency-Key` on POSTs. **Rate limits**: `RateLimit-*` headers;
+429 with `Retry-After`. **Tracing**: `X-Request-Id` and W3C `traceparent` are echoed.
 """
+
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or load(GatewaySettings)
     logs.configure("gateway", settings.log_level)
+    client = mongo.connect(settings.mongodb_url)
+    db = client[settings.database_name]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.clients = ServiceClients.open(settings)
         yield
         await app.state.clients.close()
+        await client.close()
 
     app = FastAPI(title="Regulars API", version="1.0.0", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
+    app.state.auth = Authenticator(
+        settings,
+        ApiKeyStore(db, settings.api_key_cache_seconds),
+        MemberTokens(settings.gateway_token_secret, settings.member_token_ttl_seconds),
+    )
     errors.install(app)
+    app.add_middleware(IdempotencyMiddleware, db=db, ttl=timedelta(hours=settings.idempotency_ttl_hours))
 
     @app.middleware("http")
-    async def request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Request id and W3C trace context: accepted, generated if absent, echoed, forwarded."""
         rid = request.headers.get("x-request-id", "")[:64] or str(ULID())
+        trace = request.headers.get("traceparent", "")
         request.state.request_id = rid
+        request.state.traceparent = trace if _TRACEPARENT.match(trace) else ""
         response = await call_next(request)
         response.headers["X-Request-Id"] = rid
+        if request.state.traceparent:
+            response.headers["traceparent"] = request.state.traceparent
         return response
 
     app.include_router(health.router)
     app.include_router(members.router)
+    app.include_router(sessions.router)
+    app.include_router(api_keys.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

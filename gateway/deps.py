@@ -1,21 +1,105 @@
-"""Request dependencies: who is calling and for which tenant, and the service clients.
+"""Request dependencies: who is calling, for which tenant, with which scopes, at what rate.
 
-Until the gateway-identities issue lands, API keys come from GATEWAY_API_KEYS
-(key -> tenant); every request is bound to exactly that tenant.
+No `from __future__ import annotations` here: FastAPI reads these annotations at run time,
+and some refer to closure variables.
+
+Routes declare what they need with the `Annotated` aliases at the bottom; nothing else in a
+route deals with authentication.
 """
 
-from __future__ import annotations
 
-import secrets
+import hashlib
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from gateway.apikeys import ApiKeyStore
 from gateway.clients.channels import ServiceClients
 from gateway.errors import Problem
+from gateway.identity import SCOPES, Caller
+from gateway.member_tokens import MemberTokens
+from gateway.ratelimit import TokenBuckets
+from gateway.settings import GatewaySettings
 
-_bearer = HTTPBearer(auto_error=False, description="API key of a store app or partner")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key (`rg_…`) of a store app, partner or tool, or a member session token",
+)
+
+
+class Authenticator:
+    """Turns a bearer credential into a Caller and applies the caller's rate limit."""
+
+    def __init__(self, settings: GatewaySettings, keys: ApiKeyStore, tokens: MemberTokens) -> None:
+        self.keys = keys
+        self.tokens = tokens
+        self._static = {
+            key: Caller(
+                tenant_id=tenant,
+                kind="api_key",
+                subject="static-" + hashlib.sha256(key.encode()).hexdigest()[:12],
+                scopes=frozenset(SCOPES),
+            )
+            for key, tenant in settings.gateway_api_keys.items()
+        }
+        self._key_buckets = TokenBuckets(settings.rate_limit_per_second, settings.rate_limit_burst)
+        self._member_buckets = TokenBuckets(
+            settings.member_rate_limit_per_second, settings.member_rate_limit_burst
+        )
+
+    async def authenticate(self, credential: str) -> Caller | None:
+        if credential in self._static:
+            return self._static[credential]
+        caller = await self.keys.authenticate(credential)
+        return caller if caller is not None else self.tokens.verify(credential)
+
+    def rate_limit(self, caller: Caller, response: Response) -> None:
+        buckets = self._member_buckets if caller.kind == "member" else self._key_buckets
+        decision = buckets.take(f"{caller.tenant_id}/{caller.subject}")
+        if not decision.allowed:
+            raise Problem(
+                429,
+                "rate-limited",
+                "Too many requests",
+                f"rate limit reached; retry in {decision.retry_after_seconds} s",
+                headers=decision.headers(),
+            )
+        response.headers.update(decision.headers())
+
+
+def _unauthenticated(detail: str) -> Problem:
+    return Problem(401, "unauthenticated", "Unauthenticated", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _caller(
+    request: Request,
+    response: Response,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None:
+        raise _unauthenticated("Authorization: Bearer <api key or member token> is required")
+    auth: Authenticator = request.app.state.auth
+    caller = await auth.authenticate(credentials.credentials)
+    if caller is None:
+        raise _unauthenticated("the API key or token is not valid, expired or revoked")
+    auth.rate_limit(caller, response)
+    request.state.caller = caller
+    return caller
+
+
+def require(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting callers that hold `scope`."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope}")
+
+    async def dependency(caller: Annotated[Caller, Depends(_caller)]) -> Caller:
+        if scope not in caller.scopes:
+            raise Problem(403, "forbidden", "Forbidden", f"this credential lacks the scope {scope}")
+        return caller
+
+    return dependency
 
 
 def _clients(request: Request) -> ServiceClients:
@@ -23,30 +107,24 @@ def _clients(request: Request) -> ServiceClients:
     return clients
 
 
-def _tenant(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    if credentials is None:
-        raise Problem(
-            401,
-            "unauthenticated",
-            "Unauthenticated",
-            "Authorization: Bearer <api key> is required",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    keys: dict[str, str] = request.app.state.settings.gateway_api_keys
-    for key, tenant in keys.items():
-        if secrets.compare_digest(key.encode(), credentials.credentials.encode()):
-            return tenant
-    raise Problem(
-        401,
-        "unauthenticated",
-        "Unauthenticated",
-        "the API key is not valid",
-        headers={"WWW-Authenticate": "Bearer"},
-    )
+def _member_id_for(scope: str) -> Callable[..., Awaitable[tuple[Caller, str]]]:
+    """The `{member_id}` path parameter, checked against a member session's own member."""
+
+    async def dependency(
+        member_id: Annotated[str, Path(min_length=1, max_length=64, description="Member id")],
+        caller: Annotated[Caller, Depends(require(scope))],
+    ) -> tuple[Caller, str]:
+        if not caller.may_act_for(member_id):
+            # Not 403: a member must not learn whether another member id exists.
+            raise Problem(404, "not-found", "Not found", f"member {member_id} not found")
+        return caller, member_id
+
+    return dependency
 
 
 ClientsDep = Annotated[ServiceClients, Depends(_clients)]
-TenantDep = Annotated[str, Depends(_tenant)]
+ReadMembers = Annotated[Caller, Depends(require("members:read"))]
+WriteMembers = Annotated[Caller, Depends(require("members:write"))]
+OpenSessions = Annotated[Caller, Depends(require("sessions:member"))]
+AdminKeys = Annotated[Caller, Depends(require("keys:admin"))]
+ReadMember = Annotated[tuple[Caller, str], Depends(_member_id_for("members:read"))]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -13,8 +13,29 @@ class GatewaySettings(BaseSettings):
     coupons_grpc_addr: str = Field(min_length=3)
     messaging_grpc_addr: str = Field(min_length=3)
     feedback_grpc_addr: str = Field(min_length=3)
-    gateway_api_keys: dict[str, str] = Field(min_length=1, description='JSON object {"api key": "tenant id"}')
+    mongodb_url: str = Field(min_length=1, description="The gateway's own database: API keys, idempotency")
+    namespace: str = Field(
+        default="", pattern=r"^[a-z0-9_]*$", validation_alias=AliasChoices("REGULARS_NAMESPACE", "namespace")
+    )
+    gateway_token_secret: str = Field(min_length=32, description="HMAC key signing member session tokens")
+    gateway_api_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description='Static development keys with every scope, JSON {"key": "tenant id"}',
+    )
     gateway_host: str = "0.0.0.0"
     gateway_port: int = Field(default=8000, ge=1, le=65535)
     grpc_timeout_seconds: float = Field(default=3.0, gt=0)
+    member_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    api_key_cache_seconds: float = Field(
+        default=30.0, ge=0, description="Revocation takes effect within this"
+    )
+    rate_limit_per_second: float = Field(default=100.0, gt=0, description="Per API key")
+    rate_limit_burst: int = Field(default=200, ge=1)
+    member_rate_limit_per_second: float = Field(default=5.0, gt=0, description="Per member token")
+    member_rate_limit_burst: int = Field(default=20, ge=1)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @property
+    def database_name(self) -> str:
+        return f"{self.namespace}regulars_gateway"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+from fastapi import Request
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from regulars.members.v1 import members_pb2_grpc
 from regulars.messaging.v1 import messaging_pb2_grpc
@@ -18,6 +19,14 @@ _CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 1000),
 ]
+
+
+def call_metadata(request: Request) -> tuple[tuple[str, str], ...]:
+    """gRPC metadata carrying the request id and trace context to the services."""
+    md = [("x-request-id", request.state.request_id)]
+    if request.state.traceparent:
+        md.append(("traceparent", request.state.traceparent))
+    return tuple(md)
 
 
 @dataclass

@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from regulars.common.v1 import paging_pb2
 from regulars.members.v1 import members_pb2
 from regulars.messaging.v1 import messaging_pb2
 
-from gateway.deps import ClientsDep, TenantDep
+from gateway.clients.channels import call_metadata
+from gateway.deps import ClientsDep, ReadMember, WriteMembers
 from gateway.schemas.members import EnrollMemberBody, InboxMessageOut, InboxPage, MemberOut
 from gateway.schemas.problems import responses
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
-
-MemberId = Annotated[str, Path(min_length=1, max_length=64, description="Member id")]
 
 
 def _member_out(m: members_pb2.Member) -> MemberOut:
@@ -31,7 +30,7 @@ def _member_out(m: members_pb2.Member) -> MemberOut:
 
 
 def _metadata(request: Request) -> tuple[tuple[str, str], ...]:
-    return (("x-request-id", request.state.request_id),)
+    return call_metadata(request)
 
 
 @router.post(
@@ -41,20 +40,24 @@ def _metadata(request: Request) -> tuple[tuple[str, str], ...]:
     description=(
         "Membership has no threshold: a phone number and a name are enough. Enrolling a phone "
         "that is already a member returns that member with 200 instead of 201. A welcome "
-        "message then appears in the member's inbox."
+        "message then appears in the member's inbox. Scope `members:write`; send an "
+        "`Idempotency-Key` to retry safely."
     ),
-    responses={200: {"model": MemberOut, "description": "Already a member"}, **responses(400, 401, 422, 503)},
+    responses={
+        200: {"model": MemberOut, "description": "Already a member"},
+        **responses(400, 401, 403, 409, 422, 429, 503),
+    },
 )
 async def enroll_member(
     body: EnrollMemberBody,
-    tenant: TenantDep,
+    caller: WriteMembers,
     clients: ClientsDep,
     request: Request,
     response: Response,
 ) -> MemberOut:
     reply = await clients.members.EnrollMember(
         members_pb2.EnrollMemberRequest(
-            tenant_id=tenant,
+            tenant_id=caller.tenant_id,
             phone=body.phone,
             name=body.name,
             surname=body.surname,
@@ -72,14 +75,16 @@ async def enroll_member(
 @router.get(
     "/{member_id}",
     summary="Read a member",
-    description="The member's profile, within the caller's tenant.",
-    responses=responses(401, 404, 422, 503),
+    description=(
+        "The member's profile, within the caller's tenant. Scope `members:read`; a member "
+        "session sees only its own member."
+    ),
+    responses=responses(401, 403, 404, 422, 429, 503),
 )
-async def get_member(
-    member_id: MemberId, tenant: TenantDep, clients: ClientsDep, request: Request
-) -> MemberOut:
+async def get_member(member: ReadMember, clients: ClientsDep, request: Request) -> MemberOut:
+    caller, member_id = member
     reply = await clients.members.GetMember(
-        members_pb2.GetMemberRequest(tenant_id=tenant, member_id=member_id),
+        members_pb2.GetMemberRequest(tenant_id=caller.tenant_id, member_id=member_id),
         timeout=clients.timeout,
         metadata=_metadata(request),
     )
@@ -89,12 +94,14 @@ async def get_member(
 @router.get(
     "/{member_id}/inbox",
     summary="Read a member's in-app inbox",
-    description="Messages for the member, newest first, a page at a time.",
-    responses=responses(400, 401, 422, 503),
+    description=(
+        "Messages for the member, newest first, a page at a time. Scope `members:read`; a "
+        "member session sees only its own inbox."
+    ),
+    responses=responses(400, 401, 403, 404, 422, 429, 503),
 )
 async def list_inbox(
-    member_id: MemberId,
-    tenant: TenantDep,
+    member: ReadMember,
     clients: ClientsDep,
     request: Request,
     page_size: Annotated[int, Query(ge=1, le=100, description="Items per page")] = 20,
@@ -102,8 +109,8 @@ async def list_inbox(
 ) -> InboxPage:
     reply = await clients.messaging.ListInbox(
         messaging_pb2.ListInboxRequest(
-            tenant_id=tenant,
-            member_id=member_id,
+            tenant_id=member[0].tenant_id,
+            member_id=member[1],
             page=paging_pb2.PageRequest(page_size=page_size, page_token=page_token),
         ),
         timeout=clients.timeout,

@@ -21,10 +21,12 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the given error statuses."""
     described = {
         400: "Invalid input; `field` names it",
-        401: "Missing or unknown API key",
+        401: "Missing, unknown, expired or revoked credential",
+        403: "The credential lacks the scope this route needs",
         404: "Not found in your tenant",
         409: "Conflicts with the current state",
         422: "The request body or parameters do not match the schema; `field` names it",
+        429: "Rate limit reached; retry after `Retry-After` seconds",
         503: "A service behind the gateway is unavailable; retry after `Retry-After`",
     }
     return {

@@ -47,5 +47,11 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         member, created = await handlers.enroll(cmd, self._repo)
         return members_pb2.EnrollMemberResponse(member=to_pb(member), created=created)
 
+    async def FindMemberByPhone(
+        self, request: members_pb2.FindMemberByPhoneRequest, context: Context
+    ) -> members_pb2.Member:
+        member = await handlers.find_by_phone(request.tenant_id, request.phone, self._region, self._repo)
+        return to_pb(member)
+
     async def GetMember(self, request: members_pb2.GetMemberRequest, context: Context) -> members_pb2.Member:
         return to_pb(await handlers.get_member(request.tenant_id, request.member_id, self._repo))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from ulid import ULID
 
 from chassis.errors import NotFound
-from services.members.domain.model import Enrolment, Member
+from services.members.domain.model import Enrolment, Member, normalise_phone
 from services.members.service.ports import MemberRepository
 
 
@@ -35,6 +35,13 @@ async def enroll(cmd: Enrolment, repo: MemberRepository) -> tuple[Member, bool]:
     if winner is None:  # the other member vanished (erased) between our insert and this read
         raise NotFound("member was removed while enrolling; try again")
     return winner, False
+
+
+async def find_by_phone(tenant_id: str, phone: str, default_region: str, repo: MemberRepository) -> Member:
+    member = await repo.get_by_phone(tenant_id, normalise_phone(phone, default_region))
+    if member is None:
+        raise NotFound("no member has this phone number")
+    return member
 
 
 async def get_member(tenant_id: str, member_id: str, repo: MemberRepository) -> Member:

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!regulars/members/v1/members.proto\x12\x13regulars.members.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x01\n\x06Member\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07surname\x18\x05 \x01(\t\x12\x15\n\rhome_store_id\x18\x06 \x01(\t\x12\x31\n\rregistered_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"y\n\x13\x45nrollMemberRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07surname\x18\x04 \x01(\t\x12\x10\n\x08store_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\"T\n\x14\x45nrollMemberResponse\x12+\n\x06member\x18\x01 \x01(\x0b\x32\x1b.regulars.members.v1.Member\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"8\n\x10GetMemberRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t2\xc6\x01\n\x0eMembersService\x12\x63\n\x0c\x45nrollMember\x12(.regulars.members.v1.EnrollMemberRequest\x1a).regulars.members.v1.EnrollMemberResponse\x12O\n\tGetMember\x12%.regulars.members.v1.GetMemberRequest\x1a\x1b.regulars.members.v1.Memberb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!regulars/members/v1/members.proto\x12\x13regulars.members.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9f\x01\n\x06Member\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07surname\x18\x05 \x01(\t\x12\x15\n\rhome_store_id\x18\x06 \x01(\t\x12\x31\n\rregistered_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"y\n\x13\x45nrollMemberRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07surname\x18\x04 \x01(\t\x12\x10\n\x08store_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\"T\n\x14\x45nrollMemberResponse\x12+\n\x06member\x18\x01 \x01(\x0b\x32\x1b.regulars.members.v1.Member\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"8\n\x10GetMemberRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\"<\n\x18\x46indMemberByPhoneRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t2\xa7\x02\n\x0eMembersService\x12\x63\n\x0c\x45nrollMember\x12(.regulars.members.v1.EnrollMemberRequest\x1a).regulars.members.v1.EnrollMemberResponse\x12O\n\tGetMember\x12%.regulars.members.v1.GetMemberRequest\x1a\x1b.regulars.members.v1.Member\x12_\n\x11\x46indMemberByPhone\x12-.regulars.members.v1.FindMemberByPhoneRequest\x1a\x1b.regulars.members.v1.Memberb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,6 +40,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ENROLLMEMBERRESPONSE']._serialized_end=460
   _globals['_GETMEMBERREQUEST']._serialized_start=462
   _globals['_GETMEMBERREQUEST']._serialized_end=518
-  _globals['_MEMBERSSERVICE']._serialized_start=521
-  _globals['_MEMBERSSERVICE']._serialized_end=719
+  _globals['_FINDMEMBERBYPHONEREQUEST']._serialized_start=520
+  _globals['_FINDMEMBERBYPHONEREQUEST']._serialized_end=580
+  _globals['_MEMBERSSERVICE']._serialized_start=583
+  _globals['_MEMBERSSERVICE']._serialized_end=878
 # @@protoc_insertion_point(module_scope)

@@ -45,6 +45,11 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetMemberRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
                 _registered_method=True)
+        self.FindMemberByPhone = channel.unary_unary(
+                '/regulars.members.v1.MembersService/FindMemberByPhone',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+                _registered_method=True)
 
 
 class MembersServiceServicer:
@@ -68,6 +73,14 @@ class MembersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FindMemberByPhone(self, request, context):
+        """The member with this phone number (normalised like EnrollMember), e.g. to open a member
+        session for a mini-program. NOT_FOUND when nobody in the tenant has it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +92,11 @@ def add_MembersServiceServicer_to_server(servicer, server):
             'GetMember': grpc.unary_unary_rpc_method_handler(
                     servicer.GetMember,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetMemberRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'FindMemberByPhone': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindMemberByPhone,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
             ),
     }
@@ -136,6 +154,33 @@ class MembersService:
             target,
             '/regulars.members.v1.MembersService/GetMember',
             regulars_dot_members_dot_v1_dot_members__pb2.GetMemberRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindMemberByPhone(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/FindMemberByPhone',
+            regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
             options,
             channel_credentials,

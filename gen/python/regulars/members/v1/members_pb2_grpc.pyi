@@ -41,6 +41,10 @@ class MembersServiceStub:
     """
     GetMember: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetMemberRequest, _members_pb2.Member]
     """NOT_FOUND when the member does not exist in that tenant."""
+    FindMemberByPhone: _grpc.UnaryUnaryMultiCallable[_members_pb2.FindMemberByPhoneRequest, _members_pb2.Member]
+    """The member with this phone number (normalised like EnrollMember), e.g. to open a member
+    session for a mini-program. NOT_FOUND when nobody in the tenant has it.
+    """
 
 @_typing.type_check_only
 class MembersServiceAsyncStub(MembersServiceStub):
@@ -55,6 +59,10 @@ class MembersServiceAsyncStub(MembersServiceStub):
     """
     GetMember: _aio.UnaryUnaryMultiCallable[_members_pb2.GetMemberRequest, _members_pb2.Member]  # type: ignore[assignment]
     """NOT_FOUND when the member does not exist in that tenant."""
+    FindMemberByPhone: _aio.UnaryUnaryMultiCallable[_members_pb2.FindMemberByPhoneRequest, _members_pb2.Member]  # type: ignore[assignment]
+    """The member with this phone number (normalised like EnrollMember), e.g. to open a member
+    session for a mini-program. NOT_FOUND when nobody in the tenant has it.
+    """
 
 class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
     """The members service: who the customer is and who looks after them."""
@@ -78,5 +86,15 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_members_pb2.Member, _abc.Awaitable[_members_pb2.Member]]:
         """NOT_FOUND when the member does not exist in that tenant."""
+
+    @_abc_1.abstractmethod
+    def FindMemberByPhone(
+        self,
+        request: _members_pb2.FindMemberByPhoneRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Member, _abc.Awaitable[_members_pb2.Member]]:
+        """The member with this phone number (normalised like EnrollMember), e.g. to open a member
+        session for a mini-program. NOT_FOUND when nobody in the tenant has it.
+        """
 
 def add_MembersServiceServicer_to_server(servicer: MembersServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,35 @@
+"""Bodies of the session routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MemberSessionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"phone": "+8613800138000"}]})
+
+    phone: str = Field(
+        min_length=1, max_length=32, description="The member's phone, as the mini-program knows it"
+    )
+
+
+class MemberSessionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "eyJhbGciOiJIUzI1NiJ9.e30.signature",
+                    "token_type": "Bearer",
+                    "member_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAE",
+                    "expires_at": "2026-11-23T10:15:00Z",
+                }
+            ]
+        }
+    )
+
+    token: str = Field(description="Send as `Authorization: Bearer <token>`; acts only for this member")
+    token_type: str = "Bearer"
+    member_id: str
+    expires_at: datetime
