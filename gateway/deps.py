@@ -7,7 +7,6 @@ Routes declare what they need with the `Annotated` aliases at the bottom; nothin
 route deals with authentication.
 """
 
-
 import hashlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated

@@ -21,6 +21,11 @@ def platform() -> Iterator[Stack]:
         namespace=fresh_namespace(),
         ports={name: free_port() for name in [*SERVICES, "gateway"]},
         api_keys={"key-tenant-a": "tenant-a", "key-tenant-b": "tenant-b"},
+        gateway_env={
+            "API_KEY_CACHE_SECONDS": "0",
+            "MEMBER_RATE_LIMIT_PER_SECOND": "5",
+            "MEMBER_RATE_LIMIT_BURST": "20",
+        },
     )
     try:
         stack.start_all()

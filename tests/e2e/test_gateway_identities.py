@@ -1,0 +1,184 @@
+"""API keys, scopes, member sessions and rate limits, through the live gateway."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.processes import ROOT, Stack
+
+ADMIN_A = {"Authorization": "Bearer key-tenant-a"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def api(platform: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=platform.gateway_url, timeout=10) as client:
+        yield client
+
+
+def create_key(api: httpx.Client, *scopes: str, name: str = "test") -> dict[str, Any]:
+    r = api.post("/v1/api-keys", json={"name": name, "scopes": list(scopes)}, headers=ADMIN_A)
+    assert r.status_code == 201, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def enrol(api: httpx.Client, headers: dict[str, str], phone: str | None = None) -> dict[str, Any]:
+    phone = phone or f"+86136{time.time_ns() % 100_000_000:08d}"
+    r = api.post("/v1/members", json={"phone": phone, "name": "Li"}, headers=headers)
+    assert r.status_code in (200, 201), r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def test_a_created_key_works_is_shown_once_and_stored_only_as_a_hash(
+    api: httpx.Client, platform: Stack, mongo: Any
+) -> None:
+    created = create_key(api, "members:read", "members:write")
+    assert created["key"].startswith("rg_")
+    member = enrol(api, bearer(created["key"]))
+    assert api.get(f"/v1/members/{member['id']}", headers=bearer(created["key"])).status_code == 200
+
+    listed = api.get("/v1/api-keys", headers=ADMIN_A).json()["items"]
+    mine = next(k for k in listed if k["id"] == created["id"])
+    assert "key" not in mine
+    stored = mongo[f"{platform.namespace}regulars_gateway"]["api_keys"].find_one({"_id": created["id"]})
+    secret = created["key"].rsplit("_", 1)[1]
+    assert secret not in str(stored)
+
+
+def test_a_key_without_the_scope_is_forbidden(api: httpx.Client) -> None:
+    reader = create_key(api, "members:read")
+    r = api.post("/v1/members", json={"phone": "+8613600000001", "name": "Li"}, headers=bearer(reader["key"]))
+    assert r.status_code == 403
+    assert r.json()["type"] == "/problems/forbidden"
+    assert api.get("/v1/api-keys", headers=bearer(reader["key"])).status_code == 403
+
+
+def test_rotation_keeps_both_keys_working_until_the_old_one_is_revoked(api: httpx.Client) -> None:
+    old = create_key(api, "members:write", name="pos old")
+    new = create_key(api, "members:write", name="pos new")
+    enrol(api, bearer(old["key"]))
+    enrol(api, bearer(new["key"]))
+    assert api.delete(f"/v1/api-keys/{old['id']}", headers=ADMIN_A).status_code == 204
+    r = api.post("/v1/members", json={"phone": "+8613600000002", "name": "Li"}, headers=bearer(old["key"]))
+    assert r.status_code == 401
+    enrol(api, bearer(new["key"]))
+    assert api.delete(f"/v1/api-keys/{old['id']}", headers=ADMIN_A).status_code == 404
+
+
+def test_another_tenant_cannot_revoke_or_list_our_keys(api: httpx.Client) -> None:
+    key = create_key(api, "members:read")
+    other = {"Authorization": "Bearer key-tenant-b"}
+    assert api.delete(f"/v1/api-keys/{key['id']}", headers=other).status_code == 404
+    assert key["id"] not in {k["id"] for k in api.get("/v1/api-keys", headers=other).json()["items"]}
+
+
+def test_the_command_line_tool_creates_a_key_that_the_gateway_accepts(
+    api: httpx.Client, platform: Stack
+) -> None:
+    env = platform.base_env()
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "gateway.admin",
+            "create-key",
+            "--tenant",
+            "tenant-a",
+            "--name",
+            "cli",
+            "--scope",
+            "members:read",
+        ],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    key = out.strip().splitlines()[-1]
+    assert key.startswith("rg_")
+    r = api.get("/v1/members/does-not-exist", headers=bearer(key))
+    assert r.status_code == 404  # authenticated, then not found
+    assert "MONGODB_URL" in env
+
+
+def open_session(api: httpx.Client, phone: str) -> str:
+    partner = create_key(api, "sessions:member", name="mini-program")
+    r = api.post("/v1/sessions/member", json={"phone": phone}, headers=bearer(partner["key"]))
+    assert r.status_code == 201, r.text
+    token: str = r.json()["token"]
+    return token
+
+
+def test_a_member_session_sees_only_its_own_member(api: httpx.Client) -> None:
+    phone = f"+86135{time.time_ns() % 100_000_000:08d}"
+    me = enrol(api, ADMIN_A, phone)
+    someone_else = enrol(api, ADMIN_A)
+    token = open_session(api, phone)
+
+    assert api.get(f"/v1/members/{me['id']}", headers=bearer(token)).status_code == 200
+    assert api.get(f"/v1/members/{me['id']}/inbox", headers=bearer(token)).status_code == 200
+    assert api.get(f"/v1/members/{someone_else['id']}", headers=bearer(token)).status_code == 404
+    assert api.get(f"/v1/members/{someone_else['id']}/inbox", headers=bearer(token)).status_code == 404
+    r = api.post("/v1/members", json={"phone": "+8613600000003", "name": "X"}, headers=bearer(token))
+    assert r.status_code == 403
+
+
+def test_a_session_for_an_unknown_phone_is_not_found(api: httpx.Client) -> None:
+    partner = create_key(api, "sessions:member")
+    r = api.post("/v1/sessions/member", json={"phone": "+8613499999999"}, headers=bearer(partner["key"]))
+    assert r.status_code == 404
+
+
+def test_member_sessions_are_rate_limited_with_retry_after(api: httpx.Client) -> None:
+    phone = f"+86133{time.time_ns() % 100_000_000:08d}"
+    me = enrol(api, ADMIN_A, phone)
+    token = open_session(api, phone)
+    answers = [api.get(f"/v1/members/{me['id']}", headers=bearer(token)) for _ in range(30)]
+    statuses = [r.status_code for r in answers]
+    assert statuses[0] == 200
+    assert "RateLimit-Remaining" in answers[0].headers
+    assert 429 in statuses
+    refused = answers[statuses.index(429)]
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert refused.headers["content-type"] == "application/problem+json"
+
+
+def test_request_id_and_traceparent_are_echoed(api: httpx.Client) -> None:
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    r = api.get("/healthz", headers={"traceparent": trace, "X-Request-Id": "req-1"})
+    assert r.headers["traceparent"] == trace
+    assert r.headers["X-Request-Id"] == "req-1"
+    assert len(api.get("/healthz").headers["X-Request-Id"]) == 26
+
+
+@pytest.mark.parametrize("env_var", ["GATEWAY_TOKEN_SECRET", "MONGODB_URL"])
+def test_the_gateway_refuses_to_start_without_required_settings(env_var: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != env_var}
+    env |= {
+        "MEMBERS_GRPC_ADDR": "x:1",
+        "COUPONS_GRPC_ADDR": "x:1",
+        "MESSAGING_GRPC_ADDR": "x:1",
+        "FEEDBACK_GRPC_ADDR": "x:1",
+        "GATEWAY_TOKEN_SECRET": "s" * 40,
+        "MONGODB_URL": "mongodb://x/",
+    }
+    del env[env_var]
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode != 0
+    assert env_var in result.stderr
