@@ -96,7 +96,8 @@ async def get_member(member: ReadMember, clients: ClientsDep, request: Request) 
     summary="Read a member's in-app inbox",
     description=(
         "Messages for the member, newest first, a page at a time. Scope `members:read`; a "
-        "member session sees only its own inbox."
+        "member session sees only its own inbox. 404 until messaging has heard of the member "
+        "(usually within a second of enrolment)."
     ),
     responses=responses(400, 401, 403, 404, 422, 429, 503),
 )

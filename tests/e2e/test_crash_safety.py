@@ -45,10 +45,16 @@ def enroll(s: Stack, phone: str) -> None:
 
 
 def inbox(s: Stack, member_id: str) -> list[messaging_pb2.InboxMessage]:
+    """The member's inbox; empty while messaging has not yet heard of the member."""
     with grpc.insecure_channel(f"127.0.0.1:{s.ports['messaging']}") as ch:
-        reply = messaging_pb2_grpc.MessagingServiceStub(ch).ListInbox(
-            messaging_pb2.ListInboxRequest(tenant_id=TENANT, member_id=member_id), timeout=10
-        )
+        try:
+            reply = messaging_pb2_grpc.MessagingServiceStub(ch).ListInbox(
+                messaging_pb2.ListInboxRequest(tenant_id=TENANT, member_id=member_id), timeout=10
+            )
+        except grpc.RpcError as err:
+            if err.code() == grpc.StatusCode.NOT_FOUND:
+                return []
+            raise
     return list(reply.messages)
 
 

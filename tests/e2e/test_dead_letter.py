@@ -43,7 +43,7 @@ async def test_poison_messages_are_dead_lettered_and_later_good_ones_consumed(pl
             f"{platform.gateway_url}/v1/members/{member_id}/inbox",
             headers={"Authorization": "Bearer key-tenant-a"},
         )
-        return list(r.json()["items"])
+        return [] if r.status_code == 404 else list(r.json()["items"])
 
     assert "Fang" in eventually(inbox, timeout=45)[0]["body"]
 

@@ -34,6 +34,8 @@ def members_count(mongo: MongoClient[Any], platform: Stack, tenant: str) -> int:
 
 def inbox(api: httpx.Client, member_id: str, headers: dict[str, str] = A) -> list[dict[str, Any]]:
     r = api.get(f"/v1/members/{member_id}/inbox", headers=headers)
+    if r.status_code == 404:  # messaging has not heard of the member (yet)
+        return []
     assert r.status_code == 200, r.text
     items: list[dict[str, Any]] = r.json()["items"]
     return items
@@ -102,7 +104,7 @@ def test_another_tenant_cannot_see_the_member_or_the_inbox(api: httpx.Client) ->
     assert api.get(f"/v1/members/{member['id']}", headers=A).status_code == 200
     foreign = api.get(f"/v1/members/{member['id']}", headers=B)
     assert foreign.status_code == 404
-    assert inbox(api, member["id"], headers=B) == []
+    assert api.get(f"/v1/members/{member['id']}/inbox", headers=B).status_code == 404
 
 
 def test_readiness_reports_all_services_serving(api: httpx.Client) -> None:

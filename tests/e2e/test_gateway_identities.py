@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from devstack.processes import ROOT, Stack
+from tests.support import eventually
 
 ADMIN_A = {"Authorization": "Bearer key-tenant-a"}
 
@@ -130,7 +131,10 @@ def test_a_member_session_sees_only_its_own_member(api: httpx.Client) -> None:
     token = open_session(api, phone)
 
     assert api.get(f"/v1/members/{me['id']}", headers=bearer(token)).status_code == 200
-    assert api.get(f"/v1/members/{me['id']}/inbox", headers=bearer(token)).status_code == 200
+    own_inbox = eventually(
+        lambda: api.get(f"/v1/members/{me['id']}/inbox", headers=bearer(token)).status_code == 200
+    )
+    assert own_inbox is True
     assert api.get(f"/v1/members/{someone_else['id']}", headers=bearer(token)).status_code == 404
     assert api.get(f"/v1/members/{someone_else['id']}/inbox", headers=bearer(token)).status_code == 404
     r = api.post("/v1/members", json={"phone": "+8613600000003", "name": "X"}, headers=bearer(token))

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from ulid import ULID
 
-from chassis.errors import InvalidArgument
+from chassis.errors import InvalidArgument, NotFound
 from services.messaging.domain.model import InboxMessage, welcome_text
 from services.messaging.service import handlers
 
@@ -13,6 +13,13 @@ from services.messaging.service import handlers
 class ListRepository:
     def __init__(self, messages: list[InboxMessage]) -> None:
         self.messages = messages
+        self.members = {(m.tenant_id, m.member_id) for m in messages}
+
+    async def know_member(self, tenant_id: str, member_id: str) -> None:
+        self.members.add((tenant_id, member_id))
+
+    async def member_known(self, tenant_id: str, member_id: str) -> bool:
+        return (tenant_id, member_id) in self.members
 
     async def add_once(self, message: InboxMessage) -> bool:
         if any(m.source_event_id == message.source_event_id for m in self.messages):
@@ -65,6 +72,12 @@ async def test_the_same_event_twice_gives_one_welcome_message() -> None:
     assert await handlers.on_member_registered(evt, repo) is True
     assert await handlers.on_member_registered(evt, repo) is False
     assert len(repo.messages) == 1
+
+
+async def test_the_inbox_of_a_member_unknown_in_the_tenant_is_not_found() -> None:
+    repo = ListRepository([message(1)])
+    with pytest.raises(NotFound):
+        await handlers.list_inbox("other-tenant", "m1", 3, "", repo)
 
 
 def test_the_welcome_greets_by_name() -> None:

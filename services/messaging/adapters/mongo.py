@@ -11,6 +11,7 @@ from chassis.mongo import Document, insert_once
 from services.messaging.domain.model import InboxMessage
 
 INBOX = "inbox_messages"
+MEMBERS = "members"  # messaging's view of members, fed by members' events
 
 INDEXES = {
     INBOX: [
@@ -56,6 +57,19 @@ def from_doc(d: Document) -> InboxMessage:
 class MongoInboxRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._inbox = db[INBOX]
+        self._members = db[MEMBERS]
+
+    async def know_member(self, tenant_id: str, member_id: str) -> None:
+        await self._members.update_one(
+            {"_id": member_id, "tenant_id": tenant_id},
+            {"$setOnInsert": {"tenant_id": tenant_id}},
+            upsert=True,
+        )
+
+    async def member_known(self, tenant_id: str, member_id: str) -> bool:
+        return (
+            await self._members.find_one({"_id": member_id, "tenant_id": tenant_id}, {"_id": 1}) is not None
+        )
 
     async def add_once(self, message: InboxMessage) -> bool:
         return await insert_once(self._inbox, to_doc(message))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from ulid import ULID
 
-from chassis.errors import InvalidArgument
+from chassis.errors import InvalidArgument, NotFound
 from services.messaging.domain.model import InboxMessage, welcome_text
 from services.messaging.service.ports import InboxRepository
 
@@ -27,6 +27,7 @@ class MemberRegistered:
 
 async def on_member_registered(evt: MemberRegistered, repo: InboxRepository) -> bool:
     """Put one welcome message in the new member's inbox, however often the event arrives."""
+    await repo.know_member(evt.tenant_id, evt.member_id)
     title, body = welcome_text(evt.name, evt.surname)
     message = InboxMessage(
         id=str(ULID()),
@@ -53,6 +54,8 @@ async def list_inbox(
         raise InvalidArgument("page_size", "page_size must not be negative")
     size = min(page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
     before = _decode_token(page_token)
+    if not await repo.member_known(tenant_id, member_id):
+        raise NotFound(f"member {member_id} not found")
     items = await repo.list_for_member(tenant_id, member_id, size + 1, before)
     if len(items) > size:
         return items[:size], items[size - 1].id

@@ -8,6 +8,11 @@ from services.messaging.domain.model import InboxMessage
 
 
 class InboxRepository(Protocol):
+    async def know_member(self, tenant_id: str, member_id: str) -> None:
+        """Remember that the member exists (idempotent): messaging's own view of members."""
+
+    async def member_known(self, tenant_id: str, member_id: str) -> bool: ...
+
     async def add_once(self, message: InboxMessage) -> bool:
         """Store unless a message from the same source event exists; True when stored."""
 
