@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -58,3 +61,30 @@ def test_error_responses_are_documented_as_problem_json(spec: dict[str, Any]) ->
                     assert "application/problem+json" in response.get("content", {}), (
                         f"{method} {path} {code}"
                     )
+
+
+def test_schemathesis_finds_no_server_errors_and_no_schema_violations(platform: Stack) -> None:
+    """Fuzz every operation of the live gateway (real services and servers behind it)."""
+    st = Path(sys.executable).with_name("st")
+    result = subprocess.run(
+        [
+            str(st),
+            "run",
+            f"{platform.gateway_url}/openapi.json",
+            "--header",
+            "Authorization: Bearer key-tenant-a",
+            "--checks",
+            "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+            "--max-examples",
+            "25",
+            "--request-timeout",
+            "10",
+            "--max-failures",
+            "20",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout
