@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from google.protobuf.message import Message
 from ulid import ULID
 
+from chassis import tracing
+
 CONTENT_TYPE = "application/protobuf"
 SPEC_VERSION = "1.0"
 
@@ -31,9 +33,10 @@ class Envelope:
     subject: str
     tenant_id: str
     data: bytes
+    traceparent: str = ""
 
     def headers(self) -> list[tuple[str, bytes]]:
-        return [
+        headers = [
             ("ce_specversion", SPEC_VERSION.encode()),
             ("ce_id", self.id.encode()),
             ("ce_type", self.type.encode()),
@@ -43,6 +46,9 @@ class Envelope:
             ("ce_tenantid", self.tenant_id.encode()),
             ("content-type", CONTENT_TYPE.encode()),
         ]
+        if self.traceparent:
+            headers.append(("ce_traceparent", self.traceparent.encode()))
+        return headers
 
     @classmethod
     def from_record(cls, headers: Sequence[tuple[str, bytes]], value: bytes | None) -> Envelope:
@@ -65,6 +71,7 @@ class Envelope:
             subject=h.get("ce_subject", ""),
             tenant_id=h["ce_tenantid"],
             data=value or b"",
+            traceparent=h.get("ce_traceparent", ""),
         )
 
 
@@ -77,7 +84,7 @@ def new_event(
     payload: Message,
     time: datetime | None = None,
 ) -> Envelope:
-    """A fresh event with a ULID id (sortable by creation time)."""
+    """A fresh event with a ULID id (sortable by creation time), in the current trace."""
     return Envelope(
         id=str(ULID()),
         type=type,
@@ -86,4 +93,5 @@ def new_event(
         subject=subject,
         tenant_id=tenant_id,
         data=payload.SerializeToString(),
+        traceparent=tracing.current_traceparent(),
     )

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from google.protobuf.message import DecodeError, Message
 
-from chassis import logs, metrics
+from chassis import logs, metrics, tracing
 from chassis.cloudevents import Envelope, MalformedEvent
 from chassis.kafka import EventPublisher
 
@@ -92,6 +92,7 @@ class EventConsumer:
         except MalformedEvent as exc:
             await self._dead_letter(record, exc, event_type="?")
             return
+        tracing.bind(traceparent=envelope.traceparent)
         handler = self._handlers.get(envelope.type)
         if handler is None:
             metrics.EVENTS_CONSUMED.labels(self._group_id, envelope.type, "ignored").inc()

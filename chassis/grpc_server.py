@@ -18,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from chassis import errors, logs, metrics
+from chassis import errors, logs, metrics, tracing
 
 log = logs.get(__name__)
 
@@ -92,6 +92,7 @@ async def _abort(context: grpc.aio.ServicerContext[Any, Any], exc: Exception, me
 def _wrap_unary(inner: Callable[..., Any], method: str) -> Callable[..., Any]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         started = time.perf_counter()
+        tracing.bind_from_metadata(context.invocation_metadata())
         try:
             response = await inner(request, context)
         except Exception as exc:
@@ -109,6 +110,7 @@ def _wrap_unary(inner: Callable[..., Any], method: str) -> Callable[..., Any]:
 
 def _wrap_stream(inner: Callable[..., Any], method: str) -> Callable[..., Any]:
     async def wrapper(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
+        tracing.bind_from_metadata(context.invocation_metadata())
         try:
             async for item in inner(request, context):
                 yield item

@@ -48,6 +48,7 @@ def _entry(topic: str, event: Envelope) -> dict[str, Any]:
         "subject": event.subject,
         "tenant_id": event.tenant_id,
         "data": Binary(event.data),
+        "traceparent": event.traceparent,
     }
 
 
@@ -72,6 +73,7 @@ def _envelope(event_id: str, entry: Document) -> Envelope:
         subject=entry["subject"],
         tenant_id=entry["tenant_id"],
         data=bytes(entry["data"]),
+        traceparent=entry.get("traceparent", ""),
     )
 
 

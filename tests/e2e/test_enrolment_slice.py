@@ -12,6 +12,7 @@ import pytest
 from pymongo import MongoClient
 
 from devstack.processes import Stack
+from tests.kafka_tools import header, read_all
 from tests.support import eventually
 
 A = {"Authorization": "Bearer key-tenant-a"}
@@ -110,3 +111,15 @@ def test_another_tenant_cannot_see_the_member_or_the_inbox(api: httpx.Client) ->
 def test_readiness_reports_all_services_serving(api: httpx.Client) -> None:
     assert api.get("/healthz").json() == {"status": "ok"}
     assert api.get("/readyz").json() == {"status": "ready"}
+
+
+async def test_the_trace_of_the_request_travels_into_the_event(platform: Stack) -> None:
+    trace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    async with httpx.AsyncClient(base_url=platform.gateway_url, timeout=10) as client:
+        r = await client.post(
+            "/v1/members", json={"phone": unique_phone(), "name": "Trace"}, headers=A | {"traceparent": trace}
+        )
+    assert r.status_code == 201
+    records = await read_all(platform.kafka_bootstrap_servers, f"{platform.namespace}regulars.members.v1")
+    mine = [rec for rec in records if header(rec, "ce_subject") == r.json()["id"]]
+    assert [header(rec, "ce_traceparent") for rec in mine] == [trace]

@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import pytest
 from regulars.members.v1 import events_pb2
 
+from chassis import tracing
 from chassis.cloudevents import CONTENT_TYPE, Envelope, MalformedEvent, new_event
 from chassis.consumer import PermanentError, decode
 
@@ -60,3 +61,15 @@ def test_a_payload_that_does_not_parse_is_a_permanent_error() -> None:
     with pytest.raises(PermanentError):
         decode(broken, events_pb2.MemberRegistered)
     assert decode(env, events_pb2.MemberRegistered).name == "Li"
+
+
+def test_an_event_created_within_a_trace_carries_it_as_ce_traceparent() -> None:
+    trace = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    tracing.bind(request_id="r1", traceparent=trace)
+    try:
+        env = sample()
+    finally:
+        tracing.bind()
+    assert dict(env.headers())["ce_traceparent"] == trace.encode()
+    assert Envelope.from_record(env.headers(), env.data).traceparent == trace
+    assert "ce_traceparent" not in dict(sample().headers())
