@@ -80,6 +80,8 @@ class ApiKeyStore:
         self._keys = db[API_KEYS]
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Document | None]] = {}
+        self._origins: set[str] = set()
+        self._origins_at = float("-inf")
 
     async def create(
         self,
@@ -118,6 +120,15 @@ class ApiKeyStore:
     async def list(self, tenant_id: str) -> list[ApiKey]:
         docs = await self._keys.find({"tenant_id": tenant_id}).sort("_id", 1).to_list()
         return [_from_doc(d) for d in docs]
+
+    async def allows_origin(self, origin: str) -> bool:
+        """Whether any live key lists `origin` (for CORS preflights, which carry no key)."""
+        now = time.monotonic()
+        if now - self._origins_at >= self._cache_seconds or not self._cache_seconds:
+            docs = await self._keys.find({"revoked_at": None}, {"cors_origins": 1}).to_list()
+            self._origins = {o for d in docs for o in d.get("cors_origins", [])}
+            self._origins_at = now
+        return origin in self._origins
 
     async def authenticate(self, token: str) -> Caller | None:
         parsed = parse(token)

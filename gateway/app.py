@@ -13,7 +13,7 @@ from ulid import ULID
 
 from chassis import logs, mongo
 from chassis.settings import load
-from gateway import errors
+from gateway import cors, errors
 from gateway.apikeys import ApiKeyStore
 from gateway.clients.channels import ServiceClients
 from gateway.deps import Authenticator
@@ -66,7 +66,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     async def request_context(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        """Request id and W3C trace context: accepted, generated if absent, echoed, forwarded."""
+        """Request id and W3C trace context (accepted, generated if absent, echoed, forwarded),
+        and CORS for the web origins each API key allows."""
+        origin = request.headers.get("origin")
+        if origin and request.method == "OPTIONS" and "access-control-request-method" in request.headers:
+            return await cors.preflight(request, origin)
         rid = request.headers.get("x-request-id", "")[:64] or str(ULID())
         trace = request.headers.get("traceparent", "")
         request.state.request_id = rid
@@ -75,6 +79,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         response.headers["X-Request-Id"] = rid
         if request.state.traceparent:
             response.headers["traceparent"] = request.state.traceparent
+        if origin:
+            cors.allow_if_listed(request, response, origin)
         return response
 
     app.include_router(health.router)

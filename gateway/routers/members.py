@@ -12,6 +12,7 @@ from regulars.messaging.v1 import messaging_pb2
 
 from gateway.clients.channels import call_metadata
 from gateway.deps import ClientsDep, ReadMember, WriteMembers
+from gateway.errors import Problem
 from gateway.schemas.members import EnrollMemberBody, InboxMessageOut, InboxPage, MemberOut
 from gateway.schemas.problems import responses
 
@@ -55,13 +56,22 @@ async def enroll_member(
     request: Request,
     response: Response,
 ) -> MemberOut:
+    store_id = body.store_id or caller.store_id or ""
+    if caller.store_id and store_id != caller.store_id:
+        raise Problem(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"this API key is restricted to store {caller.store_id}",
+            field="store_id",
+        )
     reply = await clients.members.EnrollMember(
         members_pb2.EnrollMemberRequest(
             tenant_id=caller.tenant_id,
             phone=body.phone,
             name=body.name,
             surname=body.surname,
-            store_id=body.store_id,
+            store_id=store_id,
             channel="store_app",
         ),
         timeout=clients.timeout,

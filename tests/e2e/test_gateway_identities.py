@@ -186,3 +186,44 @@ def test_the_gateway_refuses_to_start_without_required_settings(env_var: str) ->
     )
     assert result.returncode != 0
     assert env_var in result.stderr
+
+
+def test_a_store_restricted_key_enrols_only_into_its_store(api: httpx.Client) -> None:
+    r = api.post(
+        "/v1/api-keys",
+        json={"name": "POS sh-01", "scopes": ["members:write"], "store_id": "sh-01"},
+        headers=ADMIN_A,
+    )
+    key = bearer(r.json()["key"])
+    member = enrol(api, key)
+    assert member["home_store_id"] == "sh-01"
+    other = api.post(
+        "/v1/members", json={"phone": "+8613600000009", "name": "Li", "store_id": "bj-02"}, headers=key
+    )
+    assert other.status_code == 403
+    assert other.json()["field"] == "store_id"
+
+
+def test_cors_is_granted_only_to_the_origins_a_key_lists(api: httpx.Client) -> None:
+    origin = "https://mini.example-partner.test"
+    r = api.post(
+        "/v1/api-keys",
+        json={"name": "web view", "scopes": ["members:read"], "cors_origins": [origin]},
+        headers=ADMIN_A,
+    )
+    key = bearer(r.json()["key"])
+    preflight = api.options(
+        "/v1/members/x", headers={"Origin": origin, "Access-Control-Request-Method": "GET"}
+    )
+    assert preflight.headers["Access-Control-Allow-Origin"] == origin
+    assert "Idempotency-Key" in preflight.headers["Access-Control-Allow-Headers"]
+    stranger = api.options(
+        "/v1/members/x", headers={"Origin": "https://evil.test", "Access-Control-Request-Method": "GET"}
+    )
+    assert "Access-Control-Allow-Origin" not in stranger.headers
+
+    actual = api.get("/v1/members/x", headers=key | {"Origin": origin})
+    assert actual.headers["Access-Control-Allow-Origin"] == origin
+    assert "RateLimit-Remaining" in actual.headers["Access-Control-Expose-Headers"]
+    no_cors_key = api.get("/v1/members/x", headers=ADMIN_A | {"Origin": origin})
+    assert "Access-Control-Allow-Origin" not in no_cors_key.headers
