@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 from aiokafka import AIOKafkaProducer
@@ -35,6 +36,19 @@ class EventPublisher:
             topic, value=event.data, key=event.subject.encode(), headers=event.headers()
         )
         metrics.EVENTS_PUBLISHED.labels(topic=topic, type=event.type).inc()
+
+    async def publish_many(self, events: list[tuple[str, Envelope]]) -> None:
+        """Send in order without waiting for each ack, then wait for all (batched by the producer).
+
+        The idempotent producer keeps per-partition order even with several requests in flight.
+        """
+        futures = [
+            await self._producer.send(topic, value=e.data, key=e.subject.encode(), headers=e.headers())
+            for topic, e in events
+        ]
+        await asyncio.gather(*futures)
+        for topic, e in events:
+            metrics.EVENTS_PUBLISHED.labels(topic=topic, type=e.type).inc()
 
     async def send_raw(
         self, topic: str, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]]

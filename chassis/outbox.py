@@ -1,17 +1,19 @@
-"""Transactional outbox inside the aggregate's own document, with a small index to relay from.
+"""Transactional outbox inside the aggregate's own document, with a small queue to relay from.
 
 FerretDB v1 has no multi-document transactions, so the only atomic unit is one document.
 A state change therefore writes its events into the same document, under
 `_outbox.<event id>`, in the same insert or update (`embed` / `embed_set`). Right after
-that write the repository calls `Outbox.track`, which copies the events into the
-`outbox_events` collection: it holds only what is still unsent, so the relay reads it
-cheaply however large the aggregate collections grow (on FerretDB only `_id` lookups are
-indexed; any other query scans the whole collection).
+that write the repository calls `Outbox.track(collection, doc_id)`, which puts the document
+on the `outbox_queue` collection. The queue holds only documents with unsent events, so
+the relay reads it cheaply however large the aggregate collections grow (on FerretDB only
+`_id` lookups are indexed; any other query scans the whole collection). One queue entry
+covers every event of its document, so a document carrying a batch of events (a handover
+of 500 members) costs a handful of writes, not a handful per event.
 
-- Crash between the write and `track`: the event is only embedded. A sweep (at start and
-  every `sweep_seconds`) scans the aggregate collections for embedded events older than a
-  grace period and tracks them. This scan is the only full scan, and it is rare.
-- Crash after publishing and before clean-up: the event is published again; consumers
+- Crash between the write and `track`: the events are only embedded. A sweep (at start and
+  every `sweep_seconds`) scans the aggregate collections for documents with events older
+  than a grace period and queues them. This scan is the only full scan, and it is rare.
+- Crash after publishing and before clean-up: the events are published again; consumers
   deduplicate on the event id.
 So nothing is lost and nothing counts twice. Several replicas may relay at once; the worst
 case is again a duplicate delivery.
@@ -35,7 +37,7 @@ from chassis.mongo import Document, insert_once
 
 log = logs.get(__name__)
 
-OUTBOX_EVENTS = "outbox_events"
+OUTBOX_QUEUE = "outbox_queue"
 EMBEDDED_INDEX = IndexModel([("_outbox_at", ASCENDING)], name="outbox_pending")
 
 
@@ -77,8 +79,12 @@ def _envelope(event_id: str, entry: Document) -> Envelope:
     )
 
 
+def _queue_id(collection: str, doc_id: Any) -> str:
+    return f"{collection}/{doc_id}"
+
+
 class Outbox:
-    """Tracks embedded events and relays them to Kafka."""
+    """Queues documents with embedded events and relays the events to Kafka."""
 
     def __init__(
         self,
@@ -92,7 +98,7 @@ class Outbox:
         batch_size: int = 100,
     ) -> None:
         self._db = db
-        self._events = db[OUTBOX_EVENTS]
+        self._queue = db[OUTBOX_QUEUE]
         self._publisher = publisher
         self.collections = collections
         self._poll_seconds = poll_seconds
@@ -101,13 +107,12 @@ class Outbox:
         self._batch_size = batch_size
         self._wake = asyncio.Event()
 
-    async def track(self, collection: str, doc_id: Any, topic: str, *events: Envelope) -> None:
-        """Copy events just embedded in `collection`/`doc_id` to the relay's queue."""
-        for e in events:
-            faults.crash_point("outbox_before_track")
-            await insert_once(
-                self._events, {"_id": e.id, "collection": collection, "doc_id": doc_id} | _entry(topic, e)
-            )
+    async def track(self, collection: str, doc_id: Any) -> None:
+        """Queue a document whose write just embedded events."""
+        faults.crash_point("outbox_before_track")
+        await insert_once(
+            self._queue, {"_id": _queue_id(collection, doc_id), "collection": collection, "doc_id": doc_id}
+        )
         self._wake.set()
 
     async def run(self) -> None:
@@ -129,45 +134,49 @@ class Outbox:
             self._wake.clear()
 
     async def drain(self) -> int:
-        """Publish what is queued, oldest first; return how many events were published."""
+        """Publish the events of every queued document; return how many were published."""
         published = 0
         while True:
-            batch = await self._events.find({}).sort("_id", ASCENDING).limit(self._batch_size).to_list()
-            metrics.OUTBOX_PENDING.labels(OUTBOX_EVENTS).set(len(batch))
+            batch = await self._queue.find({}).limit(self._batch_size).to_list()
+            metrics.OUTBOX_PENDING.labels(OUTBOX_QUEUE).set(len(batch))
             for queued in batch:
-                await self._publish(queued)
-            published += len(batch)
+                published += await self._relay(queued)
             if len(batch) < self._batch_size:
                 return published
 
-    async def _publish(self, queued: Document) -> None:
-        event_id = queued["_id"]
-        await self._publisher.publish(queued["topic"], _envelope(event_id, queued))
-        faults.crash_point("outbox_after_publish")
+    async def _relay(self, queued: Document) -> int:
         aggregate = self._db[queued["collection"]]
-        await aggregate.update_one({"_id": queued["doc_id"]}, {"$unset": {f"_outbox.{event_id}": ""}})
-        # Clears the marker only if no new event arrived meanwhile.
-        await aggregate.update_one(
+        doc = await aggregate.find_one({"_id": queued["doc_id"]}, {"_outbox": 1})
+        outbox: dict[str, Document] = (doc or {}).get("_outbox") or {}
+        ids = sorted(outbox)  # ULIDs: creation order
+        if ids:
+            await self._publisher.publish_many([(outbox[i]["topic"], _envelope(i, outbox[i])) for i in ids])
+            faults.crash_point("outbox_after_publish")
+            await aggregate.update_one(
+                {"_id": queued["doc_id"]}, {"$unset": {f"_outbox.{i}": "" for i in ids}}
+            )
+        # Clears the marker only if no new event arrived meanwhile; otherwise stay queued.
+        cleared = await aggregate.update_one(
             {"_id": queued["doc_id"], "_outbox": {}}, {"$unset": {"_outbox": "", "_outbox_at": ""}}
         )
-        await self._events.delete_one({"_id": event_id})
+        if cleared.modified_count or not ids:
+            await self._queue.delete_one({"_id": queued["_id"]})
+        return len(ids)
 
     async def sweep(self) -> int:
-        """Track embedded events a crash left untracked; return how many were found.
+        """Queue documents whose events a crash left unqueued; return how many were found.
 
         Cross-tenant on purpose: the relay is infrastructure, not a tenant's query.
         """
         found = 0
         cutoff = datetime.now(UTC) - self._grace
         for name in self.collections:
-            cursor = self._db[name].find({"_outbox_at": {"$lte": cutoff}}, {"_outbox": 1})
-            async for doc in cursor:
-                for event_id, entry in (doc.get("_outbox") or {}).items():
-                    found += 1
-                    await insert_once(
-                        self._events,
-                        {"_id": event_id, "collection": name, "doc_id": doc["_id"]} | dict(entry),
-                    )
+            async for doc in self._db[name].find({"_outbox_at": {"$lte": cutoff}}, {"_id": 1}):
+                found += 1
+                await insert_once(
+                    self._queue,
+                    {"_id": _queue_id(name, doc["_id"]), "collection": name, "doc_id": doc["_id"]},
+                )
         if found:
-            log.info("outbox sweep recovered untracked events", count=found)
+            log.info("outbox sweep queued documents with unsent events", count=found)
         return found

@@ -125,7 +125,7 @@ def test_killed_between_storing_and_queueing_the_event_is_recovered_by_the_sweep
     doc = member_doc(mongo, stack, phone)
     assert doc is not None
     assert len(doc["_outbox"]) == 1, "stored with its event embedded"
-    queued = mongo[f"{stack.namespace}regulars_members"]["outbox_events"].count_documents({})
+    queued = mongo[f"{stack.namespace}regulars_members"]["outbox_queue"].count_documents({})
     assert queued == 0, "but never queued for the relay"
 
     stack.start("members", OUTBOX_SWEEP_GRACE_SECONDS="0")  # the start-up sweep finds it

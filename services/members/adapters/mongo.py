@@ -56,7 +56,7 @@ class MongoMemberRepository:
         doc = to_doc(member) | outbox.embed(self._topic, registered)
         if not await insert_once(self._members, doc):
             return None
-        await self._outbox.track(MEMBERS, member.id, self._topic, registered)
+        await self._outbox.track(MEMBERS, member.id)
         return member
 
     async def get(self, tenant_id: str, member_id: str) -> Member | None:
