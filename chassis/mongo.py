@@ -33,6 +33,26 @@ async def ensure_indexes(db: AsyncDatabase[Document], indexes: Mapping[str, list
             await db[collection].create_indexes([model])
 
 
+async def find_for_tenant(
+    collection: AsyncCollection[Document],
+    tenant_id: str,
+    doc_id: Any,
+    projection: dict[str, int] | None = None,
+) -> Document | None:
+    """The document with this `_id` if it belongs to `tenant_id`, else None.
+
+    The filter holds `_id` alone because FerretDB v1 (SQLite) uses its index only for a
+    filter that is exactly `{_id: ...}`; any other filter scans the collection. The tenant
+    wall is then checked here, on the one document read.
+    """
+    if projection is not None:
+        projection = projection | {"tenant_id": 1}
+    doc = await collection.find_one({"_id": doc_id}, projection)
+    if doc is None or doc.get("tenant_id") != tenant_id:
+        return None
+    return doc
+
+
 async def insert_once(collection: AsyncCollection[Document], doc: Document) -> bool:
     """Insert unless a unique index says it is already there; True when this call inserted.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,6 +42,7 @@ class ServiceSpec:
     outbox_collections: list[str] = field(default_factory=list)
     produces: list[str] = field(default_factory=list)
     subscription: Subscription | None = None
+    background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
 
 
 class Runtime:
@@ -88,6 +89,8 @@ async def _serve(rt: Runtime, spec: ServiceSpec) -> None:
     rt.outbox.collections = list(spec.outbox_collections)
     if spec.outbox_collections and s.outbox_relay_enabled:
         tasks.append(asyncio.create_task(rt.outbox.run(), name="outbox-relay"))
+    for job in spec.background:
+        tasks.append(asyncio.create_task(job(), name=getattr(job, "__qualname__", "background")))
     if spec.subscription:
         consumer = EventConsumer(
             bootstrap_servers=s.kafka_bootstrap_servers,

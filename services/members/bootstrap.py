@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+from pymongo import ASCENDING, IndexModel
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.runtime import Runtime, ServiceSpec
-from services.members.adapters import events, mongo
+from services.members.adapters import directory_mongo, events, mongo
 from services.members.entrypoints.grpc_servicer import MembersServicer
+from services.members.entrypoints.handover_worker import HandoverWorker
 
 SERVICE_NAME = members_pb2.DESCRIPTOR.services_by_name["MembersService"].full_name
+
+INDEXES = mongo.INDEXES | {
+    directory_mongo.STAFF: [
+        IndexModel([("tenant_id", ASCENDING), ("store_code", ASCENDING)], name="store_staff")
+    ],
+}
 
 
 def wire(rt: Runtime) -> ServiceSpec:
     topic = rt.settings.topic(events.TOPIC)
-    repo = mongo.MongoMemberRepository(rt.db, topic, rt.outbox)
-    servicer = MembersServicer(repo, rt.settings.default_phone_region)
+    members = mongo.MongoMemberRepository(rt.db, topic, rt.outbox)
+    directory = directory_mongo.MongoDirectoryRepository(rt.db)
+    handovers = directory_mongo.MongoHandoverRepository(rt.db, topic, rt.outbox)
+    worker = HandoverWorker(handovers)
+    servicer = MembersServicer(members, directory, handovers, rt.settings.default_phone_region, worker.nudge)
     return ServiceSpec(
         grpc_services=[
             (SERVICE_NAME, lambda s: members_pb2_grpc.add_MembersServiceServicer_to_server(servicer, s))
         ],
-        indexes=mongo.INDEXES,
-        outbox_collections=[mongo.MEMBERS],
+        indexes=INDEXES,
+        outbox_collections=[mongo.MEMBERS, directory_mongo.HANDOVER_BATCHES],
         produces=[topic],
+        background=[worker.run],
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from regulars.members.v1 import events_pb2
 
 from chassis.cloudevents import Envelope, new_event
@@ -29,4 +31,28 @@ def member_registered(m: Member) -> Envelope:
         subject=m.id,
         payload=payload,
         time=m.registered_at,
+    )
+
+
+MEMBER_STAFF_ASSIGNED = "regulars.members.v1.member_staff_assigned"
+
+
+def member_staff_assigned(
+    *, tenant_id: str, member_id: str, staff_id: str, previous_staff_id: str, handover_id: str, at: datetime
+) -> Envelope:
+    payload = events_pb2.MemberStaffAssigned(
+        member_id=member_id,
+        tenant_id=tenant_id,
+        staff_id=staff_id,
+        previous_staff_id=previous_staff_id,
+        handover_id=handover_id,
+    )
+    payload.assigned_at.FromDatetime(at)
+    return new_event(
+        type=MEMBER_STAFF_ASSIGNED,
+        source=SOURCE,
+        tenant_id=tenant_id,
+        subject=member_id,
+        payload=payload,
+        time=at,
     )

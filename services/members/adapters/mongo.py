@@ -6,7 +6,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import outbox
-from chassis.mongo import Document, insert_once
+from chassis.mongo import Document, find_for_tenant, insert_once
 from services.members.adapters import events
 from services.members.domain.model import Member
 
@@ -29,6 +29,7 @@ def to_doc(m: Member) -> Document:
         "home_store_id": m.home_store_id,
         "channel": m.channel,
         "registered_at": m.registered_at,
+        "owner_staff_id": m.owner_staff_id,
     }
 
 
@@ -42,6 +43,7 @@ def from_doc(d: Document) -> Member:
         home_store_id=d.get("home_store_id", ""),
         channel=d.get("channel", ""),
         registered_at=d["registered_at"],
+        owner_staff_id=d.get("owner_staff_id", ""),
     )
 
 
@@ -60,7 +62,7 @@ class MongoMemberRepository:
         return member
 
     async def get(self, tenant_id: str, member_id: str) -> Member | None:
-        doc = await self._members.find_one({"_id": member_id, "tenant_id": tenant_id})
+        doc = await find_for_tenant(self._members, tenant_id, member_id)
         return from_doc(doc) if doc else None
 
     async def get_by_phone(self, tenant_id: str, phone: str) -> Member | None:

@@ -23,6 +23,7 @@ class Member:
     home_store_id: str
     channel: str
     registered_at: datetime
+    owner_staff_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Enrolment:
     surname: str
     store_id: str
     channel: str
+    staff_code: str = ""
 
     @classmethod
     def parse(
@@ -47,6 +49,7 @@ class Enrolment:
         store_id: str,
         channel: str,
         default_region: str,
+        staff_code: str = "",
     ) -> Enrolment:
         if not tenant_id.strip():
             raise InvalidArgument("tenant_id", "tenant_id is required")
@@ -60,6 +63,7 @@ class Enrolment:
             surname=_optional_name("surname", surname),
             store_id=store_id.strip(),
             channel=channel,
+            staff_code=staff_code.strip().upper()[:32],
         )
 
 

@@ -2,35 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
-from services.members.domain.model import Enrolment, Member
-from services.members.service import handlers
-from services.members.service.ports import MemberRepository
+from chassis.errors import InvalidArgument, NotFound
+from services.members.domain.model import Enrolment
+from services.members.entrypoints import pb_mapping as pb
+from services.members.service import directory, handlers
+from services.members.service.ports import DirectoryRepository, HandoverRepository, MemberRepository
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-def to_pb(m: Member) -> members_pb2.Member:
-    pb = members_pb2.Member(
-        id=m.id,
-        tenant_id=m.tenant_id,
-        phone=m.phone,
-        name=m.name,
-        surname=m.surname,
-        home_store_id=m.home_store_id,
-    )
-    pb.registered_at.FromDatetime(m.registered_at)
-    return pb
-
-
 class MembersServicer(members_pb2_grpc.MembersServiceServicer):
-    def __init__(self, repo: MemberRepository, default_region: str) -> None:
+    def __init__(
+        self,
+        repo: MemberRepository,
+        directory_repo: DirectoryRepository,
+        handovers: HandoverRepository,
+        default_region: str,
+        handover_started: Callable[[], None],
+    ) -> None:
         self._repo = repo
+        self._directory = directory_repo
+        self._handovers = handovers
         self._region = default_region
+        self._handover_started = handover_started
 
     async def EnrollMember(
         self, request: members_pb2.EnrollMemberRequest, context: Context
@@ -43,15 +43,73 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             store_id=request.store_id,
             channel=request.channel,
             default_region=self._region,
+            staff_code=request.staff_code,
         )
-        member, created = await handlers.enroll(cmd, self._repo)
-        return members_pb2.EnrollMemberResponse(member=to_pb(member), created=created)
+        member, created = await handlers.enroll(cmd, self._repo, self._directory)
+        member = await handlers.with_current_owner(member, self._directory)
+        return members_pb2.EnrollMemberResponse(member=pb.member(member), created=created)
 
     async def FindMemberByPhone(
         self, request: members_pb2.FindMemberByPhoneRequest, context: Context
     ) -> members_pb2.Member:
         member = await handlers.find_by_phone(request.tenant_id, request.phone, self._region, self._repo)
-        return to_pb(member)
+        return pb.member(await handlers.with_current_owner(member, self._directory))
 
     async def GetMember(self, request: members_pb2.GetMemberRequest, context: Context) -> members_pb2.Member:
-        return to_pb(await handlers.get_member(request.tenant_id, request.member_id, self._repo))
+        member = await handlers.get_member(request.tenant_id, request.member_id, self._repo)
+        return pb.member(await handlers.with_current_owner(member, self._directory))
+
+    async def CreateStore(
+        self, request: members_pb2.CreateStoreRequest, context: Context
+    ) -> members_pb2.Store:
+        store = await directory.create_store(
+            request.tenant_id, request.code, request.name, request.city, self._directory
+        )
+        return pb.store(store)
+
+    async def ListStores(
+        self, request: members_pb2.ListStoresRequest, context: Context
+    ) -> members_pb2.ListStoresResponse:
+        stores = await self._directory.list_stores(request.tenant_id)
+        return members_pb2.ListStoresResponse(stores=[pb.store(s) for s in stores])
+
+    async def AddStaff(self, request: members_pb2.AddStaffRequest, context: Context) -> members_pb2.Staff:
+        role = pb.ROLE_FROM_PB.get(request.role)
+        if role is None:
+            raise InvalidArgument("role", "role must be assistant or manager")
+        return pb.staff(
+            await directory.add_staff(
+                request.tenant_id, request.store_code, request.name, role, self._directory
+            )
+        )
+
+    async def GetStaff(self, request: members_pb2.GetStaffRequest, context: Context) -> members_pb2.Staff:
+        return pb.staff(await directory.get_staff(request.tenant_id, request.staff_id, self._directory))
+
+    async def ListStaff(
+        self, request: members_pb2.ListStaffRequest, context: Context
+    ) -> members_pb2.ListStaffResponse:
+        staff = await self._directory.list_staff(request.tenant_id, request.store_code)
+        return members_pb2.ListStaffResponse(staff=[pb.staff(s) for s in staff])
+
+    async def StartHandover(
+        self, request: members_pb2.StartHandoverRequest, context: Context
+    ) -> members_pb2.Handover:
+        handover = await directory.start_handover(
+            request.tenant_id,
+            request.from_staff_id,
+            request.to_staff_id,
+            request.requested_by,
+            self._directory,
+            self._handovers,
+        )
+        self._handover_started()
+        return pb.handover(handover)
+
+    async def GetHandover(
+        self, request: members_pb2.GetHandoverRequest, context: Context
+    ) -> members_pb2.Handover:
+        handover = await self._handovers.get(request.tenant_id, request.handover_id)
+        if handover is None:
+            raise NotFound(f"handover {request.handover_id} not found")
+        return pb.handover(handover)

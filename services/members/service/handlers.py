@@ -2,31 +2,41 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from ulid import ULID
 
-from chassis.errors import NotFound
+from chassis.errors import InvalidArgument, NotFound
 from services.members.domain.model import Enrolment, Member, normalise_phone
-from services.members.service.ports import MemberRepository
+from services.members.service.ports import DirectoryRepository, MemberRepository
 
 
-async def enroll(cmd: Enrolment, repo: MemberRepository) -> tuple[Member, bool]:
+async def enroll(
+    cmd: Enrolment, repo: MemberRepository, directory: DirectoryRepository | None = None
+) -> tuple[Member, bool]:
     """Enrol, or return the member who already has this phone (created=False).
 
     Insert first and let the unique (tenant, phone) index decide: one round trip for a new
     customer, and two tills enrolling the same customer at once still give one member and
     one member_registered event.
     """
+    owner_staff_id, home_store = "", cmd.store_id
+    if cmd.staff_code and directory is not None:
+        staff = await directory.staff_by_code(cmd.tenant_id, cmd.staff_code)
+        if staff is None:
+            raise InvalidArgument("staff_code", "no assistant has this code")
+        owner_staff_id, home_store = staff.id, home_store or staff.store_code
     member = Member(
         id=str(ULID()),
         tenant_id=cmd.tenant_id,
         phone=cmd.phone,
         name=cmd.name,
         surname=cmd.surname,
-        home_store_id=cmd.store_id,
+        home_store_id=home_store,
         channel=cmd.channel,
         registered_at=datetime.now(UTC),
+        owner_staff_id=owner_staff_id,
     )
     stored = await repo.add(member)
     if stored is not None:
@@ -49,3 +59,11 @@ async def get_member(tenant_id: str, member_id: str, repo: MemberRepository) -> 
     if member is None:
         raise NotFound(f"member {member_id} not found")
     return member
+
+
+async def with_current_owner(member: Member, directory: DirectoryRepository) -> Member:
+    """The member as seen now: owned by whoever succeeded their assigned assistant."""
+    if not member.owner_staff_id:
+        return member
+    owner = await directory.resolve_owner(member.tenant_id, member.owner_staff_id)
+    return member if owner == member.owner_staff_id else replace(member, owner_staff_id=owner)

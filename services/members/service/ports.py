@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from services.members.domain.directory import Handover, Staff, Store
 from services.members.domain.model import Member
 
 
@@ -14,3 +15,48 @@ class MemberRepository(Protocol):
     async def get(self, tenant_id: str, member_id: str) -> Member | None: ...
 
     async def get_by_phone(self, tenant_id: str, phone: str) -> Member | None: ...
+
+
+class DirectoryRepository(Protocol):
+    async def add_store(self, store: Store) -> Store:
+        """Store it, or return the existing store with the same code (idempotent)."""
+
+    async def list_stores(self, tenant_id: str) -> list[Store]: ...
+
+    async def get_store(self, tenant_id: str, code: str) -> Store | None: ...
+
+    async def add_staff(self, staff: Staff) -> Staff: ...
+
+    async def get_staff(self, tenant_id: str, staff_id: str) -> Staff | None: ...
+
+    async def staff_by_code(self, tenant_id: str, code: str) -> Staff | None: ...
+
+    async def resolve_owner(self, tenant_id: str, staff_id: str) -> str:
+        """The assistant looking after members assigned to `staff_id` now (succession)."""
+
+    async def list_staff(self, tenant_id: str, store_code: str) -> list[Staff]: ...
+
+
+class HandoverRepository(Protocol):
+    async def create_or_get(self, handover: Handover) -> Handover:
+        """Idempotent on the handover id."""
+
+    async def get(self, tenant_id: str, handover_id: str) -> Handover | None: ...
+
+    async def running(self) -> list[Handover]:
+        """Unfinished handovers of every tenant, to resume after a restart."""
+
+    async def transfer(self, handover: Handover) -> None:
+        """The one write that moves everything: the leaver is marked left with the successor
+        (so their members resolve to the successor from now on) and their codes move."""
+
+    async def cursor(self, handover: Handover) -> str:
+        """The last member announced so far ("" before the first batch)."""
+
+    async def members_after(self, handover: Handover, after_id: str, limit: int) -> list[str]:
+        """Ids, in order, of members assigned to the leaver (or to those the leaver succeeded)."""
+
+    async def announce(self, handover: Handover, member_ids: list[str]) -> None:
+        """Record member_staff_assigned for these members and advance the cursor (idempotent)."""
+
+    async def finish(self, handover: Handover) -> None: ...

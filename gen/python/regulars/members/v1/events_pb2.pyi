@@ -61,3 +61,44 @@ class MemberRegistered(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MemberRegistered: _TypeAlias = MemberRegistered  # noqa: Y015
+
+@_typing.final
+class MemberStaffAssigned(_message.Message):
+    """ce_type "regulars.members.v1.member_staff_assigned": the member is now looked after by
+    `staff_id` (a handover, or a first assignment). Messaging reroutes open staff tasks.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    PREVIOUS_STAFF_ID_FIELD_NUMBER: _builtins.int
+    HANDOVER_ID_FIELD_NUMBER: _builtins.int
+    ASSIGNED_AT_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    staff_id: _builtins.str
+    previous_staff_id: _builtins.str
+    """Empty for a first assignment."""
+    handover_id: _builtins.str
+    """Set when the change is part of a handover."""
+    @_builtins.property
+    def assigned_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        previous_staff_id: _builtins.str = ...,
+        handover_id: _builtins.str = ...,
+        assigned_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["assigned_at", b"assigned_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_at", b"assigned_at", "handover_id", b"handover_id", "member_id", b"member_id", "previous_staff_id", b"previous_staff_id", "staff_id", b"staff_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberStaffAssigned: _TypeAlias = MemberStaffAssigned  # noqa: Y015

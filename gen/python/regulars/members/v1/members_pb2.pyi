@@ -3,9 +3,12 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -16,6 +19,59 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _StaffRole:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StaffRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StaffRole.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STAFF_ROLE_UNSPECIFIED: _StaffRole.ValueType  # 0
+    STAFF_ROLE_ASSISTANT: _StaffRole.ValueType  # 1
+    STAFF_ROLE_MANAGER: _StaffRole.ValueType  # 2
+
+class StaffRole(_StaffRole, metaclass=_StaffRoleEnumTypeWrapper): ...
+
+STAFF_ROLE_UNSPECIFIED: StaffRole.ValueType  # 0
+STAFF_ROLE_ASSISTANT: StaffRole.ValueType  # 1
+STAFF_ROLE_MANAGER: StaffRole.ValueType  # 2
+Global___StaffRole: _TypeAlias = StaffRole  # noqa: Y015
+
+class _StaffStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _StaffStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_StaffStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    STAFF_STATUS_UNSPECIFIED: _StaffStatus.ValueType  # 0
+    STAFF_STATUS_ACTIVE: _StaffStatus.ValueType  # 1
+    STAFF_STATUS_LEFT: _StaffStatus.ValueType  # 2
+    """Left the company; `successor_id` took over their members and codes."""
+
+class StaffStatus(_StaffStatus, metaclass=_StaffStatusEnumTypeWrapper): ...
+
+STAFF_STATUS_UNSPECIFIED: StaffStatus.ValueType  # 0
+STAFF_STATUS_ACTIVE: StaffStatus.ValueType  # 1
+STAFF_STATUS_LEFT: StaffStatus.ValueType  # 2
+"""Left the company; `successor_id` took over their members and codes."""
+Global___StaffStatus: _TypeAlias = StaffStatus  # noqa: Y015
+
+class _HandoverState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _HandoverStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HandoverState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    HANDOVER_STATE_UNSPECIFIED: _HandoverState.ValueType  # 0
+    HANDOVER_STATE_RUNNING: _HandoverState.ValueType  # 1
+    HANDOVER_STATE_DONE: _HandoverState.ValueType  # 2
+
+class HandoverState(_HandoverState, metaclass=_HandoverStateEnumTypeWrapper): ...
+
+HANDOVER_STATE_UNSPECIFIED: HandoverState.ValueType  # 0
+HANDOVER_STATE_RUNNING: HandoverState.ValueType  # 1
+HANDOVER_STATE_DONE: HandoverState.ValueType  # 2
+Global___HandoverState: _TypeAlias = HandoverState  # noqa: Y015
 
 @_typing.final
 class Member(_message.Message):
@@ -28,6 +84,7 @@ class Member(_message.Message):
     SURNAME_FIELD_NUMBER: _builtins.int
     HOME_STORE_ID_FIELD_NUMBER: _builtins.int
     REGISTERED_AT_FIELD_NUMBER: _builtins.int
+    OWNER_STAFF_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     phone: _builtins.str
@@ -35,6 +92,8 @@ class Member(_message.Message):
     name: _builtins.str
     surname: _builtins.str
     home_store_id: _builtins.str
+    owner_staff_id: _builtins.str
+    """The shop assistant who looks after the member; later purchases are credited to them."""
     @_builtins.property
     def registered_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -47,10 +106,11 @@ class Member(_message.Message):
         surname: _builtins.str = ...,
         home_store_id: _builtins.str = ...,
         registered_at: _timestamp_pb2.Timestamp | None = ...,
+        owner_staff_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["registered_at", b"registered_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["home_store_id", b"home_store_id", "id", b"id", "name", b"name", "phone", b"phone", "registered_at", b"registered_at", "surname", b"surname", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["home_store_id", b"home_store_id", "id", b"id", "name", b"name", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "registered_at", b"registered_at", "surname", b"surname", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -66,6 +126,7 @@ class EnrollMemberRequest(_message.Message):
     SURNAME_FIELD_NUMBER: _builtins.int
     STORE_ID_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
+    STAFF_CODE_FIELD_NUMBER: _builtins.int
     tenant_id: _builtins.str
     phone: _builtins.str
     """As typed at the till; parsed with the tenant's default region when it has no "+" prefix."""
@@ -74,6 +135,8 @@ class EnrollMemberRequest(_message.Message):
     store_id: _builtins.str
     channel: _builtins.str
     """Where the enrolment came from, e.g. "store_app"."""
+    staff_code: _builtins.str
+    """The referral/QR code of the assistant enrolling the customer: they become the owner."""
     def __init__(
         self,
         *,
@@ -83,10 +146,11 @@ class EnrollMemberRequest(_message.Message):
         surname: _builtins.str = ...,
         store_id: _builtins.str = ...,
         channel: _builtins.str = ...,
+        staff_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "name", b"name", "phone", b"phone", "store_id", b"store_id", "surname", b"surname", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "name", b"name", "phone", b"phone", "staff_code", b"staff_code", "store_id", b"store_id", "surname", b"surname", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -159,3 +223,335 @@ class FindMemberByPhoneRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FindMemberByPhoneRequest: _TypeAlias = FindMemberByPhoneRequest  # noqa: Y015
+
+@_typing.final
+class Store(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CITY_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    code: _builtins.str
+    """The chain's own store code, e.g. "sh-01"; unique within the tenant."""
+    name: _builtins.str
+    city: _builtins.str
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        city: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city", b"city", "code", b"code", "created_at", b"created_at", "name", b"name", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Store: _TypeAlias = Store  # noqa: Y015
+
+@_typing.final
+class CreateStoreRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    CITY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    code: _builtins.str
+    name: _builtins.str
+    city: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        city: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city", b"city", "code", b"code", "name", b"name", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateStoreRequest: _TypeAlias = CreateStoreRequest  # noqa: Y015
+
+@_typing.final
+class ListStoresRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStoresRequest: _TypeAlias = ListStoresRequest  # noqa: Y015
+
+@_typing.final
+class ListStoresResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STORES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def stores(self) -> _containers.RepeatedCompositeFieldContainer[Global___Store]: ...
+    def __init__(
+        self,
+        *,
+        stores: _abc.Iterable[Global___Store] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["stores", b"stores"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStoresResponse: _TypeAlias = ListStoresResponse  # noqa: Y015
+
+@_typing.final
+class Staff(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    STORE_CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    REFERRAL_CODES_FIELD_NUMBER: _builtins.int
+    SUCCESSOR_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    store_code: _builtins.str
+    name: _builtins.str
+    role: Global___StaffRole.ValueType
+    status: Global___StaffStatus.ValueType
+    successor_id: _builtins.str
+    @_builtins.property
+    def referral_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Codes printed on the badge QR; a successor also holds the codes of those they replaced."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        store_code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        role: Global___StaffRole.ValueType = ...,
+        status: Global___StaffStatus.ValueType = ...,
+        referral_codes: _abc.Iterable[_builtins.str] | None = ...,
+        successor_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id", "name", b"name", "referral_codes", b"referral_codes", "role", b"role", "status", b"status", "store_code", b"store_code", "successor_id", b"successor_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Staff: _TypeAlias = Staff  # noqa: Y015
+
+@_typing.final
+class AddStaffRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    STORE_CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    store_code: _builtins.str
+    name: _builtins.str
+    role: Global___StaffRole.ValueType
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        store_code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        role: Global___StaffRole.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name", "role", b"role", "store_code", b"store_code", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AddStaffRequest: _TypeAlias = AddStaffRequest  # noqa: Y015
+
+@_typing.final
+class GetStaffRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    staff_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["staff_id", b"staff_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStaffRequest: _TypeAlias = GetStaffRequest  # noqa: Y015
+
+@_typing.final
+class ListStaffRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    STORE_CODE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    store_code: _builtins.str
+    """Empty: the whole tenant."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        store_code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["store_code", b"store_code", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStaffRequest: _TypeAlias = ListStaffRequest  # noqa: Y015
+
+@_typing.final
+class ListStaffResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STAFF_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def staff(self) -> _containers.RepeatedCompositeFieldContainer[Global___Staff]: ...
+    def __init__(
+        self,
+        *,
+        staff: _abc.Iterable[Global___Staff] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["staff", b"staff"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListStaffResponse: _TypeAlias = ListStaffResponse  # noqa: Y015
+
+@_typing.final
+class StartHandoverRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    FROM_STAFF_ID_FIELD_NUMBER: _builtins.int
+    TO_STAFF_ID_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    from_staff_id: _builtins.str
+    to_staff_id: _builtins.str
+    requested_by: _builtins.str
+    """Who asked (a manager's staff id or an API client), for the audit trail."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        from_staff_id: _builtins.str = ...,
+        to_staff_id: _builtins.str = ...,
+        requested_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_staff_id", b"from_staff_id", "requested_by", b"requested_by", "tenant_id", b"tenant_id", "to_staff_id", b"to_staff_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StartHandoverRequest: _TypeAlias = StartHandoverRequest  # noqa: Y015
+
+@_typing.final
+class GetHandoverRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    HANDOVER_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    handover_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        handover_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handover_id", b"handover_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetHandoverRequest: _TypeAlias = GetHandoverRequest  # noqa: Y015
+
+@_typing.final
+class Handover(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    FROM_STAFF_ID_FIELD_NUMBER: _builtins.int
+    TO_STAFF_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    MEMBERS_MOVED_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    STARTED_AT_FIELD_NUMBER: _builtins.int
+    FINISHED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    from_staff_id: _builtins.str
+    to_staff_id: _builtins.str
+    state: Global___HandoverState.ValueType
+    members_moved: _builtins.int
+    requested_by: _builtins.str
+    @_builtins.property
+    def started_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def finished_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        from_staff_id: _builtins.str = ...,
+        to_staff_id: _builtins.str = ...,
+        state: Global___HandoverState.ValueType = ...,
+        members_moved: _builtins.int = ...,
+        requested_by: _builtins.str = ...,
+        started_at: _timestamp_pb2.Timestamp | None = ...,
+        finished_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finished_at", b"finished_at", "started_at", b"started_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["finished_at", b"finished_at", "from_staff_id", b"from_staff_id", "id", b"id", "members_moved", b"members_moved", "requested_by", b"requested_by", "started_at", b"started_at", "state", b"state", "tenant_id", b"tenant_id", "to_staff_id", b"to_staff_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Handover: _TypeAlias = Handover  # noqa: Y015

@@ -50,6 +50,41 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
                 _registered_method=True)
+        self.CreateStore = channel.unary_unary(
+                '/regulars.members.v1.MembersService/CreateStore',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.CreateStoreRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Store.FromString,
+                _registered_method=True)
+        self.ListStores = channel.unary_unary(
+                '/regulars.members.v1.MembersService/ListStores',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ListStoresRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ListStoresResponse.FromString,
+                _registered_method=True)
+        self.AddStaff = channel.unary_unary(
+                '/regulars.members.v1.MembersService/AddStaff',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.AddStaffRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Staff.FromString,
+                _registered_method=True)
+        self.GetStaff = channel.unary_unary(
+                '/regulars.members.v1.MembersService/GetStaff',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetStaffRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Staff.FromString,
+                _registered_method=True)
+        self.ListStaff = channel.unary_unary(
+                '/regulars.members.v1.MembersService/ListStaff',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ListStaffRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ListStaffResponse.FromString,
+                _registered_method=True)
+        self.StartHandover = channel.unary_unary(
+                '/regulars.members.v1.MembersService/StartHandover',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.StartHandoverRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Handover.FromString,
+                _registered_method=True)
+        self.GetHandover = channel.unary_unary(
+                '/regulars.members.v1.MembersService/GetHandover',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetHandoverRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Handover.FromString,
+                _registered_method=True)
 
 
 class MembersServiceServicer:
@@ -81,6 +116,54 @@ class MembersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateStore(self, request, context):
+        """Directory: stores and their staff. CreateStore is idempotent on the store code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStores(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddStaff(self, request, context):
+        """Adds a shop assistant or manager with a personal referral/QR code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStaff(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStaff(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartHandover(self, request, context):
+        """A leaving assistant hands every member they own, their open work and their code to a
+        successor: runs in the background, resumable, recorded in an audit trail; emits
+        member_staff_assigned per member. Idempotent: asking again for the same pair returns the
+        running or finished handover.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetHandover(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -98,6 +181,41 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.FindMemberByPhone,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'CreateStore': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateStore,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.CreateStoreRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Store.SerializeToString,
+            ),
+            'ListStores': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStores,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ListStoresRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ListStoresResponse.SerializeToString,
+            ),
+            'AddStaff': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddStaff,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.AddStaffRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Staff.SerializeToString,
+            ),
+            'GetStaff': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStaff,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetStaffRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Staff.SerializeToString,
+            ),
+            'ListStaff': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStaff,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ListStaffRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ListStaffResponse.SerializeToString,
+            ),
+            'StartHandover': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartHandover,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.StartHandoverRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Handover.SerializeToString,
+            ),
+            'GetHandover': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetHandover,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetHandoverRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Handover.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -182,6 +300,195 @@ class MembersService:
             '/regulars.members.v1.MembersService/FindMemberByPhone',
             regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateStore(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/CreateStore',
+            regulars_dot_members_dot_v1_dot_members__pb2.CreateStoreRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Store.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStores(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/ListStores',
+            regulars_dot_members_dot_v1_dot_members__pb2.ListStoresRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.ListStoresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AddStaff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/AddStaff',
+            regulars_dot_members_dot_v1_dot_members__pb2.AddStaffRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Staff.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStaff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/GetStaff',
+            regulars_dot_members_dot_v1_dot_members__pb2.GetStaffRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Staff.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStaff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/ListStaff',
+            regulars_dot_members_dot_v1_dot_members__pb2.ListStaffRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.ListStaffResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartHandover(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/StartHandover',
+            regulars_dot_members_dot_v1_dot_members__pb2.StartHandoverRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Handover.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetHandover(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/GetHandover',
+            regulars_dot_members_dot_v1_dot_members__pb2.GetHandoverRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Handover.FromString,
             options,
             channel_credentials,
             insecure,

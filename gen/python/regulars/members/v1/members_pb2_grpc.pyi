@@ -45,6 +45,20 @@ class MembersServiceStub:
     """The member with this phone number (normalised like EnrollMember), e.g. to open a member
     session for a mini-program. NOT_FOUND when nobody in the tenant has it.
     """
+    CreateStore: _grpc.UnaryUnaryMultiCallable[_members_pb2.CreateStoreRequest, _members_pb2.Store]
+    """Directory: stores and their staff. CreateStore is idempotent on the store code."""
+    ListStores: _grpc.UnaryUnaryMultiCallable[_members_pb2.ListStoresRequest, _members_pb2.ListStoresResponse]
+    AddStaff: _grpc.UnaryUnaryMultiCallable[_members_pb2.AddStaffRequest, _members_pb2.Staff]
+    """Adds a shop assistant or manager with a personal referral/QR code."""
+    GetStaff: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetStaffRequest, _members_pb2.Staff]
+    ListStaff: _grpc.UnaryUnaryMultiCallable[_members_pb2.ListStaffRequest, _members_pb2.ListStaffResponse]
+    StartHandover: _grpc.UnaryUnaryMultiCallable[_members_pb2.StartHandoverRequest, _members_pb2.Handover]
+    """A leaving assistant hands every member they own, their open work and their code to a
+    successor: runs in the background, resumable, recorded in an audit trail; emits
+    member_staff_assigned per member. Idempotent: asking again for the same pair returns the
+    running or finished handover.
+    """
+    GetHandover: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetHandoverRequest, _members_pb2.Handover]
 
 @_typing.type_check_only
 class MembersServiceAsyncStub(MembersServiceStub):
@@ -63,6 +77,20 @@ class MembersServiceAsyncStub(MembersServiceStub):
     """The member with this phone number (normalised like EnrollMember), e.g. to open a member
     session for a mini-program. NOT_FOUND when nobody in the tenant has it.
     """
+    CreateStore: _aio.UnaryUnaryMultiCallable[_members_pb2.CreateStoreRequest, _members_pb2.Store]  # type: ignore[assignment]
+    """Directory: stores and their staff. CreateStore is idempotent on the store code."""
+    ListStores: _aio.UnaryUnaryMultiCallable[_members_pb2.ListStoresRequest, _members_pb2.ListStoresResponse]  # type: ignore[assignment]
+    AddStaff: _aio.UnaryUnaryMultiCallable[_members_pb2.AddStaffRequest, _members_pb2.Staff]  # type: ignore[assignment]
+    """Adds a shop assistant or manager with a personal referral/QR code."""
+    GetStaff: _aio.UnaryUnaryMultiCallable[_members_pb2.GetStaffRequest, _members_pb2.Staff]  # type: ignore[assignment]
+    ListStaff: _aio.UnaryUnaryMultiCallable[_members_pb2.ListStaffRequest, _members_pb2.ListStaffResponse]  # type: ignore[assignment]
+    StartHandover: _aio.UnaryUnaryMultiCallable[_members_pb2.StartHandoverRequest, _members_pb2.Handover]  # type: ignore[assignment]
+    """A leaving assistant hands every member they own, their open work and their code to a
+    successor: runs in the background, resumable, recorded in an audit trail; emits
+    member_staff_assigned per member. Idempotent: asking again for the same pair returns the
+    running or finished handover.
+    """
+    GetHandover: _aio.UnaryUnaryMultiCallable[_members_pb2.GetHandoverRequest, _members_pb2.Handover]  # type: ignore[assignment]
 
 class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
     """The members service: who the customer is and who looks after them."""
@@ -96,5 +124,61 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         """The member with this phone number (normalised like EnrollMember), e.g. to open a member
         session for a mini-program. NOT_FOUND when nobody in the tenant has it.
         """
+
+    @_abc_1.abstractmethod
+    def CreateStore(
+        self,
+        request: _members_pb2.CreateStoreRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Store, _abc.Awaitable[_members_pb2.Store]]:
+        """Directory: stores and their staff. CreateStore is idempotent on the store code."""
+
+    @_abc_1.abstractmethod
+    def ListStores(
+        self,
+        request: _members_pb2.ListStoresRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.ListStoresResponse, _abc.Awaitable[_members_pb2.ListStoresResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AddStaff(
+        self,
+        request: _members_pb2.AddStaffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Staff, _abc.Awaitable[_members_pb2.Staff]]:
+        """Adds a shop assistant or manager with a personal referral/QR code."""
+
+    @_abc_1.abstractmethod
+    def GetStaff(
+        self,
+        request: _members_pb2.GetStaffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Staff, _abc.Awaitable[_members_pb2.Staff]]: ...
+
+    @_abc_1.abstractmethod
+    def ListStaff(
+        self,
+        request: _members_pb2.ListStaffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.ListStaffResponse, _abc.Awaitable[_members_pb2.ListStaffResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def StartHandover(
+        self,
+        request: _members_pb2.StartHandoverRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Handover, _abc.Awaitable[_members_pb2.Handover]]:
+        """A leaving assistant hands every member they own, their open work and their code to a
+        successor: runs in the background, resumable, recorded in an audit trail; emits
+        member_staff_assigned per member. Idempotent: asking again for the same pair returns the
+        running or finished handover.
+        """
+
+    @_abc_1.abstractmethod
+    def GetHandover(
+        self,
+        request: _members_pb2.GetHandoverRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Handover, _abc.Awaitable[_members_pb2.Handover]]: ...
 
 def add_MembersServiceServicer_to_server(servicer: MembersServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

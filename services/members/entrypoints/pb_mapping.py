@@ -1,0 +1,64 @@
+"""Domain objects -> protobuf messages of regulars.members.v1."""
+
+from __future__ import annotations
+
+from regulars.members.v1 import members_pb2
+
+from services.members.domain.directory import Handover, Role, Staff, StaffStatus, Store
+from services.members.domain.model import Member
+
+ROLE_TO_PB = {Role.ASSISTANT: members_pb2.STAFF_ROLE_ASSISTANT, Role.MANAGER: members_pb2.STAFF_ROLE_MANAGER}
+ROLE_FROM_PB = {v: k for k, v in ROLE_TO_PB.items()}
+STATUS_TO_PB = {
+    StaffStatus.ACTIVE: members_pb2.STAFF_STATUS_ACTIVE,
+    StaffStatus.LEFT: members_pb2.STAFF_STATUS_LEFT,
+}
+
+
+def member(m: Member) -> members_pb2.Member:
+    pb = members_pb2.Member(
+        id=m.id,
+        tenant_id=m.tenant_id,
+        phone=m.phone,
+        name=m.name,
+        surname=m.surname,
+        home_store_id=m.home_store_id,
+        owner_staff_id=m.owner_staff_id,
+    )
+    pb.registered_at.FromDatetime(m.registered_at)
+    return pb
+
+
+def store(s: Store) -> members_pb2.Store:
+    pb = members_pb2.Store(tenant_id=s.tenant_id, code=s.code, name=s.name, city=s.city)
+    pb.created_at.FromDatetime(s.created_at)
+    return pb
+
+
+def staff(s: Staff) -> members_pb2.Staff:
+    return members_pb2.Staff(
+        id=s.id,
+        tenant_id=s.tenant_id,
+        store_code=s.store_code,
+        name=s.name,
+        role=ROLE_TO_PB[s.role],
+        status=STATUS_TO_PB[s.status],
+        referral_codes=list(s.referral_codes),
+        successor_id=s.successor_id,
+    )
+
+
+def handover(h: Handover) -> members_pb2.Handover:
+    pb = members_pb2.Handover(
+        id=h.id,
+        tenant_id=h.tenant_id,
+        from_staff_id=h.from_staff_id,
+        to_staff_id=h.to_staff_id,
+        state=members_pb2.HANDOVER_STATE_DONE if h.done else members_pb2.HANDOVER_STATE_RUNNING,
+        members_moved=h.members_moved,
+        requested_by=h.requested_by,
+    )
+    pb.started_at.FromDatetime(h.started_at)
+    if h.finished_at:
+        pb.finished_at.FromDatetime(h.finished_at)
+    return pb
