@@ -13,6 +13,8 @@ SCOPES: dict[str, str] = {
     "members:read": "Read members and their inbox",
     "members:write": "Enrol members",
     "sessions:member": "Open member sessions for a mini-program",
+    "directory:read": "Read stores, staff and handovers",
+    "directory:write": "Create stores, add staff, hand a leaving assistant's members over",
     "keys:admin": "Create, list and revoke the tenant's API keys",
 }
 MEMBER_SESSION_SCOPES = frozenset({"members:read"})

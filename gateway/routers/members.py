@@ -26,6 +26,7 @@ def _member_out(m: members_pb2.Member) -> MemberOut:
         name=m.name,
         surname=m.surname,
         home_store_id=m.home_store_id,
+        owner_staff_id=m.owner_staff_id or None,
         registered_at=m.registered_at.ToDatetime(tzinfo=UTC),
     )
 
@@ -73,6 +74,7 @@ async def enroll_member(
             surname=body.surname,
             store_id=store_id,
             channel="store_app",
+            staff_code=body.staff_code,
         ),
         timeout=clients.timeout,
         metadata=_metadata(request),

@@ -22,6 +22,11 @@ class EnrollMemberBody(BaseModel):
     name: str = Field(max_length=64, description="Given name")
     surname: str = Field(default="", max_length=64, description='For greetings such as "Ms Wang"')
     store_id: str = Field(default="", max_length=64, description="The store enrolling the member")
+    staff_code: str = Field(
+        default="",
+        max_length=32,
+        description="Badge code of the assistant enrolling them: they become the owner",
+    )
 
 
 class MemberOut(BaseModel):
@@ -34,6 +39,7 @@ class MemberOut(BaseModel):
                     "name": "Li",
                     "surname": "Wang",
                     "home_store_id": "sh-01",
+                    "owner_staff_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAF",
                     "registered_at": "2026-11-23T10:00:00Z",
                 }
             ]
@@ -45,6 +51,7 @@ class MemberOut(BaseModel):
     name: str
     surname: str
     home_store_id: str
+    owner_staff_id: str | None = Field(description="The assistant who looks after the member")
     registered_at: datetime
 
 

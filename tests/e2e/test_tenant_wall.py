@@ -30,7 +30,21 @@ def tenant_a(platform: Stack) -> Iterator[dict[str, str]]:
         member = api.post("/v1/members", json={"phone": A_PHONE, "name": "Wall"}, headers=A).json()
         eventually(lambda: api.get(f"/v1/members/{member['id']}/inbox", headers=A).status_code == 200)
         key = api.post("/v1/api-keys", json={"name": "wall", "scopes": ["members:read"]}, headers=A).json()
-        yield {"member_id": member["id"], "key_id": key["id"], "_key": key["key"]}
+        store = api.post("/v1/stores", json={"code": "wall-a", "name": "Wall A"}, headers=A).json()
+        leaving = api.post(f"/v1/stores/{store['code']}/staff", json={"name": "Leaves"}, headers=A).json()
+        staying = api.post(f"/v1/stores/{store['code']}/staff", json={"name": "Stays"}, headers=A).json()
+        handover = api.post(
+            f"/v1/staff/{leaving['id']}/handover", json={"to_staff_id": staying["id"]}, headers=A
+        ).json()
+        yield {
+            "member_id": member["id"],
+            "key_id": key["id"],
+            "_key": key["key"],
+            "store_code": store["code"],
+            "staff_id": staying["id"],
+            "handover_id": handover["id"],
+            "_leaving": leaving["id"],
+        }
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:

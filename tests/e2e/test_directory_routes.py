@@ -1,0 +1,92 @@
+"""Stores, staff and handovers through the gateway, and enrolment with a badge code."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.processes import Stack
+from tests.support import eventually
+
+A = {"Authorization": "Bearer key-tenant-a"}
+
+
+@pytest.fixture
+def api(platform: Stack) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=platform.gateway_url, timeout=10) as client:
+        yield client
+
+
+def test_an_assistant_owns_the_customers_enrolled_with_their_badge_code_until_they_hand_over(
+    api: httpx.Client,
+) -> None:
+    code = f"d{time.time_ns() % 10**9}"
+    store = api.post(
+        "/v1/stores", json={"code": code, "name": "Directory test", "city": "Hangzhou"}, headers=A
+    )
+    assert store.status_code == 201, store.text
+    assert (
+        api.post("/v1/stores", json={"code": code, "name": "again"}, headers=A).json()["name"]
+        == "Directory test"
+    )
+
+    wang = api.post(f"/v1/stores/{code}/staff", json={"name": "Wang Fang"}, headers=A).json()
+    zhao = api.post(f"/v1/stores/{code}/staff", json={"name": "Zhao Li", "role": "manager"}, headers=A).json()
+    assert len(wang["referral_codes"][0]) == 8
+
+    phone = f"+86158{time.time_ns() % 100_000_000:08d}"
+    member = api.post(
+        "/v1/members",
+        json={"phone": phone, "name": "Li", "staff_code": wang["referral_codes"][0].lower()},
+        headers=A,
+    ).json()
+    assert member["owner_staff_id"] == wang["id"]
+    assert member["home_store_id"] == code
+
+    handover = api.post(f"/v1/staff/{wang['id']}/handover", json={"to_staff_id": zhao["id"]}, headers=A)
+    assert handover.status_code == 202, handover.text
+
+    def done() -> dict[str, Any] | None:
+        h: dict[str, Any] = api.get(f"/v1/handovers/{handover.json()['id']}", headers=A).json()
+        return h if h["state"] == "done" else None
+
+    assert eventually(done)["members_moved"] == 1
+    assert api.get(f"/v1/members/{member['id']}", headers=A).json()["owner_staff_id"] == zhao["id"]
+    left = api.get(f"/v1/staff/{wang['id']}", headers=A).json()
+    assert (left["status"], left["successor_id"], left["referral_codes"]) == ("left", zhao["id"], [])
+    # The old badge still enrols customers, now for the successor.
+    newcomer = api.post(
+        "/v1/members",
+        json={
+            "phone": f"+86157{time.time_ns() % 100_000_000:08d}",
+            "name": "Mei",
+            "staff_code": wang["referral_codes"][0],
+        },
+        headers=A,
+    ).json()
+    assert newcomer["owner_staff_id"] == zhao["id"]
+    staff = api.get("/v1/staff", params={"store_code": code}, headers=A).json()["items"]
+    assert {s["id"] for s in staff} == {wang["id"], zhao["id"]}
+
+
+def test_bad_directory_input_is_a_problem_naming_the_field(api: httpx.Client) -> None:
+    r = api.post("/v1/stores", json={"code": "Not A Code!", "name": "x"}, headers=A)
+    assert (r.status_code, r.json()["field"]) == (400, "code")
+    r = api.post("/v1/stores/no-such-store/staff", json={"name": "x"}, headers=A)
+    assert r.status_code == 404
+    r = api.post(
+        "/v1/members", json={"phone": "+8615900000001", "name": "x", "staff_code": "NOPE1234"}, headers=A
+    )
+    assert (r.status_code, r.json()["field"]) == (400, "staff_code")
+
+
+def test_an_assistant_cannot_hand_over_to_themselves(api: httpx.Client) -> None:
+    code = f"s{time.time_ns() % 10**9}"
+    api.post("/v1/stores", json={"code": code, "name": "Self"}, headers=A)
+    me = api.post(f"/v1/stores/{code}/staff", json={"name": "Me"}, headers=A).json()
+    r = api.post(f"/v1/staff/{me['id']}/handover", json={"to_staff_id": me["id"]}, headers=A)
+    assert (r.status_code, r.json()["field"]) == (400, "to_staff_id")
