@@ -5,8 +5,10 @@ from __future__ import annotations
 from pymongo import ASCENDING, IndexModel
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
-from chassis.runtime import Runtime, ServiceSpec
-from services.members.adapters import directory_mongo, events, mongo
+from chassis.runtime import Runtime, ServiceSpec, Subscription
+from services.members.adapters import directory_mongo, events, mongo, purchases_mongo
+from services.members.domain import points, tiers
+from services.members.entrypoints import consumer
 from services.members.entrypoints.grpc_servicer import MembersServicer
 from services.members.entrypoints.handover_worker import HandoverWorker
 
@@ -16,6 +18,11 @@ INDEXES = mongo.INDEXES | {
     directory_mongo.STAFF: [
         IndexModel([("tenant_id", ASCENDING), ("store_code", ASCENDING)], name="store_staff")
     ],
+    purchases_mongo.POINTS_ENTRIES: [
+        IndexModel(
+            [("tenant_id", ASCENDING), ("member_id", ASCENDING), ("at", ASCENDING)], name="member_ledger"
+        )
+    ],
 }
 
 
@@ -24,14 +31,24 @@ def wire(rt: Runtime) -> ServiceSpec:
     members = mongo.MongoMemberRepository(rt.db, topic, rt.outbox)
     directory = directory_mongo.MongoDirectoryRepository(rt.db)
     handovers = directory_mongo.MongoHandoverRepository(rt.db, topic, rt.outbox)
+    purchases = purchases_mongo.MongoPurchaseRepository(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER)
     worker = HandoverWorker(handovers)
-    servicer = MembersServicer(members, directory, handovers, rt.settings.default_phone_region, worker.nudge)
+    servicer = MembersServicer(
+        members,
+        directory,
+        handovers,
+        rt.settings.default_phone_region,
+        worker.nudge,
+        purchases,
+        points.PointsPolicy(),
+    )
     return ServiceSpec(
         grpc_services=[
             (SERVICE_NAME, lambda s: members_pb2_grpc.add_MembersServiceServicer_to_server(servicer, s))
         ],
         indexes=INDEXES,
-        outbox_collections=[mongo.MEMBERS, directory_mongo.HANDOVER_BATCHES],
+        outbox_collections=[mongo.MEMBERS, directory_mongo.HANDOVER_BATCHES, purchases_mongo.PURCHASES],
         produces=[topic],
+        subscription=Subscription(topics=[topic], handlers=consumer.subscriptions(purchases)),
         background=[worker.run],
     )

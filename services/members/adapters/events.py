@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from regulars.members.v1 import events_pb2
+from regulars.common.v1 import money_pb2
+from regulars.members.v1 import events_pb2, members_pb2
 
 from chassis.cloudevents import Envelope, new_event
 from services.members.domain.model import Member
+from services.members.domain.purchases import Purchase
 
 SOURCE = "regulars/members"
 TOPIC = "regulars.members.v1"
@@ -50,6 +52,84 @@ def member_staff_assigned(
     payload.assigned_at.FromDatetime(at)
     return new_event(
         type=MEMBER_STAFF_ASSIGNED,
+        source=SOURCE,
+        tenant_id=tenant_id,
+        subject=member_id,
+        payload=payload,
+        time=at,
+    )
+
+
+PURCHASE_MADE = "regulars.members.v1.purchase_made"
+POINTS_CHANGED = "regulars.members.v1.points_changed"
+MEMBER_TIER_CHANGED = "regulars.members.v1.member_tier_changed"
+
+
+def purchase_pb(p: Purchase, points_awarded: int) -> members_pb2.Purchase:
+    pb = members_pb2.Purchase(
+        id=p.id,
+        tenant_id=p.tenant_id,
+        member_id=p.member_id,
+        store_id=p.store_id,
+        receipt_no=p.receipt_no,
+        served_by_staff_id=p.served_by_staff_id,
+        credited_staff_id=p.credited_staff_id,
+        lines=[
+            members_pb2.PurchaseLine(
+                sku=ln.sku,
+                brand=ln.brand,
+                category=ln.category,
+                quantity=ln.quantity,
+                list_price=ln.list_price,
+                paid_price=ln.paid_price,
+            )
+            for ln in p.lines
+        ],
+        coupon_codes=list(p.coupon_codes),
+        total_list=money_pb2.Money(currency=p.currency, minor_units=p.total_list),
+        total_paid=money_pb2.Money(currency=p.currency, minor_units=p.total_paid),
+        points_awarded=points_awarded,
+    )
+    pb.occurred_at.FromDatetime(p.occurred_at)
+    return pb
+
+
+def purchase_made(p: Purchase, points_awarded: int) -> Envelope:
+    return new_event(
+        type=PURCHASE_MADE,
+        source=SOURCE,
+        tenant_id=p.tenant_id,
+        subject=p.member_id,
+        payload=events_pb2.PurchaseMade(purchase=purchase_pb(p, points_awarded)),
+        time=p.occurred_at,
+    )
+
+
+def points_changed(
+    *, tenant_id: str, member_id: str, delta: int, balance: int, reason: str, source: str, at: datetime
+) -> Envelope:
+    payload = events_pb2.PointsChanged(
+        member_id=member_id, tenant_id=tenant_id, delta=delta, balance=balance, reason=reason, source=source
+    )
+    payload.at.FromDatetime(at)
+    return new_event(
+        type=POINTS_CHANGED, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload, time=at
+    )
+
+
+def member_tier_changed(
+    *, tenant_id: str, member_id: str, previous: str, tier: str, trailing: int, at: datetime
+) -> Envelope:
+    payload = events_pb2.MemberTierChanged(
+        member_id=member_id,
+        tenant_id=tenant_id,
+        previous_tier=previous,
+        tier=tier,
+        trailing_12m_spend=trailing,
+    )
+    payload.at.FromDatetime(at)
+    return new_event(
+        type=MEMBER_TIER_CHANGED,
         source=SOURCE,
         tenant_id=tenant_id,
         subject=member_id,

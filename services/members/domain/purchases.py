@@ -332,3 +332,11 @@ def _utc(field: str, value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidArgument(field, f"{field} must carry a time zone")
     return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class RecordedPurchase:
+    """A purchase as recorded, with the points it earned (fixed at recording time)."""
+
+    purchase: Purchase
+    points_awarded: int

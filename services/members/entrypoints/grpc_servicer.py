@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 
 import grpc
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.errors import InvalidArgument, NotFound
+from services.members.adapters import events
+from services.members.domain import points as pts
 from services.members.domain.model import Enrolment
+from services.members.domain.purchases import Line
 from services.members.entrypoints import pb_mapping as pb
-from services.members.service import directory, handlers
-from services.members.service.ports import DirectoryRepository, HandoverRepository, MemberRepository
+from services.members.service import directory, handlers, purchases
+from services.members.service.ports import (
+    DirectoryRepository,
+    HandoverRepository,
+    MemberRepository,
+    PurchaseRepository,
+)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -25,7 +34,11 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         handovers: HandoverRepository,
         default_region: str,
         handover_started: Callable[[], None],
+        purchases_repo: PurchaseRepository,
+        points_policy: pts.PointsPolicy,
     ) -> None:
+        self._purchases = purchases_repo
+        self._policy = points_policy
         self._repo = repo
         self._directory = directory_repo
         self._handovers = handovers
@@ -113,3 +126,47 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         if handover is None:
             raise NotFound(f"handover {request.handover_id} not found")
         return pb.handover(handover)
+
+    async def RecordPurchase(
+        self, request: members_pb2.RecordPurchaseRequest, context: Context
+    ) -> members_pb2.RecordPurchaseResponse:
+        recorded, created = await purchases.record_purchase(
+            tenant_id=request.tenant_id,
+            member_id=request.member_id,
+            store_id=request.store_id,
+            receipt_no=request.receipt_no,
+            served_by_staff_id=request.served_by_staff_id,
+            lines=[
+                Line(
+                    sku=ln.sku,
+                    brand=ln.brand,
+                    category=ln.category,
+                    quantity=ln.quantity,
+                    list_price=ln.list_price,
+                    paid_price=ln.paid_price,
+                )
+                for ln in request.lines
+            ],
+            coupon_codes=list(request.coupon_codes),
+            occurred_at=request.occurred_at.ToDatetime(tzinfo=UTC)
+            if request.HasField("occurred_at")
+            else None,
+            currency=request.currency,
+            members=self._repo,
+            directory=self._directory,
+            purchases=self._purchases,
+            policy=self._policy,
+        )
+        return members_pb2.RecordPurchaseResponse(
+            purchase=events.purchase_pb(recorded.purchase, recorded.points_awarded), created=created
+        )
+
+    async def GetPoints(self, request: members_pb2.GetPointsRequest, context: Context) -> members_pb2.Points:
+        balance, tier, entries = await self._purchases.points(request.tenant_id, request.member_id)
+        if balance < 0:
+            raise NotFound(f"member {request.member_id} not found")
+        reply = members_pb2.Points(member_id=request.member_id, balance=balance, tier=tier)
+        for e in entries:
+            entry = reply.entries.add(id=e["_id"], delta=e["delta"], reason=e["reason"], source=e["source"])
+            entry.at.FromDatetime(e["at"])
+        return reply

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 from services.members.domain.directory import Handover, Staff, Store
 from services.members.domain.model import Member
+from services.members.domain.purchases import Purchase, RecordedPurchase
 
 
 class MemberRepository(Protocol):
@@ -60,3 +61,18 @@ class HandoverRepository(Protocol):
         """Record member_staff_assigned for these members and advance the cursor (idempotent)."""
 
     async def finish(self, handover: Handover) -> None: ...
+
+
+class PurchaseRepository(Protocol):
+    async def add(self, purchase: Purchase, points_awarded: int) -> tuple[RecordedPurchase, bool]:
+        """Record it with its purchase_made event, or return the one already recorded."""
+
+    async def get(self, tenant_id: str, purchase_id: str) -> RecordedPurchase | None: ...
+
+    async def apply(self, recorded: RecordedPurchase) -> None:
+        """Ledger entry, member statistics, balance and tier: exactly once however often called."""
+
+    async def points(
+        self, tenant_id: str, member_id: str, limit: int = 20
+    ) -> tuple[int, str, list[dict[str, Any]]]:
+        """Balance (-1 when no such member), tier and the latest ledger entries."""

@@ -6,6 +6,7 @@ isort:skip_file
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from regulars.members.v1 import members_pb2 as _members_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -102,3 +103,104 @@ class MemberStaffAssigned(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MemberStaffAssigned: _TypeAlias = MemberStaffAssigned  # noqa: Y015
+
+@_typing.final
+class PurchaseMade(_message.Message):
+    """ce_type "regulars.members.v1.purchase_made": a till receipt was recorded for a member.
+    Coupons redeem the codes used; messaging starts care journeys; feedback asks for a rating.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PURCHASE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def purchase(self) -> _members_pb2.Purchase: ...
+    def __init__(
+        self,
+        *,
+        purchase: _members_pb2.Purchase | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["purchase", b"purchase"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["purchase", b"purchase"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurchaseMade: _TypeAlias = PurchaseMade  # noqa: Y015
+
+@_typing.final
+class PointsChanged(_message.Message):
+    """ce_type "regulars.members.v1.points_changed": one ledger entry changed the balance."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    DELTA_FIELD_NUMBER: _builtins.int
+    BALANCE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    delta: _builtins.int
+    balance: _builtins.int
+    reason: _builtins.str
+    source: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        delta: _builtins.int = ...,
+        balance: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        source: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "balance", b"balance", "delta", b"delta", "member_id", b"member_id", "reason", b"reason", "source", b"source", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PointsChanged: _TypeAlias = PointsChanged  # noqa: Y015
+
+@_typing.final
+class MemberTierChanged(_message.Message):
+    """ce_type "regulars.members.v1.member_tier_changed"."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    PREVIOUS_TIER_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    TRAILING_12M_SPEND_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    previous_tier: _builtins.str
+    tier: _builtins.str
+    trailing_12m_spend: _builtins.int
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        previous_tier: _builtins.str = ...,
+        tier: _builtins.str = ...,
+        trailing_12m_spend: _builtins.int = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "member_id", b"member_id", "previous_tier", b"previous_tier", "tenant_id", b"tenant_id", "tier", b"tier", "trailing_12m_spend", b"trailing_12m_spend"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberTierChanged: _TypeAlias = MemberTierChanged  # noqa: Y015

@@ -23,55 +23,70 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from regulars.common.v1 import money_pb2 as regulars_dot_common_dot_v1_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!regulars/members/v1/members.proto\x12\x13regulars.members.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb7\x01\n\x06Member\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07surname\x18\x05 \x01(\t\x12\x15\n\rhome_store_id\x18\x06 \x01(\t\x12\x31\n\rregistered_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eowner_staff_id\x18\x08 \x01(\t\"\x8d\x01\n\x13\x45nrollMemberRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07surname\x18\x04 \x01(\t\x12\x10\n\x08store_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x12\n\nstaff_code\x18\x07 \x01(\t\"T\n\x14\x45nrollMemberResponse\x12+\n\x06member\x18\x01 \x01(\x0b\x32\x1b.regulars.members.v1.Member\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"8\n\x10GetMemberRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\"<\n\x18\x46indMemberByPhoneRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\"t\n\x05Store\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x63ity\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Q\n\x12\x43reateStoreRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x63ity\x18\x04 \x01(\t\"&\n\x11ListStoresRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"@\n\x12ListStoresResponse\x12*\n\x06stores\x18\x01 \x03(\x0b\x32\x1a.regulars.members.v1.Store\"\xd6\x01\n\x05Staff\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x12\n\nstore_code\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12,\n\x04role\x18\x05 \x01(\x0e\x32\x1e.regulars.members.v1.StaffRole\x12\x30\n\x06status\x18\x06 \x01(\x0e\x32 .regulars.members.v1.StaffStatus\x12\x16\n\x0ereferral_codes\x18\x07 \x03(\t\x12\x14\n\x0csuccessor_id\x18\x08 \x01(\t\"t\n\x0f\x41\x64\x64StaffRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nstore_code\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12,\n\x04role\x18\x04 \x01(\x0e\x32\x1e.regulars.members.v1.StaffRole\"6\n\x0fGetStaffRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08staff_id\x18\x02 \x01(\t\"9\n\x10ListStaffRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nstore_code\x18\x02 \x01(\t\">\n\x11ListStaffResponse\x12)\n\x05staff\x18\x01 \x03(\x0b\x32\x1a.regulars.members.v1.Staff\"k\n\x14StartHandoverRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x15\n\rfrom_staff_id\x18\x02 \x01(\t\x12\x13\n\x0bto_staff_id\x18\x03 \x01(\t\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\"<\n\x12GetHandoverRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0bhandover_id\x18\x02 \x01(\t\"\x96\x02\n\x08Handover\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x15\n\rfrom_staff_id\x18\x03 \x01(\t\x12\x13\n\x0bto_staff_id\x18\x04 \x01(\t\x12\x31\n\x05state\x18\x05 \x01(\x0e\x32\".regulars.members.v1.HandoverState\x12\x15\n\rmembers_moved\x18\x06 \x01(\x03\x12\x14\n\x0crequested_by\x18\x07 \x01(\t\x12.\n\nstarted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp*Y\n\tStaffRole\x12\x1a\n\x16STAFF_ROLE_UNSPECIFIED\x10\x00\x12\x18\n\x14STAFF_ROLE_ASSISTANT\x10\x01\x12\x16\n\x12STAFF_ROLE_MANAGER\x10\x02*[\n\x0bStaffStatus\x12\x1c\n\x18STAFF_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13STAFF_STATUS_ACTIVE\x10\x01\x12\x15\n\x11STAFF_STATUS_LEFT\x10\x02*d\n\rHandoverState\x12\x1e\n\x1aHANDOVER_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16HANDOVER_STATE_RUNNING\x10\x01\x12\x17\n\x13HANDOVER_STATE_DONE\x10\x02\x32\x84\x07\n\x0eMembersService\x12\x63\n\x0c\x45nrollMember\x12(.regulars.members.v1.EnrollMemberRequest\x1a).regulars.members.v1.EnrollMemberResponse\x12O\n\tGetMember\x12%.regulars.members.v1.GetMemberRequest\x1a\x1b.regulars.members.v1.Member\x12_\n\x11\x46indMemberByPhone\x12-.regulars.members.v1.FindMemberByPhoneRequest\x1a\x1b.regulars.members.v1.Member\x12R\n\x0b\x43reateStore\x12\'.regulars.members.v1.CreateStoreRequest\x1a\x1a.regulars.members.v1.Store\x12]\n\nListStores\x12&.regulars.members.v1.ListStoresRequest\x1a\'.regulars.members.v1.ListStoresResponse\x12L\n\x08\x41\x64\x64Staff\x12$.regulars.members.v1.AddStaffRequest\x1a\x1a.regulars.members.v1.Staff\x12L\n\x08GetStaff\x12$.regulars.members.v1.GetStaffRequest\x1a\x1a.regulars.members.v1.Staff\x12Z\n\tListStaff\x12%.regulars.members.v1.ListStaffRequest\x1a&.regulars.members.v1.ListStaffResponse\x12Y\n\rStartHandover\x12).regulars.members.v1.StartHandoverRequest\x1a\x1d.regulars.members.v1.Handover\x12U\n\x0bGetHandover\x12\'.regulars.members.v1.GetHandoverRequest\x1a\x1d.regulars.members.v1.Handoverb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!regulars/members/v1/members.proto\x12\x13regulars.members.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eregulars/common/v1/money.proto\"\xb7\x01\n\x06Member\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05phone\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0f\n\x07surname\x18\x05 \x01(\t\x12\x15\n\rhome_store_id\x18\x06 \x01(\t\x12\x31\n\rregistered_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eowner_staff_id\x18\x08 \x01(\t\"\x8d\x01\n\x13\x45nrollMemberRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07surname\x18\x04 \x01(\t\x12\x10\n\x08store_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x12\n\nstaff_code\x18\x07 \x01(\t\"T\n\x14\x45nrollMemberResponse\x12+\n\x06member\x18\x01 \x01(\x0b\x32\x1b.regulars.members.v1.Member\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"8\n\x10GetMemberRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\"<\n\x18\x46indMemberByPhoneRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05phone\x18\x02 \x01(\t\"t\n\x05Store\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x63ity\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Q\n\x12\x43reateStoreRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x63ity\x18\x04 \x01(\t\"&\n\x11ListStoresRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"@\n\x12ListStoresResponse\x12*\n\x06stores\x18\x01 \x03(\x0b\x32\x1a.regulars.members.v1.Store\"\xd6\x01\n\x05Staff\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x12\n\nstore_code\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12,\n\x04role\x18\x05 \x01(\x0e\x32\x1e.regulars.members.v1.StaffRole\x12\x30\n\x06status\x18\x06 \x01(\x0e\x32 .regulars.members.v1.StaffStatus\x12\x16\n\x0ereferral_codes\x18\x07 \x03(\t\x12\x14\n\x0csuccessor_id\x18\x08 \x01(\t\"t\n\x0f\x41\x64\x64StaffRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nstore_code\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12,\n\x04role\x18\x04 \x01(\x0e\x32\x1e.regulars.members.v1.StaffRole\"6\n\x0fGetStaffRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08staff_id\x18\x02 \x01(\t\"9\n\x10ListStaffRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nstore_code\x18\x02 \x01(\t\">\n\x11ListStaffResponse\x12)\n\x05staff\x18\x01 \x03(\x0b\x32\x1a.regulars.members.v1.Staff\"k\n\x14StartHandoverRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x15\n\rfrom_staff_id\x18\x02 \x01(\t\x12\x13\n\x0bto_staff_id\x18\x03 \x01(\t\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\"<\n\x12GetHandoverRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0bhandover_id\x18\x02 \x01(\t\"\x96\x02\n\x08Handover\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x15\n\rfrom_staff_id\x18\x03 \x01(\t\x12\x13\n\x0bto_staff_id\x18\x04 \x01(\t\x12\x31\n\x05state\x18\x05 \x01(\x0e\x32\".regulars.members.v1.HandoverState\x12\x15\n\rmembers_moved\x18\x06 \x01(\x03\x12\x14\n\x0crequested_by\x18\x07 \x01(\t\x12.\n\nstarted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"v\n\x0cPurchaseLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\r\n\x05\x62rand\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x05\x12\x12\n\nlist_price\x18\x05 \x01(\x03\x12\x12\n\npaid_price\x18\x06 \x01(\x03\"\x8a\x02\n\x15RecordPurchaseRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x12\n\nreceipt_no\x18\x04 \x01(\t\x12\x1a\n\x12served_by_staff_id\x18\x05 \x01(\t\x12\x30\n\x05lines\x18\x06 \x03(\x0b\x32!.regulars.members.v1.PurchaseLine\x12\x14\n\x0c\x63oupon_codes\x18\x07 \x03(\t\x12/\n\x0boccurred_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x63urrency\x18\t \x01(\t\"\x88\x03\n\x08Purchase\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x12\n\nreceipt_no\x18\x05 \x01(\t\x12\x1a\n\x12served_by_staff_id\x18\x06 \x01(\t\x12\x19\n\x11\x63redited_staff_id\x18\x07 \x01(\t\x12\x30\n\x05lines\x18\x08 \x03(\x0b\x32!.regulars.members.v1.PurchaseLine\x12\x14\n\x0c\x63oupon_codes\x18\t \x03(\t\x12-\n\ntotal_list\x18\n \x01(\x0b\x32\x19.regulars.common.v1.Money\x12-\n\ntotal_paid\x18\x0b \x01(\x0b\x32\x19.regulars.common.v1.Money\x12/\n\x0boccurred_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0epoints_awarded\x18\r \x01(\x03\"Z\n\x16RecordPurchaseResponse\x12/\n\x08purchase\x18\x01 \x01(\x0b\x32\x1d.regulars.members.v1.Purchase\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"8\n\x10GetPointsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\"p\n\x0bPointsEntry\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x0e\n\x06source\x18\x04 \x01(\t\x12&\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"m\n\x06Points\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61lance\x18\x02 \x01(\x03\x12\x0c\n\x04tier\x18\x03 \x01(\t\x12\x31\n\x07\x65ntries\x18\x04 \x03(\x0b\x32 .regulars.members.v1.PointsEntry*Y\n\tStaffRole\x12\x1a\n\x16STAFF_ROLE_UNSPECIFIED\x10\x00\x12\x18\n\x14STAFF_ROLE_ASSISTANT\x10\x01\x12\x16\n\x12STAFF_ROLE_MANAGER\x10\x02*[\n\x0bStaffStatus\x12\x1c\n\x18STAFF_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13STAFF_STATUS_ACTIVE\x10\x01\x12\x15\n\x11STAFF_STATUS_LEFT\x10\x02*d\n\rHandoverState\x12\x1e\n\x1aHANDOVER_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16HANDOVER_STATE_RUNNING\x10\x01\x12\x17\n\x13HANDOVER_STATE_DONE\x10\x02\x32\xc0\x08\n\x0eMembersService\x12\x63\n\x0c\x45nrollMember\x12(.regulars.members.v1.EnrollMemberRequest\x1a).regulars.members.v1.EnrollMemberResponse\x12O\n\tGetMember\x12%.regulars.members.v1.GetMemberRequest\x1a\x1b.regulars.members.v1.Member\x12_\n\x11\x46indMemberByPhone\x12-.regulars.members.v1.FindMemberByPhoneRequest\x1a\x1b.regulars.members.v1.Member\x12R\n\x0b\x43reateStore\x12\'.regulars.members.v1.CreateStoreRequest\x1a\x1a.regulars.members.v1.Store\x12]\n\nListStores\x12&.regulars.members.v1.ListStoresRequest\x1a\'.regulars.members.v1.ListStoresResponse\x12L\n\x08\x41\x64\x64Staff\x12$.regulars.members.v1.AddStaffRequest\x1a\x1a.regulars.members.v1.Staff\x12L\n\x08GetStaff\x12$.regulars.members.v1.GetStaffRequest\x1a\x1a.regulars.members.v1.Staff\x12Z\n\tListStaff\x12%.regulars.members.v1.ListStaffRequest\x1a&.regulars.members.v1.ListStaffResponse\x12Y\n\rStartHandover\x12).regulars.members.v1.StartHandoverRequest\x1a\x1d.regulars.members.v1.Handover\x12U\n\x0bGetHandover\x12\'.regulars.members.v1.GetHandoverRequest\x1a\x1d.regulars.members.v1.Handover\x12i\n\x0eRecordPurchase\x12*.regulars.members.v1.RecordPurchaseRequest\x1a+.regulars.members.v1.RecordPurchaseResponse\x12O\n\tGetPoints\x12%.regulars.members.v1.GetPointsRequest\x1a\x1b.regulars.members.v1.Pointsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'regulars.members.v1.members_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_STAFFROLE']._serialized_start=1900
-  _globals['_STAFFROLE']._serialized_end=1989
-  _globals['_STAFFSTATUS']._serialized_start=1991
-  _globals['_STAFFSTATUS']._serialized_end=2082
-  _globals['_HANDOVERSTATE']._serialized_start=2084
-  _globals['_HANDOVERSTATE']._serialized_end=2184
-  _globals['_MEMBER']._serialized_start=92
-  _globals['_MEMBER']._serialized_end=275
-  _globals['_ENROLLMEMBERREQUEST']._serialized_start=278
-  _globals['_ENROLLMEMBERREQUEST']._serialized_end=419
-  _globals['_ENROLLMEMBERRESPONSE']._serialized_start=421
-  _globals['_ENROLLMEMBERRESPONSE']._serialized_end=505
-  _globals['_GETMEMBERREQUEST']._serialized_start=507
-  _globals['_GETMEMBERREQUEST']._serialized_end=563
-  _globals['_FINDMEMBERBYPHONEREQUEST']._serialized_start=565
-  _globals['_FINDMEMBERBYPHONEREQUEST']._serialized_end=625
-  _globals['_STORE']._serialized_start=627
-  _globals['_STORE']._serialized_end=743
-  _globals['_CREATESTOREREQUEST']._serialized_start=745
-  _globals['_CREATESTOREREQUEST']._serialized_end=826
-  _globals['_LISTSTORESREQUEST']._serialized_start=828
-  _globals['_LISTSTORESREQUEST']._serialized_end=866
-  _globals['_LISTSTORESRESPONSE']._serialized_start=868
-  _globals['_LISTSTORESRESPONSE']._serialized_end=932
-  _globals['_STAFF']._serialized_start=935
-  _globals['_STAFF']._serialized_end=1149
-  _globals['_ADDSTAFFREQUEST']._serialized_start=1151
-  _globals['_ADDSTAFFREQUEST']._serialized_end=1267
-  _globals['_GETSTAFFREQUEST']._serialized_start=1269
-  _globals['_GETSTAFFREQUEST']._serialized_end=1323
-  _globals['_LISTSTAFFREQUEST']._serialized_start=1325
-  _globals['_LISTSTAFFREQUEST']._serialized_end=1382
-  _globals['_LISTSTAFFRESPONSE']._serialized_start=1384
-  _globals['_LISTSTAFFRESPONSE']._serialized_end=1446
-  _globals['_STARTHANDOVERREQUEST']._serialized_start=1448
-  _globals['_STARTHANDOVERREQUEST']._serialized_end=1555
-  _globals['_GETHANDOVERREQUEST']._serialized_start=1557
-  _globals['_GETHANDOVERREQUEST']._serialized_end=1617
-  _globals['_HANDOVER']._serialized_start=1620
-  _globals['_HANDOVER']._serialized_end=1898
-  _globals['_MEMBERSSERVICE']._serialized_start=2187
-  _globals['_MEMBERSSERVICE']._serialized_end=3087
+  _globals['_STAFFROLE']._serialized_start=3091
+  _globals['_STAFFROLE']._serialized_end=3180
+  _globals['_STAFFSTATUS']._serialized_start=3182
+  _globals['_STAFFSTATUS']._serialized_end=3273
+  _globals['_HANDOVERSTATE']._serialized_start=3275
+  _globals['_HANDOVERSTATE']._serialized_end=3375
+  _globals['_MEMBER']._serialized_start=124
+  _globals['_MEMBER']._serialized_end=307
+  _globals['_ENROLLMEMBERREQUEST']._serialized_start=310
+  _globals['_ENROLLMEMBERREQUEST']._serialized_end=451
+  _globals['_ENROLLMEMBERRESPONSE']._serialized_start=453
+  _globals['_ENROLLMEMBERRESPONSE']._serialized_end=537
+  _globals['_GETMEMBERREQUEST']._serialized_start=539
+  _globals['_GETMEMBERREQUEST']._serialized_end=595
+  _globals['_FINDMEMBERBYPHONEREQUEST']._serialized_start=597
+  _globals['_FINDMEMBERBYPHONEREQUEST']._serialized_end=657
+  _globals['_STORE']._serialized_start=659
+  _globals['_STORE']._serialized_end=775
+  _globals['_CREATESTOREREQUEST']._serialized_start=777
+  _globals['_CREATESTOREREQUEST']._serialized_end=858
+  _globals['_LISTSTORESREQUEST']._serialized_start=860
+  _globals['_LISTSTORESREQUEST']._serialized_end=898
+  _globals['_LISTSTORESRESPONSE']._serialized_start=900
+  _globals['_LISTSTORESRESPONSE']._serialized_end=964
+  _globals['_STAFF']._serialized_start=967
+  _globals['_STAFF']._serialized_end=1181
+  _globals['_ADDSTAFFREQUEST']._serialized_start=1183
+  _globals['_ADDSTAFFREQUEST']._serialized_end=1299
+  _globals['_GETSTAFFREQUEST']._serialized_start=1301
+  _globals['_GETSTAFFREQUEST']._serialized_end=1355
+  _globals['_LISTSTAFFREQUEST']._serialized_start=1357
+  _globals['_LISTSTAFFREQUEST']._serialized_end=1414
+  _globals['_LISTSTAFFRESPONSE']._serialized_start=1416
+  _globals['_LISTSTAFFRESPONSE']._serialized_end=1478
+  _globals['_STARTHANDOVERREQUEST']._serialized_start=1480
+  _globals['_STARTHANDOVERREQUEST']._serialized_end=1587
+  _globals['_GETHANDOVERREQUEST']._serialized_start=1589
+  _globals['_GETHANDOVERREQUEST']._serialized_end=1649
+  _globals['_HANDOVER']._serialized_start=1652
+  _globals['_HANDOVER']._serialized_end=1930
+  _globals['_PURCHASELINE']._serialized_start=1932
+  _globals['_PURCHASELINE']._serialized_end=2050
+  _globals['_RECORDPURCHASEREQUEST']._serialized_start=2053
+  _globals['_RECORDPURCHASEREQUEST']._serialized_end=2319
+  _globals['_PURCHASE']._serialized_start=2322
+  _globals['_PURCHASE']._serialized_end=2714
+  _globals['_RECORDPURCHASERESPONSE']._serialized_start=2716
+  _globals['_RECORDPURCHASERESPONSE']._serialized_end=2806
+  _globals['_GETPOINTSREQUEST']._serialized_start=2808
+  _globals['_GETPOINTSREQUEST']._serialized_end=2864
+  _globals['_POINTSENTRY']._serialized_start=2866
+  _globals['_POINTSENTRY']._serialized_end=2978
+  _globals['_POINTS']._serialized_start=2980
+  _globals['_POINTS']._serialized_end=3089
+  _globals['_MEMBERSSERVICE']._serialized_start=3378
+  _globals['_MEMBERSSERVICE']._serialized_end=4466
 # @@protoc_insertion_point(module_scope)

@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from regulars.common.v1 import money_pb2 as _money_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -555,3 +556,252 @@ class Handover(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Handover: _TypeAlias = Handover  # noqa: Y015
+
+@_typing.final
+class PurchaseLine(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKU_FIELD_NUMBER: _builtins.int
+    BRAND_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    LIST_PRICE_FIELD_NUMBER: _builtins.int
+    PAID_PRICE_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    brand: _builtins.str
+    category: _builtins.str
+    quantity: _builtins.int
+    list_price: _builtins.int
+    """Line totals in the purchase currency's minor units."""
+    paid_price: _builtins.int
+    def __init__(
+        self,
+        *,
+        sku: _builtins.str = ...,
+        brand: _builtins.str = ...,
+        category: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        list_price: _builtins.int = ...,
+        paid_price: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brand", b"brand", "category", b"category", "list_price", b"list_price", "paid_price", b"paid_price", "quantity", b"quantity", "sku", b"sku"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurchaseLine: _TypeAlias = PurchaseLine  # noqa: Y015
+
+@_typing.final
+class RecordPurchaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    SERVED_BY_STAFF_ID_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    COUPON_CODES_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    receipt_no: _builtins.str
+    served_by_staff_id: _builtins.str
+    """The assistant at the till; the credit goes to the member's owner (see RecordPurchase)."""
+    currency: _builtins.str
+    """ISO 4217, e.g. "CNY"."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___PurchaseLine]: ...
+    @_builtins.property
+    def coupon_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        receipt_no: _builtins.str = ...,
+        served_by_staff_id: _builtins.str = ...,
+        lines: _abc.Iterable[Global___PurchaseLine] | None = ...,
+        coupon_codes: _abc.Iterable[_builtins.str] | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon_codes", b"coupon_codes", "currency", b"currency", "lines", b"lines", "member_id", b"member_id", "occurred_at", b"occurred_at", "receipt_no", b"receipt_no", "served_by_staff_id", b"served_by_staff_id", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordPurchaseRequest: _TypeAlias = RecordPurchaseRequest  # noqa: Y015
+
+@_typing.final
+class Purchase(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    SERVED_BY_STAFF_ID_FIELD_NUMBER: _builtins.int
+    CREDITED_STAFF_ID_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    COUPON_CODES_FIELD_NUMBER: _builtins.int
+    TOTAL_LIST_FIELD_NUMBER: _builtins.int
+    TOTAL_PAID_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    POINTS_AWARDED_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    receipt_no: _builtins.str
+    served_by_staff_id: _builtins.str
+    credited_staff_id: _builtins.str
+    points_awarded: _builtins.int
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___PurchaseLine]: ...
+    @_builtins.property
+    def coupon_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def total_list(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def total_paid(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        receipt_no: _builtins.str = ...,
+        served_by_staff_id: _builtins.str = ...,
+        credited_staff_id: _builtins.str = ...,
+        lines: _abc.Iterable[Global___PurchaseLine] | None = ...,
+        coupon_codes: _abc.Iterable[_builtins.str] | None = ...,
+        total_list: _money_pb2.Money | None = ...,
+        total_paid: _money_pb2.Money | None = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        points_awarded: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at", "total_list", b"total_list", "total_paid", b"total_paid"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon_codes", b"coupon_codes", "credited_staff_id", b"credited_staff_id", "id", b"id", "lines", b"lines", "member_id", b"member_id", "occurred_at", b"occurred_at", "points_awarded", b"points_awarded", "receipt_no", b"receipt_no", "served_by_staff_id", b"served_by_staff_id", "store_id", b"store_id", "tenant_id", b"tenant_id", "total_list", b"total_list", "total_paid", b"total_paid"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Purchase: _TypeAlias = Purchase  # noqa: Y015
+
+@_typing.final
+class RecordPurchaseResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PURCHASE_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    created: _builtins.bool
+    @_builtins.property
+    def purchase(self) -> Global___Purchase: ...
+    def __init__(
+        self,
+        *,
+        purchase: Global___Purchase | None = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["purchase", b"purchase"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "purchase", b"purchase"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordPurchaseResponse: _TypeAlias = RecordPurchaseResponse  # noqa: Y015
+
+@_typing.final
+class GetPointsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetPointsRequest: _TypeAlias = GetPointsRequest  # noqa: Y015
+
+@_typing.final
+class PointsEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    DELTA_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    delta: _builtins.int
+    reason: _builtins.str
+    source: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        delta: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        source: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "delta", b"delta", "id", b"id", "reason", b"reason", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PointsEntry: _TypeAlias = PointsEntry  # noqa: Y015
+
+@_typing.final
+class Points(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    BALANCE_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    balance: _builtins.int
+    tier: _builtins.str
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___PointsEntry]: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        balance: _builtins.int = ...,
+        tier: _builtins.str = ...,
+        entries: _abc.Iterable[Global___PointsEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["balance", b"balance", "entries", b"entries", "member_id", b"member_id", "tier", b"tier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Points: _TypeAlias = Points  # noqa: Y015

@@ -85,6 +85,16 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetHandoverRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Handover.FromString,
                 _registered_method=True)
+        self.RecordPurchase = channel.unary_unary(
+                '/regulars.members.v1.MembersService/RecordPurchase',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.RecordPurchaseRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.RecordPurchaseResponse.FromString,
+                _registered_method=True)
+        self.GetPoints = channel.unary_unary(
+                '/regulars.members.v1.MembersService/GetPoints',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Points.FromString,
+                _registered_method=True)
 
 
 class MembersServiceServicer:
@@ -164,6 +174,23 @@ class MembersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordPurchase(self, request, context):
+        """Records a till receipt. Idempotent on (store, receipt number): a retry returns the first
+        purchase with `created = false`. The purchase is credited to the member's owning assistant
+        at purchase time (or the assistant who served, when the member has none). Emits
+        purchase_made; the member's statistics, points and tier follow from it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPoints(self, request, context):
+        """The member's points balance and latest ledger entries.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -216,6 +243,16 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.GetHandover,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetHandoverRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Handover.SerializeToString,
+            ),
+            'RecordPurchase': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordPurchase,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.RecordPurchaseRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.RecordPurchaseResponse.SerializeToString,
+            ),
+            'GetPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPoints,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Points.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -489,6 +526,60 @@ class MembersService:
             '/regulars.members.v1.MembersService/GetHandover',
             regulars_dot_members_dot_v1_dot_members__pb2.GetHandoverRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.Handover.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordPurchase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/RecordPurchase',
+            regulars_dot_members_dot_v1_dot_members__pb2.RecordPurchaseRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.RecordPurchaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/GetPoints',
+            regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Points.FromString,
             options,
             channel_credentials,
             insecure,

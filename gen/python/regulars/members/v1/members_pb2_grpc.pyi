@@ -59,6 +59,14 @@ class MembersServiceStub:
     running or finished handover.
     """
     GetHandover: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetHandoverRequest, _members_pb2.Handover]
+    RecordPurchase: _grpc.UnaryUnaryMultiCallable[_members_pb2.RecordPurchaseRequest, _members_pb2.RecordPurchaseResponse]
+    """Records a till receipt. Idempotent on (store, receipt number): a retry returns the first
+    purchase with `created = false`. The purchase is credited to the member's owning assistant
+    at purchase time (or the assistant who served, when the member has none). Emits
+    purchase_made; the member's statistics, points and tier follow from it.
+    """
+    GetPoints: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetPointsRequest, _members_pb2.Points]
+    """The member's points balance and latest ledger entries."""
 
 @_typing.type_check_only
 class MembersServiceAsyncStub(MembersServiceStub):
@@ -91,6 +99,14 @@ class MembersServiceAsyncStub(MembersServiceStub):
     running or finished handover.
     """
     GetHandover: _aio.UnaryUnaryMultiCallable[_members_pb2.GetHandoverRequest, _members_pb2.Handover]  # type: ignore[assignment]
+    RecordPurchase: _aio.UnaryUnaryMultiCallable[_members_pb2.RecordPurchaseRequest, _members_pb2.RecordPurchaseResponse]  # type: ignore[assignment]
+    """Records a till receipt. Idempotent on (store, receipt number): a retry returns the first
+    purchase with `created = false`. The purchase is credited to the member's owning assistant
+    at purchase time (or the assistant who served, when the member has none). Emits
+    purchase_made; the member's statistics, points and tier follow from it.
+    """
+    GetPoints: _aio.UnaryUnaryMultiCallable[_members_pb2.GetPointsRequest, _members_pb2.Points]  # type: ignore[assignment]
+    """The member's points balance and latest ledger entries."""
 
 class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
     """The members service: who the customer is and who looks after them."""
@@ -180,5 +196,25 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _members_pb2.GetHandoverRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_members_pb2.Handover, _abc.Awaitable[_members_pb2.Handover]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordPurchase(
+        self,
+        request: _members_pb2.RecordPurchaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.RecordPurchaseResponse, _abc.Awaitable[_members_pb2.RecordPurchaseResponse]]:
+        """Records a till receipt. Idempotent on (store, receipt number): a retry returns the first
+        purchase with `created = false`. The purchase is credited to the member's owning assistant
+        at purchase time (or the assistant who served, when the member has none). Emits
+        purchase_made; the member's statistics, points and tier follow from it.
+        """
+
+    @_abc_1.abstractmethod
+    def GetPoints(
+        self,
+        request: _members_pb2.GetPointsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Points, _abc.Awaitable[_members_pb2.Points]]:
+        """The member's points balance and latest ledger entries."""
 
 def add_MembersServiceServicer_to_server(servicer: MembersServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,159 @@
+"""Recording purchases against real FerretDB and Kafka: once per receipt, whatever the retries."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+from pymongo import MongoClient
+from regulars.members.v1 import events_pb2, members_pb2, members_pb2_grpc
+
+from devstack.processes import Stack, free_port
+from tests.kafka_tools import header, read_all
+from tests.support import eventually, fresh_namespace, server_urls
+
+TENANT = "tenant-purchases"
+
+
+@pytest.fixture
+def stack() -> Iterator[Stack]:
+    mongodb, kafka = server_urls()
+    s = Stack(
+        mongodb_url=mongodb,
+        kafka_bootstrap_servers=kafka,
+        namespace=fresh_namespace(),
+        ports={"members": free_port()},
+    )
+    try:
+        s.start("members")
+        yield s
+    finally:
+        s.stop_all()
+
+
+def purchase_request(member_id: str, receipt: str, paid: int = 120_000) -> members_pb2.RecordPurchaseRequest:
+    at = Timestamp()
+    at.FromDatetime(datetime.now(UTC))
+    return members_pb2.RecordPurchaseRequest(
+        tenant_id=TENANT,
+        member_id=member_id,
+        store_id="sh-01",
+        receipt_no=receipt,
+        served_by_staff_id="s-till",
+        currency="CNY",
+        occurred_at=at,
+        coupon_codes=["WELCOME10"],
+        lines=[
+            members_pb2.PurchaseLine(
+                sku="LIP-01",
+                brand="Rouge Co",
+                category="Lipstick",
+                quantity=1,
+                list_price=paid + 10_000,
+                paid_price=paid,
+            )
+        ],
+    )
+
+
+async def test_fifty_concurrent_retries_of_one_receipt_record_one_purchase_and_one_points_entry(
+    stack: Stack, mongo: MongoClient[Any]
+) -> None:
+    address = f"127.0.0.1:{stack.ports['members']}"
+    with grpc.insecure_channel(address) as ch:
+        member = (
+            members_pb2_grpc.MembersServiceStub(ch)
+            .EnrollMember(
+                members_pb2.EnrollMemberRequest(tenant_id=TENANT, phone="+8613912340000", name="Li"),
+                timeout=10,
+            )
+            .member
+        )
+    async with grpc.aio.insecure_channel(address) as achannel:
+        api: Any = members_pb2_grpc.MembersServiceStub(achannel)
+        answers = await asyncio.gather(
+            *(api.RecordPurchase(purchase_request(member.id, "R-0001"), timeout=30) for _ in range(50))
+        )
+        points = await api.GetPoints(
+            members_pb2.GetPointsRequest(tenant_id=TENANT, member_id=member.id), timeout=10
+        )
+    assert sum(a.created for a in answers) == 1
+    assert len({a.purchase.id for a in answers}) == 1
+    assert answers[0].purchase.points_awarded == 1_200  # ¥1,200 paid, 1 point per ¥1
+    assert points.balance == 1_200
+    assert [e.source for e in points.entries] == [f"purchase:{answers[0].purchase.id}"]
+
+    db = mongo[f"{stack.namespace}regulars_members"]
+    assert db["purchases"].count_documents({}) == 1
+    assert db["points_entries"].count_documents({}) == 1
+    stored = db["members"].find_one({"_id": member.id})
+    assert stored is not None
+    stats = stored["stats"]
+    assert stats["purchase_count"] == 1
+    assert stats["total_spend"] == 120_000
+    assert stats["brands"]["rouge_co"]["spend"] == 120_000
+    assert stats["discount_share"] == 1.0
+
+    topic = f"{stack.namespace}regulars.members.v1"
+
+    def published() -> list[Any] | None:
+        records = asyncio.run(read_all(stack.kafka_bootstrap_servers, topic, settle_seconds=2))
+        made = [r for r in records if header(r, "ce_type") == "regulars.members.v1.purchase_made"]
+        return records if made else None
+
+    records = await asyncio.to_thread(eventually, published)
+    types = [header(r, "ce_type") for r in records]
+    assert types.count("regulars.members.v1.purchase_made") == 1
+    assert types.count("regulars.members.v1.points_changed") == 1
+    made = events_pb2.PurchaseMade.FromString(
+        next(r.value for r in records if header(r, "ce_type") == "regulars.members.v1.purchase_made")
+    )
+    assert made.purchase.credited_staff_id == "s-till"  # no owner: credited to who served
+    assert made.purchase.total_paid.minor_units == 120_000
+
+
+def test_a_big_spender_moves_up_a_tier_and_credit_goes_to_the_owner(stack: Stack) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{stack.ports['members']}") as ch:
+        api = members_pb2_grpc.MembersServiceStub(ch)
+        api.CreateStore(members_pb2.CreateStoreRequest(tenant_id=TENANT, code="sh-01", name="Shanghai"))
+        owner = api.AddStaff(
+            members_pb2.AddStaffRequest(
+                tenant_id=TENANT, store_code="sh-01", name="Wang", role=members_pb2.STAFF_ROLE_ASSISTANT
+            )
+        )
+        member = api.EnrollMember(
+            members_pb2.EnrollMemberRequest(
+                tenant_id=TENANT, phone="+8613912340001", name="Mei", staff_code=owner.referral_codes[0]
+            )
+        ).member
+        reply = api.RecordPurchase(purchase_request(member.id, "R-0002", paid=900_000))
+        # served by another assistant at the till, credited to the owner
+        assert reply.purchase.credited_staff_id == owner.id
+
+        def gold() -> members_pb2.Points | None:
+            p = api.GetPoints(members_pb2.GetPointsRequest(tenant_id=TENANT, member_id=member.id))
+            return p if p.tier == "gold" else None
+
+        points: members_pb2.Points = eventually(gold)
+        assert points.balance == 9_000
+
+
+def test_bad_purchases_are_refused_naming_the_field(stack: Stack) -> None:
+    with grpc.insecure_channel(f"127.0.0.1:{stack.ports['members']}") as ch:
+        api = members_pb2_grpc.MembersServiceStub(ch)
+        member = api.EnrollMember(
+            members_pb2.EnrollMemberRequest(tenant_id=TENANT, phone="+8613912340002", name="X")
+        ).member
+        bad = purchase_request(member.id, "R-0003")
+        bad.lines[0].paid_price = bad.lines[0].list_price + 1
+        with pytest.raises(grpc.RpcError) as err:
+            api.RecordPurchase(bad)
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        with pytest.raises(grpc.RpcError) as err:
+            api.RecordPurchase(purchase_request("no-such-member", "R-0004"))
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
