@@ -14,6 +14,7 @@ SCOPES: dict[str, str] = {
     "members:write": "Enrol members",
     "sessions:member": "Open member sessions for a mini-program",
     "directory:read": "Read stores, staff and handovers",
+    "purchases:write": "Record purchases from the till",
     "directory:write": "Create stores, add staff, hand a leaving assistant's members over",
     "keys:admin": "Create, list and revoke the tenant's API keys",
 }

@@ -90,3 +90,35 @@ def test_an_assistant_cannot_hand_over_to_themselves(api: httpx.Client) -> None:
     me = api.post(f"/v1/stores/{code}/staff", json={"name": "Me"}, headers=A).json()
     r = api.post(f"/v1/staff/{me['id']}/handover", json={"to_staff_id": me["id"]}, headers=A)
     assert (r.status_code, r.json()["field"]) == (400, "to_staff_id")
+
+
+def test_a_purchase_through_the_gateway_is_recorded_once_and_earns_points(api: httpx.Client) -> None:
+    member = api.post(
+        "/v1/members", json={"phone": f"+86156{time.time_ns() % 100_000_000:08d}", "name": "Li"}, headers=A
+    ).json()
+    body = {
+        "member_id": member["id"],
+        "store_id": "sh-01",
+        "receipt_no": f"R-{time.time_ns()}",
+        "lines": [
+            {
+                "sku": "LIP-01",
+                "brand": "Rouge Co",
+                "category": "Lipstick",
+                "list_price": 32000,
+                "paid_price": 28800,
+            }
+        ],
+        "occurred_at": "2026-11-23T10:00:00Z",
+    }
+    first = api.post("/v1/purchases", json=body, headers=A)
+    again = api.post("/v1/purchases", json=body, headers=A)
+    assert (first.status_code, again.status_code) == (201, 200), first.text
+    assert first.json()["id"] == again.json()["id"]
+    assert first.json()["points_awarded"] == 288
+    points = api.get(f"/v1/members/{member['id']}/points", headers=A).json()
+    assert points["balance"] == 288
+    assert [e["reason"] for e in points["entries"]] == ["purchase"]
+    bad = api.post("/v1/purchases", json=body | {"currency": "yuan"}, headers=A)
+    assert bad.status_code in (400, 422)
+    assert bad.json()["field"]

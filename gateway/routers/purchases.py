@@ -1,0 +1,127 @@
+"""Purchases from the till, and a member's points."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from fastapi import APIRouter, Request, Response
+from google.protobuf.timestamp_pb2 import Timestamp
+from regulars.members.v1 import members_pb2
+
+from gateway.clients.channels import call_metadata
+from gateway.deps import ClientsDep, ReadMember, WritePurchases
+from gateway.errors import Problem
+from gateway.schemas.problems import responses
+from gateway.schemas.purchases import (
+    PointsEntryOut,
+    PointsOut,
+    PurchaseLineBody,
+    PurchaseOut,
+    RecordPurchaseBody,
+)
+
+router = APIRouter(prefix="/v1", tags=["purchases"])
+
+
+@router.post(
+    "/purchases",
+    status_code=201,
+    summary="Record a purchase",
+    description=(
+        "A till receipt for a member. Idempotent on (store, receipt number): a retry answers 200 "
+        "with the first purchase. It is credited to the member's owning assistant (else whoever "
+        "served), earns points and updates the member's statistics and tier. Scope `purchases:write`."
+    ),
+    responses={
+        200: {"model": PurchaseOut, "description": "Already recorded"},
+        **responses(400, 401, 403, 404, 422, 429, 503),
+    },
+)
+async def record_purchase(
+    body: RecordPurchaseBody,
+    caller: WritePurchases,
+    clients: ClientsDep,
+    request: Request,
+    response: Response,
+) -> PurchaseOut:
+    if caller.store_id and body.store_id != caller.store_id:
+        raise Problem(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"this API key is restricted to store {caller.store_id}",
+            field="store_id",
+        )
+    at = Timestamp()
+    at.FromDatetime(body.occurred_at.astimezone(UTC))
+    reply = await clients.members.RecordPurchase(
+        members_pb2.RecordPurchaseRequest(
+            tenant_id=caller.tenant_id,
+            member_id=body.member_id,
+            store_id=body.store_id,
+            receipt_no=body.receipt_no,
+            served_by_staff_id=body.served_by_staff_id,
+            lines=[members_pb2.PurchaseLine(**line.model_dump()) for line in body.lines],
+            coupon_codes=body.coupon_codes,
+            occurred_at=at,
+            currency=body.currency,
+        ),
+        timeout=clients.timeout,
+        metadata=call_metadata(request),
+    )
+    p = reply.purchase
+    response.status_code = 201 if reply.created else 200
+    return PurchaseOut(
+        id=p.id,
+        member_id=p.member_id,
+        store_id=p.store_id,
+        receipt_no=p.receipt_no,
+        served_by_staff_id=p.served_by_staff_id,
+        credited_staff_id=p.credited_staff_id,
+        lines=[
+            PurchaseLineBody(
+                sku=ln.sku,
+                brand=ln.brand,
+                category=ln.category,
+                quantity=ln.quantity,
+                list_price=ln.list_price,
+                paid_price=ln.paid_price,
+            )
+            for ln in p.lines
+        ],
+        coupon_codes=list(p.coupon_codes),
+        currency=p.total_paid.currency,
+        total_list=p.total_list.minor_units,
+        total_paid=p.total_paid.minor_units,
+        points_awarded=p.points_awarded,
+        occurred_at=p.occurred_at.ToDatetime(tzinfo=UTC),
+        created=reply.created,
+    )
+
+
+@router.get(
+    "/members/{member_id}/points",
+    summary="Read a member's points",
+    description=(
+        "Balance, tier and the latest ledger entries. Scope `members:read`; a member session sees its own."
+    ),
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
+async def get_points(member: ReadMember, clients: ClientsDep, request: Request) -> PointsOut:
+    caller, member_id = member
+    reply = await clients.members.GetPoints(
+        members_pb2.GetPointsRequest(tenant_id=caller.tenant_id, member_id=member_id),
+        timeout=clients.timeout,
+        metadata=call_metadata(request),
+    )
+    return PointsOut(
+        member_id=reply.member_id,
+        balance=reply.balance,
+        tier=reply.tier,
+        entries=[
+            PointsEntryOut(
+                id=e.id, delta=e.delta, reason=e.reason, source=e.source, at=e.at.ToDatetime(tzinfo=UTC)
+            )
+            for e in reply.entries
+        ],
+    )

@@ -1,0 +1,131 @@
+"""Bodies of the purchase and points routes. Money is in minor units (fen, cents)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+_LINE: dict[str, JsonValue] = {
+    "sku": "LIP-01",
+    "brand": "Rouge Co",
+    "category": "Lipstick",
+    "quantity": 1,
+    "list_price": 32000,
+    "paid_price": 28800,
+}
+_PURCHASE: dict[str, JsonValue] = {
+    "id": "9f2c4e1a0b7d4c3e8a6f5b2d1c0e9a8b",
+    "member_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAE",
+    "store_id": "sh-01",
+    "receipt_no": "R-20261123-0001",
+    "served_by_staff_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAF",
+    "credited_staff_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAF",
+    "lines": [_LINE],
+    "coupon_codes": [],
+    "currency": "CNY",
+    "total_list": 32000,
+    "total_paid": 28800,
+    "points_awarded": 288,
+    "occurred_at": "2026-11-23T10:00:00Z",
+    "created": True,
+}
+
+
+class PurchaseLineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(max_length=64)
+    brand: str = Field(default="", max_length=64)
+    category: str = Field(default="", max_length=64)
+    quantity: int = Field(default=1, ge=1, le=1_000_000)
+    list_price: int = Field(ge=0, le=10**12, description="Line total before discounts, minor units")
+    paid_price: int = Field(ge=0, le=10**12, description="Line total paid, minor units")
+
+
+class RecordPurchaseBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAE",
+                    "store_id": "sh-01",
+                    "receipt_no": "R-20261123-0001",
+                    "served_by_staff_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAF",
+                    "lines": [_LINE],
+                    "coupon_codes": [],
+                    "occurred_at": "2026-11-23T10:00:00Z",
+                    "currency": "CNY",
+                }
+            ]
+        },
+    )
+
+    member_id: str = Field(min_length=1, max_length=64)
+    store_id: str = Field(max_length=64)
+    receipt_no: str = Field(
+        max_length=64, description="Unique per store; retries with it record nothing twice"
+    )
+    served_by_staff_id: str = Field(default="", max_length=64)
+    lines: list[PurchaseLineBody] = Field(max_length=200)
+    coupon_codes: list[str] = Field(default_factory=list, max_length=50)
+    occurred_at: datetime
+    currency: str = Field(default="CNY", max_length=3)
+
+
+class PurchaseOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_PURCHASE]})
+
+    id: str
+    member_id: str
+    store_id: str
+    receipt_no: str
+    served_by_staff_id: str
+    credited_staff_id: str = Field(
+        description="The member's owning assistant at purchase time, else who served"
+    )
+    lines: list[PurchaseLineBody]
+    coupon_codes: list[str]
+    currency: str
+    total_list: int
+    total_paid: int
+    points_awarded: int
+    occurred_at: datetime
+    created: bool = Field(description="False when this receipt was already recorded (a retry)")
+
+
+class PointsEntryOut(BaseModel):
+    id: str
+    delta: int
+    reason: str
+    source: str
+    at: datetime
+
+
+class PointsOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAE",
+                    "balance": 288,
+                    "tier": "normal",
+                    "entries": [
+                        {
+                            "id": "demo:purchase:9f2c",
+                            "delta": 288,
+                            "reason": "purchase",
+                            "source": "purchase:9f2c",
+                            "at": "2026-11-23T10:00:00Z",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    member_id: str
+    balance: int
+    tier: str
+    entries: list[PointsEntryOut] = Field(description="Latest ledger entries, newest first")
