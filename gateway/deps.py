@@ -13,6 +13,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from regulars.members.v1 import members_pb2
 
 from gateway.apikeys import ApiKeyStore
 from gateway.clients.channels import ServiceClients
@@ -107,15 +108,25 @@ def _clients(request: Request) -> ServiceClients:
 
 
 def _member_id_for(scope: str) -> Callable[..., Awaitable[tuple[Caller, str]]]:
-    """The `{member_id}` path parameter, checked against a member session's own member."""
+    """The `{member_id}` path parameter, checked against what a session may see."""
 
     async def dependency(
+        request: Request,
         member_id: Annotated[str, Path(min_length=1, max_length=64, description="Member id")],
         caller: Annotated[Caller, Depends(require(scope))],
     ) -> tuple[Caller, str]:
+        # Not 403: a session must not learn whether another member id exists.
+        hidden = Problem(404, "not-found", "Not found", f"member {member_id} not found")
         if not caller.may_act_for(member_id):
-            # Not 403: a member must not learn whether another member id exists.
-            raise Problem(404, "not-found", "Not found", f"member {member_id} not found")
+            raise hidden
+        if caller.kind == "staff":
+            clients: ServiceClients = request.app.state.clients
+            member = await clients.members.GetMember(
+                members_pb2.GetMemberRequest(tenant_id=caller.tenant_id, member_id=member_id),
+                timeout=clients.timeout,
+            )
+            if not caller.may_see_member(member.owner_staff_id, member.home_store_id):
+                raise hidden
         return caller, member_id
 
     return dependency
@@ -125,6 +136,7 @@ ClientsDep = Annotated[ServiceClients, Depends(_clients)]
 ReadMembers = Annotated[Caller, Depends(require("members:read"))]
 WriteMembers = Annotated[Caller, Depends(require("members:write"))]
 OpenSessions = Annotated[Caller, Depends(require("sessions:member"))]
+OpenStaffSessions = Annotated[Caller, Depends(require("sessions:staff"))]
 AdminKeys = Annotated[Caller, Depends(require("keys:admin"))]
 ReadDirectory = Annotated[Caller, Depends(require("directory:read"))]
 WritePurchases = Annotated[Caller, Depends(require("purchases:write"))]

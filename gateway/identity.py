@@ -13,27 +13,42 @@ SCOPES: dict[str, str] = {
     "members:read": "Read members and their inbox",
     "members:write": "Enrol members",
     "sessions:member": "Open member sessions for a mini-program",
+    "sessions:staff": "Open staff sessions for the shop assistants' app",
     "directory:read": "Read stores, staff and handovers",
     "purchases:write": "Record purchases from the till",
     "directory:write": "Create stores, add staff, hand a leaving assistant's members over",
     "keys:admin": "Create, list and revoke the tenant's API keys",
 }
 MEMBER_SESSION_SCOPES = frozenset({"members:read"})
+STAFF_SESSION_SCOPES = frozenset({"members:read", "members:write", "purchases:write", "directory:read"})
 
 
 @dataclass(frozen=True)
 class Caller:
     tenant_id: str
-    kind: Literal["api_key", "member"]
-    subject: str  # the API key id, or the member id of a member session
+    kind: Literal["api_key", "member", "staff"]
+    subject: str  # the API key id, the member id of a member session, the staff id of a staff session
     scopes: frozenset[str]
     store_id: str | None = None
     cors_origins: tuple[str, ...] = ()
+    role: str = ""  # of a staff session: "assistant" or "manager"
 
     @property
     def member_id(self) -> str | None:
         return self.subject if self.kind == "member" else None
 
     def may_act_for(self, member_id: str) -> bool:
-        """API clients act for any member of their tenant; a member session only for itself."""
+        """API clients act for any member of their tenant; a member session only for itself.
+
+        Staff sessions need the member's owner and store, so the gateway checks them with
+        `may_see_member` once it has read the member.
+        """
         return self.kind != "member" or self.subject == member_id
+
+    def may_see_member(self, owner_staff_id: str, home_store_id: str) -> bool:
+        """An assistant sees the members they look after; a manager their store's members."""
+        if self.kind != "staff":
+            return True
+        if self.role == "manager":
+            return home_store_id == self.store_id
+        return owner_staff_id == self.subject

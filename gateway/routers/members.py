@@ -75,6 +75,7 @@ async def enroll_member(
             store_id=store_id,
             channel="store_app",
             staff_code=body.staff_code,
+            owner_staff_id=caller.subject if caller.kind == "staff" and not body.staff_code else "",
         ),
         timeout=clients.timeout,
         metadata=_metadata(request),

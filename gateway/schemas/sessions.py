@@ -33,3 +33,35 @@ class MemberSessionOut(BaseModel):
     token_type: str = "Bearer"
     member_id: str
     expires_at: datetime
+
+
+class StaffSessionBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"staff_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAF"}]}
+    )
+
+    staff_id: str = Field(min_length=1, max_length=64, description="The signed-in assistant or manager")
+
+
+class StaffSessionOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "token": "eyJhbGciOiJIUzI1NiJ9.e30.signature",
+                    "token_type": "Bearer",
+                    "staff_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAF",
+                    "role": "assistant",
+                    "store_code": "sh-01",
+                    "expires_at": "2026-11-23T10:15:00Z",
+                }
+            ]
+        }
+    )
+
+    token: str = Field(description="An assistant sees their own members, a manager their store's")
+    token_type: str = "Bearer"
+    staff_id: str
+    role: str
+    store_code: str
+    expires_at: datetime

@@ -227,3 +227,46 @@ def test_cors_is_granted_only_to_the_origins_a_key_lists(api: httpx.Client) -> N
     assert "RateLimit-Remaining" in actual.headers["Access-Control-Expose-Headers"]
     no_cors_key = api.get("/v1/members/x", headers=ADMIN_A | {"Origin": origin})
     assert "Access-Control-Allow-Origin" not in no_cors_key.headers
+
+
+def test_staff_sessions_see_their_own_members_or_their_store(api: httpx.Client) -> None:
+    stamp = time.time_ns() % 10**9
+    for code in (f"a{stamp}", f"b{stamp}"):
+        api.post("/v1/stores", json={"code": code, "name": code}, headers=ADMIN_A)
+
+    def staff(store: str, name: str, role: str = "assistant") -> dict[str, Any]:
+        body: dict[str, Any] = api.post(
+            f"/v1/stores/{store}/staff", json={"name": name, "role": role}, headers=ADMIN_A
+        ).json()
+        return body
+
+    wang, zhao = staff(f"a{stamp}", "Wang"), staff(f"a{stamp}", "Zhao")
+    boss, other_boss = staff(f"a{stamp}", "Boss", "manager"), staff(f"b{stamp}", "Other boss", "manager")
+    app_key = create_key(api, "sessions:staff", name="assistants app")
+
+    def session(who: dict[str, Any]) -> dict[str, str]:
+        r = api.post("/v1/sessions/staff", json={"staff_id": who["id"]}, headers=bearer(app_key["key"]))
+        assert r.status_code == 201, r.text
+        return bearer(r.json()["token"])
+
+    as_wang = session(wang)
+    mine = api.post(
+        "/v1/members", json={"phone": f"+86155{stamp % 10**8:08d}", "name": "Li"}, headers=as_wang
+    )
+    assert mine.status_code == 201, mine.text
+    assert mine.json()["owner_staff_id"] == wang["id"]  # an assistant's enrolment is theirs
+    assert mine.json()["home_store_id"] == f"a{stamp}"
+    member_id = mine.json()["id"]
+
+    assert api.get(f"/v1/members/{member_id}", headers=as_wang).status_code == 200
+    assert api.get(f"/v1/members/{member_id}", headers=session(zhao)).status_code == 404
+    assert api.get(f"/v1/members/{member_id}/points", headers=session(boss)).status_code == 200
+    assert api.get(f"/v1/members/{member_id}", headers=session(other_boss)).status_code == 404
+    assert api.get("/v1/api-keys", headers=as_wang).status_code == 403  # no admin scope
+    member_token = open_session(api, mine.json()["phone"])
+    assert (
+        api.post(
+            "/v1/sessions/staff", json={"staff_id": wang["id"]}, headers=bearer(member_token)
+        ).status_code
+        == 403
+    )

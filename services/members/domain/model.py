@@ -37,6 +37,7 @@ class Enrolment:
     store_id: str
     channel: str
     staff_code: str = ""
+    owner_staff_id: str = ""
 
     @classmethod
     def parse(
@@ -50,6 +51,7 @@ class Enrolment:
         channel: str,
         default_region: str,
         staff_code: str = "",
+        owner_staff_id: str = "",
     ) -> Enrolment:
         if not tenant_id.strip():
             raise InvalidArgument("tenant_id", "tenant_id is required")
@@ -64,6 +66,7 @@ class Enrolment:
             store_id=store_id.strip(),
             channel=channel,
             staff_code=staff_code.strip().upper()[:32],
+            owner_staff_id=owner_staff_id.strip()[:64],
         )
 
 

@@ -57,6 +57,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             channel=request.channel,
             default_region=self._region,
             staff_code=request.staff_code,
+            owner_staff_id=request.owner_staff_id,
         )
         member, created = await handlers.enroll(cmd, self._repo, self._directory)
         member = await handlers.with_current_owner(member, self._directory)

@@ -27,6 +27,11 @@ async def enroll(
         if staff is None:
             raise InvalidArgument("staff_code", "no assistant has this code")
         owner_staff_id, home_store = staff.id, home_store or staff.store_code
+    elif cmd.owner_staff_id and directory is not None:
+        owner = await directory.get_staff(cmd.tenant_id, cmd.owner_staff_id)
+        if owner is None:
+            raise InvalidArgument("owner_staff_id", "no such assistant")
+        owner_staff_id, home_store = owner.id, home_store or owner.store_code
     member = Member(
         id=str(ULID()),
         tenant_id=cmd.tenant_id,

@@ -128,6 +128,7 @@ class EnrollMemberRequest(_message.Message):
     STORE_ID_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
     STAFF_CODE_FIELD_NUMBER: _builtins.int
+    OWNER_STAFF_ID_FIELD_NUMBER: _builtins.int
     tenant_id: _builtins.str
     phone: _builtins.str
     """As typed at the till; parsed with the tenant's default region when it has no "+" prefix."""
@@ -138,6 +139,8 @@ class EnrollMemberRequest(_message.Message):
     """Where the enrolment came from, e.g. "store_app"."""
     staff_code: _builtins.str
     """The referral/QR code of the assistant enrolling the customer: they become the owner."""
+    owner_staff_id: _builtins.str
+    """Or the assistant's id (the assistants' app knows who is signed in)."""
     def __init__(
         self,
         *,
@@ -148,10 +151,11 @@ class EnrollMemberRequest(_message.Message):
         store_id: _builtins.str = ...,
         channel: _builtins.str = ...,
         staff_code: _builtins.str = ...,
+        owner_staff_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "name", b"name", "phone", b"phone", "staff_code", b"staff_code", "store_id", b"store_id", "surname", b"surname", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "name", b"name", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "staff_code", b"staff_code", "store_id", b"store_id", "surname", b"surname", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
