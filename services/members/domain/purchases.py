@@ -243,7 +243,7 @@ def parse_refund(
 def brand_key(name: str) -> str:
     """Key of a brand inside member stats, safe as a MongoDB field name.
 
-    MUST stay identical to segments._field_key, or "members who bought brand X" misses buyers.
+    Segments filter on these keys too (segments.to_filter), so one rule serves both.
     Lower-cased, whitespace runs become "_", dots and leading "$" removed (MongoDB would read
     them as paths or operators), empty becomes "unknown".
     """
