@@ -6,7 +6,7 @@ from pymongo import ASCENDING, IndexModel
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.runtime import Runtime, ServiceSpec, Subscription
-from services.members.adapters import directory_mongo, events, mongo, purchases_mongo
+from services.members.adapters import directory_mongo, events, mongo, purchases_mongo, segments_mongo
 from services.members.domain import points, tiers
 from services.members.entrypoints import consumer
 from services.members.entrypoints.grpc_servicer import MembersServicer
@@ -41,6 +41,7 @@ def wire(rt: Runtime) -> ServiceSpec:
         worker.nudge,
         purchases,
         points.PointsPolicy(),
+        segments_mongo.MongoSegmentRepository(rt.db),
     )
     return ServiceSpec(
         grpc_services=[

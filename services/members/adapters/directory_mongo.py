@@ -136,6 +136,22 @@ class MongoDirectoryRepository:
             query["store_code"] = store_code
         return [_staff_from(d) for d in await self._staff.find(query).sort("_id", 1).to_list()]
 
+    async def predecessors(self, tenant_id: str, staff_id: str) -> set[str]:
+        """`staff_id` and everyone whose chain of successors leads to them."""
+        left = await self._staff.find(
+            {"tenant_id": tenant_id, "status": "left"}, {"successor_id": 1}
+        ).to_list()
+        successor_of = {d["_id"]: d.get("successor_id", "") for d in left}
+        found = {staff_id}
+        changed = True
+        while changed:
+            changed = False
+            for leaver, successor in successor_of.items():
+                if successor in found and leaver not in found:
+                    found.add(leaver)
+                    changed = True
+        return found
+
 
 class MongoHandoverRepository:
     def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
@@ -196,28 +212,14 @@ class MongoHandoverRepository:
         return str((d or {}).get("cursor", ""))
 
     async def members_after(self, handover: Handover, after_id: str, limit: int) -> list[str]:
-        owners = await self._predecessors(handover.tenant_id, handover.from_staff_id)
+        owners = await MongoDirectoryRepository(self._db).predecessors(
+            handover.tenant_id, handover.from_staff_id
+        )
         query: dict[str, Any] = {"tenant_id": handover.tenant_id, "owner_staff_id": {"$in": sorted(owners)}}
         if after_id:
             query["_id"] = {"$gt": after_id}
         cursor = self._members.find(query, {"_id": 1}).sort("_id", 1).limit(limit)
         return [d["_id"] for d in await cursor.to_list()]
-
-    async def _predecessors(self, tenant_id: str, staff_id: str) -> set[str]:
-        """`staff_id` and everyone whose chain of successors leads to them."""
-        left = await self._staff.find(
-            {"tenant_id": tenant_id, "status": "left"}, {"successor_id": 1}
-        ).to_list()
-        successor_of = {d["_id"]: d.get("successor_id", "") for d in left}
-        found = {staff_id}
-        changed = True
-        while changed:
-            changed = False
-            for leaver, successor in successor_of.items():
-                if successor in found and leaver not in found:
-                    found.add(leaver)
-                    changed = True
-        return found
 
     async def announce(self, handover: Handover, member_ids: list[str]) -> None:
         batch_id = f"{handover.id}:{member_ids[0]}"

@@ -19,6 +19,15 @@ INDEXES = {
 }
 
 
+# Fields later changes update in place; present from the start so segment filters find them.
+NEW_MEMBER_DEFAULTS: Document = {
+    "tier": "normal",
+    "tags": [],
+    "points_balance": 0,
+    "consent": {"sms": False, "wechat": False, "app": False, "phone": False},
+}
+
+
 def to_doc(m: Member) -> Document:
     return {
         "_id": m.id,
@@ -55,7 +64,7 @@ class MongoMemberRepository:
 
     async def add(self, member: Member) -> Member | None:
         registered = events.member_registered(member)
-        doc = to_doc(member) | outbox.embed(self._topic, registered)
+        doc = to_doc(member) | NEW_MEMBER_DEFAULTS | outbox.embed(self._topic, registered)
         if not await insert_once(self._members, doc):
             return None
         await self._outbox.track(MEMBERS, member.id)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC
 from typing import Any
 
 import grpc
+from google.protobuf import json_format, struct_pb2
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.errors import InvalidArgument, NotFound
@@ -15,12 +16,13 @@ from services.members.domain import points as pts
 from services.members.domain.model import Enrolment
 from services.members.domain.purchases import Line
 from services.members.entrypoints import pb_mapping as pb
-from services.members.service import directory, handlers, purchases
+from services.members.service import directory, handlers, purchases, segments
 from services.members.service.ports import (
     DirectoryRepository,
     HandoverRepository,
     MemberRepository,
     PurchaseRepository,
+    SegmentRepository,
 )
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -36,7 +38,9 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         handover_started: Callable[[], None],
         purchases_repo: PurchaseRepository,
         points_policy: pts.PointsPolicy,
+        segments_repo: SegmentRepository,
     ) -> None:
+        self._segments = segments_repo
         self._purchases = purchases_repo
         self._policy = points_policy
         self._repo = repo
@@ -171,3 +175,54 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             entry = reply.entries.add(id=e["_id"], delta=e["delta"], reason=e["reason"], source=e["source"])
             entry.at.FromDatetime(e["at"])
         return reply
+
+    async def CreateSegment(
+        self, request: members_pb2.CreateSegmentRequest, context: Context
+    ) -> members_pb2.Segment:
+        segment = await segments.create_segment(
+            request.tenant_id, request.name, _from_struct(request.criteria), self._segments
+        )
+        return pb.segment(segment)
+
+    async def GetSegment(
+        self, request: members_pb2.GetSegmentRequest, context: Context
+    ) -> members_pb2.Segment:
+        saved = await self._segments.get(request.tenant_id, request.segment_id)
+        if saved is None:
+            raise NotFound(f"segment {request.segment_id} not found")
+        return pb.segment(saved)
+
+    async def PreviewSegment(
+        self, request: members_pb2.PreviewSegmentRequest, context: Context
+    ) -> members_pb2.SegmentPreview:
+        spec = await segments.resolve_spec(
+            request.tenant_id, request.segment_id, _criteria(request), self._segments
+        )
+        count, sample = await segments.preview(
+            request.tenant_id, spec, request.sample_size, self._segments, self._directory
+        )
+        return members_pb2.SegmentPreview(count=count, sample=[pb.member(m) for m in sample])
+
+    async def StreamSegmentMembers(
+        self, request: members_pb2.StreamSegmentMembersRequest, context: Context
+    ) -> AsyncIterator[members_pb2.SegmentMember]:
+        spec = await segments.resolve_spec(
+            request.tenant_id, request.segment_id, _criteria(request), self._segments
+        )
+        async for member_id in segments.stream(request.tenant_id, spec, self._segments, self._directory):
+            yield members_pb2.SegmentMember(member_id=member_id)
+
+
+def _criteria(
+    request: members_pb2.PreviewSegmentRequest | members_pb2.StreamSegmentMembersRequest,
+) -> dict[str, Any] | None:
+    return _from_struct(request.criteria) if request.HasField("criteria") else None
+
+
+def _from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
+    """Struct numbers are doubles: whole ones become ints again, as the criteria expect."""
+    raw = json_format.MessageToDict(struct)
+    return {
+        k: int(v) if isinstance(v, float) and v.is_integer() and k != "discount_share_min" else v
+        for k, v in raw.items()
+    }

@@ -6,6 +6,7 @@ from regulars.members.v1 import members_pb2
 
 from services.members.domain.directory import Handover, Role, Staff, StaffStatus, Store
 from services.members.domain.model import Member
+from services.members.service.ports import SavedSegment
 
 ROLE_TO_PB = {Role.ASSISTANT: members_pb2.STAFF_ROLE_ASSISTANT, Role.MANAGER: members_pb2.STAFF_ROLE_MANAGER}
 ROLE_FROM_PB = {v: k for k, v in ROLE_TO_PB.items()}
@@ -61,4 +62,11 @@ def handover(h: Handover) -> members_pb2.Handover:
     pb.started_at.FromDatetime(h.started_at)
     if h.finished_at:
         pb.finished_at.FromDatetime(h.finished_at)
+    return pb
+
+
+def segment(s: SavedSegment) -> members_pb2.Segment:
+    pb = members_pb2.Segment(id=s.id, tenant_id=s.tenant_id, name=s.name)
+    pb.criteria.update(s.criteria)
+    pb.created_at.FromDatetime(s.created_at)
     return pb

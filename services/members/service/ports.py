@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from services.members.domain.directory import Handover, Staff, Store
@@ -34,6 +37,9 @@ class DirectoryRepository(Protocol):
 
     async def resolve_owner(self, tenant_id: str, staff_id: str) -> str:
         """The assistant looking after members assigned to `staff_id` now (succession)."""
+
+    async def predecessors(self, tenant_id: str, staff_id: str) -> set[str]:
+        """`staff_id` and everyone whose chain of successors leads to them."""
 
     async def list_staff(self, tenant_id: str, store_code: str) -> list[Staff]: ...
 
@@ -76,3 +82,23 @@ class PurchaseRepository(Protocol):
         self, tenant_id: str, member_id: str, limit: int = 20
     ) -> tuple[int, str, list[dict[str, Any]]]:
         """Balance (-1 when no such member), tier and the latest ledger entries."""
+
+
+@dataclass(frozen=True)
+class SavedSegment:
+    id: str
+    tenant_id: str
+    name: str
+    criteria: dict[str, Any]
+    created_at: datetime
+
+
+class SegmentRepository(Protocol):
+    async def add(self, segment: SavedSegment) -> None: ...
+
+    async def get(self, tenant_id: str, segment_id: str) -> SavedSegment | None: ...
+
+    async def count_and_sample(self, query: dict[str, Any], sample_size: int) -> tuple[int, list[Member]]: ...
+
+    def member_ids(self, query: dict[str, Any]) -> AsyncIterator[str]:
+        """Matching member ids in `_id` order, read in batches (never all in memory)."""

@@ -95,6 +95,26 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Points.FromString,
                 _registered_method=True)
+        self.CreateSegment = channel.unary_unary(
+                '/regulars.members.v1.MembersService/CreateSegment',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.CreateSegmentRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Segment.FromString,
+                _registered_method=True)
+        self.GetSegment = channel.unary_unary(
+                '/regulars.members.v1.MembersService/GetSegment',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetSegmentRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Segment.FromString,
+                _registered_method=True)
+        self.PreviewSegment = channel.unary_unary(
+                '/regulars.members.v1.MembersService/PreviewSegment',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.PreviewSegmentRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.SegmentPreview.FromString,
+                _registered_method=True)
+        self.StreamSegmentMembers = channel.unary_stream(
+                '/regulars.members.v1.MembersService/StreamSegmentMembers',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.StreamSegmentMembersRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.SegmentMember.FromString,
+                _registered_method=True)
 
 
 class MembersServiceServicer:
@@ -191,6 +211,37 @@ class MembersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateSegment(self, request, context):
+        """Segments: saved filters over members, evaluated on demand. Criteria are a JSON object
+        (see services/members/domain/segments.py: tiers, tags_any/all/none, home_store_ids,
+        owner_staff_ids, bought_brand(+_within_days), bought_category(+_within_days), total and
+        trailing spend ranges, discount_share_min, not_seen_for_days, birthday_month,
+        joined_within_days, consent_channel). Blacklisted, erased and merged members never match.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSegment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewSegment(self, request, context):
+        """How many members match, and a sample of them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamSegmentMembers(self, request, context):
+        """Every matching member id, streamed: audiences of a million never sit in memory.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -253,6 +304,26 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.GetPoints,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Points.SerializeToString,
+            ),
+            'CreateSegment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateSegment,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.CreateSegmentRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Segment.SerializeToString,
+            ),
+            'GetSegment': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSegment,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetSegmentRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Segment.SerializeToString,
+            ),
+            'PreviewSegment': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewSegment,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.PreviewSegmentRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.SegmentPreview.SerializeToString,
+            ),
+            'StreamSegmentMembers': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamSegmentMembers,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.StreamSegmentMembersRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.SegmentMember.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -580,6 +651,114 @@ class MembersService:
             '/regulars.members.v1.MembersService/GetPoints',
             regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.Points.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateSegment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/CreateSegment',
+            regulars_dot_members_dot_v1_dot_members__pb2.CreateSegmentRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Segment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSegment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/GetSegment',
+            regulars_dot_members_dot_v1_dot_members__pb2.GetSegmentRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Segment.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewSegment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/PreviewSegment',
+            regulars_dot_members_dot_v1_dot_members__pb2.PreviewSegmentRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.SegmentPreview.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamSegmentMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/StreamSegmentMembers',
+            regulars_dot_members_dot_v1_dot_members__pb2.StreamSegmentMembersRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.SegmentMember.FromString,
             options,
             channel_credentials,
             insecure,

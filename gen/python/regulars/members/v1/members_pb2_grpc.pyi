@@ -67,6 +67,18 @@ class MembersServiceStub:
     """
     GetPoints: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetPointsRequest, _members_pb2.Points]
     """The member's points balance and latest ledger entries."""
+    CreateSegment: _grpc.UnaryUnaryMultiCallable[_members_pb2.CreateSegmentRequest, _members_pb2.Segment]
+    """Segments: saved filters over members, evaluated on demand. Criteria are a JSON object
+    (see services/members/domain/segments.py: tiers, tags_any/all/none, home_store_ids,
+    owner_staff_ids, bought_brand(+_within_days), bought_category(+_within_days), total and
+    trailing spend ranges, discount_share_min, not_seen_for_days, birthday_month,
+    joined_within_days, consent_channel). Blacklisted, erased and merged members never match.
+    """
+    GetSegment: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetSegmentRequest, _members_pb2.Segment]
+    PreviewSegment: _grpc.UnaryUnaryMultiCallable[_members_pb2.PreviewSegmentRequest, _members_pb2.SegmentPreview]
+    """How many members match, and a sample of them."""
+    StreamSegmentMembers: _grpc.UnaryStreamMultiCallable[_members_pb2.StreamSegmentMembersRequest, _members_pb2.SegmentMember]
+    """Every matching member id, streamed: audiences of a million never sit in memory."""
 
 @_typing.type_check_only
 class MembersServiceAsyncStub(MembersServiceStub):
@@ -107,6 +119,18 @@ class MembersServiceAsyncStub(MembersServiceStub):
     """
     GetPoints: _aio.UnaryUnaryMultiCallable[_members_pb2.GetPointsRequest, _members_pb2.Points]  # type: ignore[assignment]
     """The member's points balance and latest ledger entries."""
+    CreateSegment: _aio.UnaryUnaryMultiCallable[_members_pb2.CreateSegmentRequest, _members_pb2.Segment]  # type: ignore[assignment]
+    """Segments: saved filters over members, evaluated on demand. Criteria are a JSON object
+    (see services/members/domain/segments.py: tiers, tags_any/all/none, home_store_ids,
+    owner_staff_ids, bought_brand(+_within_days), bought_category(+_within_days), total and
+    trailing spend ranges, discount_share_min, not_seen_for_days, birthday_month,
+    joined_within_days, consent_channel). Blacklisted, erased and merged members never match.
+    """
+    GetSegment: _aio.UnaryUnaryMultiCallable[_members_pb2.GetSegmentRequest, _members_pb2.Segment]  # type: ignore[assignment]
+    PreviewSegment: _aio.UnaryUnaryMultiCallable[_members_pb2.PreviewSegmentRequest, _members_pb2.SegmentPreview]  # type: ignore[assignment]
+    """How many members match, and a sample of them."""
+    StreamSegmentMembers: _aio.UnaryStreamMultiCallable[_members_pb2.StreamSegmentMembersRequest, _members_pb2.SegmentMember]  # type: ignore[assignment]
+    """Every matching member id, streamed: audiences of a million never sit in memory."""
 
 class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
     """The members service: who the customer is and who looks after them."""
@@ -216,5 +240,41 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_members_pb2.Points, _abc.Awaitable[_members_pb2.Points]]:
         """The member's points balance and latest ledger entries."""
+
+    @_abc_1.abstractmethod
+    def CreateSegment(
+        self,
+        request: _members_pb2.CreateSegmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Segment, _abc.Awaitable[_members_pb2.Segment]]:
+        """Segments: saved filters over members, evaluated on demand. Criteria are a JSON object
+        (see services/members/domain/segments.py: tiers, tags_any/all/none, home_store_ids,
+        owner_staff_ids, bought_brand(+_within_days), bought_category(+_within_days), total and
+        trailing spend ranges, discount_share_min, not_seen_for_days, birthday_month,
+        joined_within_days, consent_channel). Blacklisted, erased and merged members never match.
+        """
+
+    @_abc_1.abstractmethod
+    def GetSegment(
+        self,
+        request: _members_pb2.GetSegmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Segment, _abc.Awaitable[_members_pb2.Segment]]: ...
+
+    @_abc_1.abstractmethod
+    def PreviewSegment(
+        self,
+        request: _members_pb2.PreviewSegmentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.SegmentPreview, _abc.Awaitable[_members_pb2.SegmentPreview]]:
+        """How many members match, and a sample of them."""
+
+    @_abc_1.abstractmethod
+    def StreamSegmentMembers(
+        self,
+        request: _members_pb2.StreamSegmentMembersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_members_pb2.SegmentMember], _abc.AsyncIterator[_members_pb2.SegmentMember]]:
+        """Every matching member id, streamed: audiences of a million never sit in memory."""
 
 def add_MembersServiceServicer_to_server(servicer: MembersServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
