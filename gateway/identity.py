@@ -16,6 +16,8 @@ SCOPES: dict[str, str] = {
     "sessions:staff": "Open staff sessions for the shop assistants' app",
     "directory:read": "Read stores, staff and handovers",
     "purchases:write": "Record purchases from the till",
+    "segments:read": "Preview segments of members",
+    "segments:write": "Save segments",
     "directory:write": "Create stores, add staff, hand a leaving assistant's members over",
     "keys:admin": "Create, list and revoke the tenant's API keys",
 }

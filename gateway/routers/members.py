@@ -19,7 +19,7 @@ from gateway.schemas.problems import responses
 router = APIRouter(prefix="/v1/members", tags=["members"])
 
 
-def _member_out(m: members_pb2.Member) -> MemberOut:
+def member_out(m: members_pb2.Member) -> MemberOut:
     return MemberOut(
         id=m.id,
         phone=m.phone,
@@ -82,7 +82,7 @@ async def enroll_member(
     )
     response.status_code = 201 if reply.created else 200
     response.headers["Location"] = f"/v1/members/{reply.member.id}"
-    return _member_out(reply.member)
+    return member_out(reply.member)
 
 
 @router.get(
@@ -101,7 +101,7 @@ async def get_member(member: ReadMember, clients: ClientsDep, request: Request) 
         timeout=clients.timeout,
         metadata=_metadata(request),
     )
-    return _member_out(reply)
+    return member_out(reply)
 
 
 @router.get(

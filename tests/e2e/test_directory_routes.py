@@ -122,3 +122,39 @@ def test_a_purchase_through_the_gateway_is_recorded_once_and_earns_points(api: h
     bad = api.post("/v1/purchases", json=body | {"currency": "yuan"}, headers=A)
     assert bad.status_code in (400, 422)
     assert bad.json()["field"]
+
+
+def test_segments_are_saved_previewed_and_validated_through_the_gateway(api: httpx.Client) -> None:
+    brand = f"Brand{time.time_ns()}"
+    enrolled = api.post(
+        "/v1/members", json={"phone": f"+86137{time.time_ns() % 100_000_000:08d}", "name": "Li"}, headers=A
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    member = enrolled.json()
+    api.post(
+        "/v1/purchases",
+        headers=A,
+        json={
+            "member_id": member["id"],
+            "store_id": "sh-01",
+            "receipt_no": f"R-{time.time_ns()}",
+            "lines": [{"sku": "X", "brand": brand, "list_price": 1000, "paid_price": 1000}],
+            "occurred_at": "2026-11-23T10:00:00Z",
+        },
+    )
+    criteria = {"bought_brand": brand}
+    preview = api.post("/v1/segments/preview", json={"criteria": criteria}, headers=A)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["count"] == 1
+    assert preview.json()["sample"][0]["id"] == member["id"]
+
+    saved = api.post("/v1/segments", json={"name": "brand buyers", "criteria": criteria}, headers=A)
+    assert saved.status_code == 201, saved.text
+    again = api.get(f"/v1/segments/{saved.json()['id']}/preview", headers=A).json()
+    assert again["count"] == 1
+
+    bad = api.post(
+        "/v1/segments/preview", json={"criteria": {"total_spend_min": 10, "total_spend_max": 5}}, headers=A
+    )
+    assert bad.status_code == 400
+    assert bad.json()["field"] == "criteria.total_spend_max"

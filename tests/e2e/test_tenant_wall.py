@@ -36,7 +36,11 @@ def tenant_a(platform: Stack) -> Iterator[dict[str, str]]:
         handover = api.post(
             f"/v1/staff/{leaving['id']}/handover", json={"to_staff_id": staying["id"]}, headers=A
         ).json()
+        segment = api.post(
+            "/v1/segments", json={"name": "wall", "criteria": {"tiers": ["gold"]}}, headers=A
+        ).json()
         yield {
+            "segment_id": segment["id"],
             "member_id": member["id"],
             "key_id": key["id"],
             "_key": key["key"],
