@@ -33,6 +33,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from chassis import faults, logs, metrics
 from chassis.cloudevents import Envelope
 from chassis.kafka import EventPublisher
+from chassis.locks import KeyedLocks
 from chassis.mongo import Document, insert_once
 
 log = logs.get(__name__)
@@ -80,6 +81,11 @@ def _envelope(event_id: str, entry: Document) -> Envelope:
 
 
 def _queue_id(collection: str, doc_id: Any) -> str:
+    return lock_key(collection, doc_id)
+
+
+def lock_key(collection: str, doc_id: Any) -> str:
+    """The key writers of a document lock (`Outbox.locks`) while they read-modify-write it."""
     return f"{collection}/{doc_id}"
 
 
@@ -96,8 +102,10 @@ class Outbox:
         sweep_seconds: float = 60.0,
         sweep_grace_seconds: float = 10.0,
         batch_size: int = 100,
+        locks: KeyedLocks | None = None,
     ) -> None:
         self._db = db
+        self.locks = locks or KeyedLocks()
         self._queue = db[OUTBOX_QUEUE]
         self._publisher = publisher
         self.collections = collections
@@ -145,6 +153,12 @@ class Outbox:
                 return published
 
     async def _relay(self, queued: Document) -> int:
+        # The aggregate's own writers hold the same lock: on FerretDB an update is a read then a
+        # write, so an unlocked clean-up here could undo their change (see chassis.locks).
+        async with self.locks.hold(_queue_id(queued["collection"], queued["doc_id"])):
+            return await self._relay_locked(queued)
+
+    async def _relay_locked(self, queued: Document) -> int:
         aggregate = self._db[queued["collection"]]
         doc = await aggregate.find_one({"_id": queued["doc_id"]}, {"_outbox": 1})
         outbox: dict[str, Document] = (doc or {}).get("_outbox") or {}

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 from google.protobuf.timestamp_pb2 import Timestamp
 from regulars.members.v1 import members_pb2
 
@@ -18,6 +19,9 @@ from gateway.schemas.purchases import (
     PurchaseLineBody,
     PurchaseOut,
     RecordPurchaseBody,
+    RefundBody,
+    RefundLineBody,
+    RefundOut,
 )
 
 router = APIRouter(prefix="/v1", tags=["purchases"])
@@ -124,4 +128,51 @@ async def get_points(member: ReadMember, clients: ClientsDep, request: Request) 
             )
             for e in reply.entries
         ],
+    )
+
+
+@router.post(
+    "/purchases/{purchase_id}/refunds",
+    status_code=201,
+    summary="Refund a purchase",
+    description=(
+        "Part or all of a purchase (omit `lines` for everything not refunded yet). Idempotent on the "
+        "refund id (a retry answers 200). Never gives back more per SKU than was paid; reverses points "
+        "proportionally (never below zero) and the spend. Scope `purchases:write`."
+    ),
+    responses={
+        200: {"model": RefundOut, "description": "Already recorded"},
+        **responses(400, 401, 403, 404, 409, 422, 429, 503),
+    },
+)
+async def refund_purchase(
+    purchase_id: Annotated[str, Path(min_length=1, max_length=64, description="Purchase id")],
+    body: RefundBody,
+    caller: WritePurchases,
+    clients: ClientsDep,
+    request: Request,
+    response: Response,
+) -> RefundOut:
+    at = Timestamp()
+    at.FromDatetime(body.occurred_at.astimezone(UTC))
+    reply = await clients.members.RefundPurchase(
+        members_pb2.RefundPurchaseRequest(
+            tenant_id=caller.tenant_id,
+            purchase_id=purchase_id,
+            refund_id=body.refund_id,
+            occurred_at=at,
+            lines=[members_pb2.RefundLine(**line.model_dump()) for line in body.lines or []],
+        ),
+        timeout=clients.timeout,
+        metadata=call_metadata(request),
+    )
+    response.status_code = 201 if reply.created else 200
+    return RefundOut(
+        purchase_id=reply.purchase_id,
+        refund_id=reply.refund_id,
+        lines=[RefundLineBody(sku=ln.sku, quantity=ln.quantity, amount=ln.amount) for ln in reply.lines],
+        currency=reply.amount.currency,
+        amount=reply.amount.minor_units,
+        points_reversed=reply.points_reversed,
+        created=reply.created,
     )

@@ -129,3 +129,60 @@ class PointsOut(BaseModel):
     balance: int
     tier: str
     entries: list[PointsEntryOut] = Field(description="Latest ledger entries, newest first")
+
+
+class RefundLineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: str = Field(max_length=64)
+    quantity: int = Field(default=0, ge=0, le=1_000_000, description="Items returned (0: money only)")
+    amount: int = Field(ge=0, le=10**12, description="Money given back, minor units")
+
+
+class RefundBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "refund_id": "RF-20261124-0001",
+                    "lines": [{"sku": "LIP-01", "quantity": 1, "amount": 28800}],
+                    "occurred_at": "2026-11-24T10:00:00Z",
+                }
+            ]
+        },
+    )
+
+    refund_id: str = Field(
+        min_length=1, max_length=64, description="The till's refund number; retries are safe"
+    )
+    lines: list[RefundLineBody] | None = Field(
+        default=None, max_length=200, description="Omit to refund everything not refunded yet"
+    )
+    occurred_at: datetime
+
+
+class RefundOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "purchase_id": "9f2c4e1a0b7d4c3e8a6f5b2d1c0e9a8b",
+                    "refund_id": "RF-20261124-0001",
+                    "lines": [{"sku": "LIP-01", "quantity": 1, "amount": 28800}],
+                    "currency": "CNY",
+                    "amount": 28800,
+                    "points_reversed": 288,
+                    "created": True,
+                }
+            ]
+        }
+    )
+
+    purchase_id: str
+    refund_id: str
+    lines: list[RefundLineBody]
+    currency: str
+    amount: int
+    points_reversed: int
+    created: bool = Field(description="False when this refund id was already recorded (a retry)")

@@ -6,7 +6,14 @@ from pymongo import ASCENDING, IndexModel
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.runtime import Runtime, ServiceSpec, Subscription
-from services.members.adapters import directory_mongo, events, mongo, purchases_mongo, segments_mongo
+from services.members.adapters import (
+    directory_mongo,
+    events,
+    mongo,
+    purchases_mongo,
+    refunds_mongo,
+    segments_mongo,
+)
 from services.members.domain import points, tiers
 from services.members.entrypoints import consumer
 from services.members.entrypoints.grpc_servicer import MembersServicer
@@ -32,6 +39,7 @@ def wire(rt: Runtime) -> ServiceSpec:
     directory = directory_mongo.MongoDirectoryRepository(rt.db)
     handovers = directory_mongo.MongoHandoverRepository(rt.db, topic, rt.outbox)
     purchases = purchases_mongo.MongoPurchaseRepository(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER)
+    refunds = refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox, purchases, tiers.DEFAULT_LADDER)
     worker = HandoverWorker(handovers)
     servicer = MembersServicer(
         members,
@@ -42,6 +50,7 @@ def wire(rt: Runtime) -> ServiceSpec:
         purchases,
         points.PointsPolicy(),
         segments_mongo.MongoSegmentRepository(rt.db),
+        refunds,
     )
     return ServiceSpec(
         grpc_services=[
@@ -50,6 +59,6 @@ def wire(rt: Runtime) -> ServiceSpec:
         indexes=INDEXES,
         outbox_collections=[mongo.MEMBERS, directory_mongo.HANDOVER_BATCHES, purchases_mongo.PURCHASES],
         produces=[topic],
-        subscription=Subscription(topics=[topic], handlers=consumer.subscriptions(purchases)),
+        subscription=Subscription(topics=[topic], handlers=consumer.subscriptions(purchases, refunds)),
         background=[worker.run],
     )

@@ -39,7 +39,19 @@ def tenant_a(platform: Stack) -> Iterator[dict[str, str]]:
         segment = api.post(
             "/v1/segments", json={"name": "wall", "criteria": {"tiers": ["gold"]}}, headers=A
         ).json()
+        purchase = api.post(
+            "/v1/purchases",
+            headers=A,
+            json={
+                "member_id": member["id"],
+                "store_id": "wall-a",
+                "receipt_no": "WALL-1",
+                "occurred_at": "2026-11-23T10:00:00Z",
+                "lines": [{"sku": "LIP-01", "list_price": 100, "paid_price": 100}],
+            },
+        ).json()
         yield {
+            "purchase_id": purchase["id"],
             "segment_id": segment["id"],
             "member_id": member["id"],
             "key_id": key["id"],

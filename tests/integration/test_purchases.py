@@ -157,3 +157,56 @@ def test_bad_purchases_are_refused_naming_the_field(stack: Stack) -> None:
         with pytest.raises(grpc.RpcError) as err:
             api.RecordPurchase(purchase_request("no-such-member", "R-0004"))
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def refund_request(purchase_id: str, refund_id: str, amount: int | None) -> members_pb2.RefundPurchaseRequest:
+    at = Timestamp()
+    at.FromDatetime(datetime.now(UTC))
+    lines = [] if amount is None else [members_pb2.RefundLine(sku="LIP-01", quantity=0, amount=amount)]
+    return members_pb2.RefundPurchaseRequest(
+        tenant_id=TENANT, purchase_id=purchase_id, refund_id=refund_id, lines=lines, occurred_at=at
+    )
+
+
+async def test_refunds_reverse_points_and_spend_exactly_once(stack: Stack, mongo: MongoClient[Any]) -> None:
+    address = f"127.0.0.1:{stack.ports['members']}"
+    async with grpc.aio.insecure_channel(address) as achannel:
+        api: Any = members_pb2_grpc.MembersServiceStub(achannel)
+        member = (
+            await api.EnrollMember(
+                members_pb2.EnrollMemberRequest(tenant_id=TENANT, phone="+8613912340009", name="Fang")
+            )
+        ).member
+        purchase = (await api.RecordPurchase(purchase_request(member.id, "R-0100"))).purchase
+
+        partial = await asyncio.gather(
+            *(api.RefundPurchase(refund_request(purchase.id, "RF-1", 40_000), timeout=30) for _ in range(10))
+        )
+        assert sum(r.created for r in partial) == 1
+        assert {r.points_reversed for r in partial} == {400}
+        with pytest.raises(grpc.aio.AioRpcError) as err:
+            await api.RefundPurchase(refund_request(purchase.id, "RF-2", 90_000))  # only 80,000 left
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        rest = await api.RefundPurchase(refund_request(purchase.id, "RF-3", None))
+        assert (rest.amount.minor_units, rest.points_reversed) == (80_000, 800)
+        points = await api.GetPoints(members_pb2.GetPointsRequest(tenant_id=TENANT, member_id=member.id))
+
+    assert points.balance == 0
+    assert sorted(e.delta for e in points.entries) == [-800, -400, 1_200]
+    stored = mongo[f"{stack.namespace}regulars_members"]["members"].find_one({"_id": member.id})
+    assert stored is not None
+    assert stored["stats"]["total_spend"] == 0
+    assert stored["stats"]["brands"]["rouge_co"]["spend"] == 0
+
+    topic = f"{stack.namespace}regulars.members.v1"
+
+    def refunds_published() -> list[Any] | None:
+        records = asyncio.run(read_all(stack.kafka_bootstrap_servers, topic, settle_seconds=2))
+        done = [r for r in records if header(r, "ce_type") == "regulars.members.v1.purchase_refunded"]
+        return done if len(done) >= 2 else None
+
+    done = await asyncio.to_thread(eventually, refunds_published)
+    assert len(done) == 2
+    last = events_pb2.PurchaseRefunded.FromString(done[-1].value)
+    assert last.complete
+    assert list(last.coupon_codes) == ["WELCOME10"]

@@ -9,7 +9,7 @@ from regulars.members.v1 import events_pb2, members_pb2
 
 from chassis.cloudevents import Envelope, new_event
 from services.members.domain.model import Member
-from services.members.domain.purchases import Purchase
+from services.members.domain.purchases import Purchase, Refund
 
 SOURCE = "regulars/members"
 TOPIC = "regulars.members.v1"
@@ -135,4 +135,32 @@ def member_tier_changed(
         subject=member_id,
         payload=payload,
         time=at,
+    )
+
+
+PURCHASE_REFUNDED = "regulars.members.v1.purchase_refunded"
+
+
+def purchase_refunded(p: Purchase, refund: Refund, points_reversed: int, complete: bool) -> Envelope:
+    payload = events_pb2.PurchaseRefunded(
+        member_id=p.member_id,
+        tenant_id=p.tenant_id,
+        purchase_id=p.id,
+        refund_id=refund.id,
+        lines=[
+            members_pb2.RefundLine(sku=ln.sku, quantity=ln.quantity, amount=ln.amount) for ln in refund.lines
+        ],
+        amount=money_pb2.Money(currency=p.currency, minor_units=refund.amount),
+        points_reversed=points_reversed,
+        coupon_codes=list(p.coupon_codes),
+        complete=complete,
+    )
+    payload.occurred_at.FromDatetime(refund.occurred_at)
+    return new_event(
+        type=PURCHASE_REFUNDED,
+        source=SOURCE,
+        tenant_id=p.tenant_id,
+        subject=p.member_id,
+        payload=payload,
+        time=refund.occurred_at,
     )

@@ -11,6 +11,7 @@ Without transactions a purchase touches three documents, each change idempotent 
 
 from __future__ import annotations
 
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,6 +56,7 @@ def _to_doc(p: Purchase, points_awarded: int) -> Document:
         "total_paid": p.total_paid,
         "total_list": p.total_list,
         "points_awarded": points_awarded,
+        "refund_seq": 0,
     }
 
 
@@ -85,6 +87,7 @@ class MongoPurchaseRepository:
         self._topic = topic
         self._outbox = out
         self._ladder = ladder
+        self._locks = out.locks  # one writer per member document, the outbox relay included
 
     async def add(self, purchase: Purchase, points_awarded: int) -> tuple[RecordedPurchase, bool]:
         """Record it, or return the purchase already recorded for this receipt."""
@@ -102,8 +105,15 @@ class MongoPurchaseRepository:
         d = await find_for_tenant(self._purchases, tenant_id, purchase_id)
         return _from_doc(d) if d else None
 
+    def member_lock(self, member_id: str) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(outbox.lock_key(MEMBERS, member_id))
+
     async def apply(self, recorded: RecordedPurchase) -> None:
         """Ledger entry, then statistics, balance and tier of the member: each exactly once."""
+        async with self.member_lock(recorded.purchase.member_id):
+            await self._apply(recorded)
+
+    async def _apply(self, recorded: RecordedPurchase) -> None:
         p, awarded = recorded.purchase, recorded.points_awarded
         source = pts.entry_source(pts.EntryReason.PURCHASE, p.id)
         if awarded:
@@ -147,9 +157,12 @@ class MongoPurchaseRepository:
         )
         if after is None:
             return  # applied before (a replay)
-        await self._announce(p, awarded, after)
+        await self.announce_change(p, awarded, pts.EntryReason.PURCHASE.value, source, after)
 
-    async def _announce(self, p: Purchase, awarded: int, member: Document) -> None:
+    async def announce_change(
+        self, p: Purchase, delta: int, reason: str, source: str, member: Document
+    ) -> None:
+        """Derived fields (trailing spend, discount share, tier) and the events of a change."""
         now = datetime.now(UTC)
         stats = member.get("stats", {})
         count = int(stats.get("purchase_count", 0))
@@ -161,15 +174,15 @@ class MongoPurchaseRepository:
             "stats.discount_share": (int(stats.get("discounted_count", 0)) / count) if count else 0.0,
         }
         announced = []
-        if awarded:
+        if delta:
             announced.append(
                 events.points_changed(
                     tenant_id=p.tenant_id,
                     member_id=p.member_id,
-                    delta=awarded,
+                    delta=delta,
                     balance=int(member.get("points_balance", 0)),
-                    reason=pts.EntryReason.PURCHASE.value,
-                    source=pts.entry_source(pts.EntryReason.PURCHASE, p.id),
+                    reason=reason,
+                    source=source,
                     at=now,
                 )
             )

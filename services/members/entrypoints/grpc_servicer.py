@@ -8,13 +8,14 @@ from typing import Any
 
 import grpc
 from google.protobuf import json_format, struct_pb2
+from regulars.common.v1 import money_pb2
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.errors import InvalidArgument, NotFound
 from services.members.adapters import events
 from services.members.domain import points as pts
 from services.members.domain.model import Enrolment
-from services.members.domain.purchases import Line
+from services.members.domain.purchases import Line, RefundLine
 from services.members.entrypoints import pb_mapping as pb
 from services.members.service import directory, handlers, purchases, segments
 from services.members.service.ports import (
@@ -22,6 +23,7 @@ from services.members.service.ports import (
     HandoverRepository,
     MemberRepository,
     PurchaseRepository,
+    RefundRepository,
     SegmentRepository,
 )
 
@@ -39,7 +41,9 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         purchases_repo: PurchaseRepository,
         points_policy: pts.PointsPolicy,
         segments_repo: SegmentRepository,
+        refunds_repo: RefundRepository,
     ) -> None:
+        self._refunds = refunds_repo
         self._segments = segments_repo
         self._purchases = purchases_repo
         self._policy = points_policy
@@ -211,6 +215,31 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         )
         async for member_id in segments.stream(request.tenant_id, spec, self._segments, self._directory):
             yield members_pb2.SegmentMember(member_id=member_id)
+
+    async def RefundPurchase(
+        self, request: members_pb2.RefundPurchaseRequest, context: Context
+    ) -> members_pb2.RefundPurchaseResponse:
+        if not request.HasField("occurred_at"):
+            raise InvalidArgument("occurred_at", "occurred_at is required")
+        lines = [RefundLine(sku=ln.sku, quantity=ln.quantity, amount=ln.amount) for ln in request.lines]
+        purchase, refund, reversed_points, created = await self._refunds.refund(
+            request.tenant_id,
+            request.purchase_id,
+            request.refund_id,
+            lines or None,
+            request.occurred_at.ToDatetime(tzinfo=UTC),
+        )
+        return members_pb2.RefundPurchaseResponse(
+            purchase_id=purchase.id,
+            refund_id=refund.id,
+            lines=[
+                members_pb2.RefundLine(sku=ln.sku, quantity=ln.quantity, amount=ln.amount)
+                for ln in refund.lines
+            ],
+            amount=money_pb2.Money(currency=purchase.currency, minor_units=refund.amount),
+            points_reversed=reversed_points,
+            created=created,
+        )
 
 
 def _criteria(

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from services.members.domain.directory import Handover, Staff, Store
 from services.members.domain.model import Member
-from services.members.domain.purchases import Purchase, RecordedPurchase
+from services.members.domain.purchases import Purchase, RecordedPurchase, Refund, RefundLine
 
 
 class MemberRepository(Protocol):
@@ -102,3 +102,16 @@ class SegmentRepository(Protocol):
 
     def member_ids(self, query: dict[str, Any]) -> AsyncIterator[str]:
         """Matching member ids in `_id` order, read in batches (never all in memory)."""
+
+
+class RefundRepository(Protocol):
+    async def refund(
+        self, tenant_id: str, purchase_id: str, refund_id: str, lines: list[RefundLine] | None, at: datetime
+    ) -> tuple[Purchase, Refund, int, bool]:
+        """Record and apply it: (purchase, refund, points reversed, created); idempotent on refund_id."""
+
+    async def apply(self, p: Purchase, refund: Refund, reverse: int) -> None: ...
+
+    async def get_refund(
+        self, tenant_id: str, purchase_id: str, refund_id: str
+    ) -> tuple[Purchase, Refund, int] | None: ...

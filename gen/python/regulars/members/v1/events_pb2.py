@@ -23,24 +23,27 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from regulars.common.v1 import money_pb2 as regulars_dot_common_dot_v1_dot_money__pb2
 from regulars.members.v1 import members_pb2 as regulars_dot_members_dot_v1_dot_members__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n regulars/members/v1/events.proto\x12\x13regulars.members.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!regulars/members/v1/members.proto\"\xb2\x01\n\x10MemberRegistered\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07surname\x18\x04 \x01(\t\x12\x15\n\rhome_store_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x31\n\rregistered_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xae\x01\n\x13MemberStaffAssigned\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x10\n\x08staff_id\x18\x03 \x01(\t\x12\x19\n\x11previous_staff_id\x18\x04 \x01(\t\x12\x13\n\x0bhandover_id\x18\x05 \x01(\t\x12/\n\x0b\x61ssigned_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"?\n\x0cPurchaseMade\x12/\n\x08purchase\x18\x01 \x01(\x0b\x32\x1d.regulars.members.v1.Purchase\"\x9d\x01\n\rPointsChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x03 \x01(\x03\x12\x0f\n\x07\x62\x61lance\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x11MemberTierChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x15\n\rprevious_tier\x18\x03 \x01(\t\x12\x0c\n\x04tier\x18\x04 \x01(\t\x12\x1a\n\x12trailing_12m_spend\x18\x05 \x01(\x03\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n regulars/members/v1/events.proto\x12\x13regulars.members.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eregulars/common/v1/money.proto\x1a!regulars/members/v1/members.proto\"\xb2\x01\n\x10MemberRegistered\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07surname\x18\x04 \x01(\t\x12\x15\n\rhome_store_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x31\n\rregistered_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xae\x01\n\x13MemberStaffAssigned\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x10\n\x08staff_id\x18\x03 \x01(\t\x12\x19\n\x11previous_staff_id\x18\x04 \x01(\t\x12\x13\n\x0bhandover_id\x18\x05 \x01(\t\x12/\n\x0b\x61ssigned_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"?\n\x0cPurchaseMade\x12/\n\x08purchase\x18\x01 \x01(\x0b\x32\x1d.regulars.members.v1.Purchase\"\x9d\x01\n\rPointsChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x03 \x01(\x03\x12\x0f\n\x07\x62\x61lance\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x11MemberTierChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x15\n\rprevious_tier\x18\x03 \x01(\t\x12\x0c\n\x04tier\x18\x04 \x01(\t\x12\x1a\n\x12trailing_12m_spend\x18\x05 \x01(\x03\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xad\x02\n\x10PurchaseRefunded\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x13\n\x0bpurchase_id\x18\x03 \x01(\t\x12\x11\n\trefund_id\x18\x04 \x01(\t\x12.\n\x05lines\x18\x05 \x03(\x0b\x32\x1f.regulars.members.v1.RefundLine\x12)\n\x06\x61mount\x18\x06 \x01(\x0b\x32\x19.regulars.common.v1.Money\x12\x17\n\x0fpoints_reversed\x18\x07 \x01(\x03\x12\x14\n\x0c\x63oupon_codes\x18\x08 \x03(\t\x12\x10\n\x08\x63omplete\x18\t \x01(\x08\x12/\n\x0boccurred_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'regulars.members.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MEMBERREGISTERED']._serialized_start=126
-  _globals['_MEMBERREGISTERED']._serialized_end=304
-  _globals['_MEMBERSTAFFASSIGNED']._serialized_start=307
-  _globals['_MEMBERSTAFFASSIGNED']._serialized_end=481
-  _globals['_PURCHASEMADE']._serialized_start=483
-  _globals['_PURCHASEMADE']._serialized_end=546
-  _globals['_POINTSCHANGED']._serialized_start=549
-  _globals['_POINTSCHANGED']._serialized_end=706
-  _globals['_MEMBERTIERCHANGED']._serialized_start=709
-  _globals['_MEMBERTIERCHANGED']._serialized_end=871
+  _globals['_MEMBERREGISTERED']._serialized_start=158
+  _globals['_MEMBERREGISTERED']._serialized_end=336
+  _globals['_MEMBERSTAFFASSIGNED']._serialized_start=339
+  _globals['_MEMBERSTAFFASSIGNED']._serialized_end=513
+  _globals['_PURCHASEMADE']._serialized_start=515
+  _globals['_PURCHASEMADE']._serialized_end=578
+  _globals['_POINTSCHANGED']._serialized_start=581
+  _globals['_POINTSCHANGED']._serialized_end=738
+  _globals['_MEMBERTIERCHANGED']._serialized_start=741
+  _globals['_MEMBERTIERCHANGED']._serialized_end=903
+  _globals['_PURCHASEREFUNDED']._serialized_start=906
+  _globals['_PURCHASEREFUNDED']._serialized_end=1207
 # @@protoc_insertion_point(module_scope)

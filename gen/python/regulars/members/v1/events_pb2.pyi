@@ -3,9 +3,12 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from regulars.common.v1 import money_pb2 as _money_pb2
 from regulars.members.v1 import members_pb2 as _members_pb2
 import builtins as _builtins
 import sys
@@ -204,3 +207,58 @@ class MemberTierChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MemberTierChanged: _TypeAlias = MemberTierChanged  # noqa: Y015
+
+@_typing.final
+class PurchaseRefunded(_message.Message):
+    """ce_type "regulars.members.v1.purchase_refunded": money went back for part or all of a purchase.
+    Coupons roll back the codes the purchase used.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    PURCHASE_ID_FIELD_NUMBER: _builtins.int
+    REFUND_ID_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    POINTS_REVERSED_FIELD_NUMBER: _builtins.int
+    COUPON_CODES_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    purchase_id: _builtins.str
+    refund_id: _builtins.str
+    points_reversed: _builtins.int
+    complete: _builtins.bool
+    """True when nothing of the purchase is left unrefunded."""
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[_members_pb2.RefundLine]: ...
+    @_builtins.property
+    def amount(self) -> _money_pb2.Money: ...
+    @_builtins.property
+    def coupon_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        purchase_id: _builtins.str = ...,
+        refund_id: _builtins.str = ...,
+        lines: _abc.Iterable[_members_pb2.RefundLine] | None = ...,
+        amount: _money_pb2.Money | None = ...,
+        points_reversed: _builtins.int = ...,
+        coupon_codes: _abc.Iterable[_builtins.str] | None = ...,
+        complete: _builtins.bool = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "occurred_at", b"occurred_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "complete", b"complete", "coupon_codes", b"coupon_codes", "lines", b"lines", "member_id", b"member_id", "occurred_at", b"occurred_at", "points_reversed", b"points_reversed", "purchase_id", b"purchase_id", "refund_id", b"refund_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PurchaseRefunded: _TypeAlias = PurchaseRefunded  # noqa: Y015

@@ -95,6 +95,11 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Points.FromString,
                 _registered_method=True)
+        self.RefundPurchase = channel.unary_unary(
+                '/regulars.members.v1.MembersService/RefundPurchase',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.RefundPurchaseRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.RefundPurchaseResponse.FromString,
+                _registered_method=True)
         self.CreateSegment = channel.unary_unary(
                 '/regulars.members.v1.MembersService/CreateSegment',
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.CreateSegmentRequest.SerializeToString,
@@ -211,6 +216,15 @@ class MembersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RefundPurchase(self, request, context):
+        """Refunds part or all of a purchase (no lines: everything not refunded yet). Idempotent on the
+        refund id. Never gives back more per SKU than was paid; reverses the points proportionally
+        (never below a zero balance) and the spend; emits purchase_refunded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateSegment(self, request, context):
         """Segments: saved filters over members, evaluated on demand. Criteria are a JSON object
         (see services/members/domain/segments.py: tiers, tags_any/all/none, home_store_ids,
@@ -304,6 +318,11 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.GetPoints,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Points.SerializeToString,
+            ),
+            'RefundPurchase': grpc.unary_unary_rpc_method_handler(
+                    servicer.RefundPurchase,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.RefundPurchaseRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.RefundPurchaseResponse.SerializeToString,
             ),
             'CreateSegment': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateSegment,
@@ -651,6 +670,33 @@ class MembersService:
             '/regulars.members.v1.MembersService/GetPoints',
             regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.Points.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RefundPurchase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/RefundPurchase',
+            regulars_dot_members_dot_v1_dot_members__pb2.RefundPurchaseRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.RefundPurchaseResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -67,6 +67,11 @@ class MembersServiceStub:
     """
     GetPoints: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetPointsRequest, _members_pb2.Points]
     """The member's points balance and latest ledger entries."""
+    RefundPurchase: _grpc.UnaryUnaryMultiCallable[_members_pb2.RefundPurchaseRequest, _members_pb2.RefundPurchaseResponse]
+    """Refunds part or all of a purchase (no lines: everything not refunded yet). Idempotent on the
+    refund id. Never gives back more per SKU than was paid; reverses the points proportionally
+    (never below a zero balance) and the spend; emits purchase_refunded.
+    """
     CreateSegment: _grpc.UnaryUnaryMultiCallable[_members_pb2.CreateSegmentRequest, _members_pb2.Segment]
     """Segments: saved filters over members, evaluated on demand. Criteria are a JSON object
     (see services/members/domain/segments.py: tiers, tags_any/all/none, home_store_ids,
@@ -119,6 +124,11 @@ class MembersServiceAsyncStub(MembersServiceStub):
     """
     GetPoints: _aio.UnaryUnaryMultiCallable[_members_pb2.GetPointsRequest, _members_pb2.Points]  # type: ignore[assignment]
     """The member's points balance and latest ledger entries."""
+    RefundPurchase: _aio.UnaryUnaryMultiCallable[_members_pb2.RefundPurchaseRequest, _members_pb2.RefundPurchaseResponse]  # type: ignore[assignment]
+    """Refunds part or all of a purchase (no lines: everything not refunded yet). Idempotent on the
+    refund id. Never gives back more per SKU than was paid; reverses the points proportionally
+    (never below a zero balance) and the spend; emits purchase_refunded.
+    """
     CreateSegment: _aio.UnaryUnaryMultiCallable[_members_pb2.CreateSegmentRequest, _members_pb2.Segment]  # type: ignore[assignment]
     """Segments: saved filters over members, evaluated on demand. Criteria are a JSON object
     (see services/members/domain/segments.py: tiers, tags_any/all/none, home_store_ids,
@@ -240,6 +250,17 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_members_pb2.Points, _abc.Awaitable[_members_pb2.Points]]:
         """The member's points balance and latest ledger entries."""
+
+    @_abc_1.abstractmethod
+    def RefundPurchase(
+        self,
+        request: _members_pb2.RefundPurchaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.RefundPurchaseResponse, _abc.Awaitable[_members_pb2.RefundPurchaseResponse]]:
+        """Refunds part or all of a purchase (no lines: everything not refunded yet). Idempotent on the
+        refund id. Never gives back more per SKU than was paid; reverses the points proportionally
+        (never below a zero balance) and the spend; emits purchase_refunded.
+        """
 
     @_abc_1.abstractmethod
     def CreateSegment(
