@@ -210,3 +210,17 @@ async def test_refunds_reverse_points_and_spend_exactly_once(stack: Stack, mongo
     last = events_pb2.PurchaseRefunded.FromString(done[-1].value)
     assert last.complete
     assert list(last.coupon_codes) == ["WELCOME10"]
+
+
+def test_points_are_doubled_on_the_members_birthday(stack: Stack) -> None:
+    today = datetime.now(UTC)
+    with grpc.insecure_channel(f"127.0.0.1:{stack.ports['members']}") as ch:
+        api = members_pb2_grpc.MembersServiceStub(ch)
+        request = members_pb2.EnrollMemberRequest(tenant_id=TENANT, phone="+8613912340077", name="Birthday")
+        if (today.month, today.day) == (2, 29):
+            request.birthday.CopyFrom(members_pb2.Birthday(month=2, day=29))
+        else:
+            request.birthday.CopyFrom(members_pb2.Birthday(month=today.month, day=today.day, year=1990))
+        member = api.EnrollMember(request).member
+        reply = api.RecordPurchase(purchase_request(member.id, "R-BDAY", paid=50_000))
+    assert reply.purchase.points_awarded == 1_000  # ¥500 paid, doubled

@@ -1,11 +1,15 @@
+from typing import Any
+
 import pytest
 
 from chassis.errors import InvalidArgument
-from services.members.domain.model import Enrolment, normalise_phone
+from services.members.domain.model import Enrolment, Profile, normalise_phone
 
 
-def enrolment(**overrides: str) -> Enrolment:
-    fields = dict(tenant_id="t", phone="13800138000", name="Li", surname="Wang", store_id="", channel="")
+def enrolment(**overrides: Any) -> Enrolment:
+    fields: dict[str, Any] = dict(
+        tenant_id="t", phone="13800138000", name="Li", surname="Wang", store_id="", channel=""
+    )
     fields.update(overrides)
     return Enrolment.parse(**fields, default_region="CN")
 
@@ -58,3 +62,30 @@ def test_a_tenant_is_required() -> None:
     with pytest.raises(InvalidArgument) as err:
         enrolment(tenant_id="")
     assert err.value.field == "tenant_id"
+
+
+def test_a_profile_keeps_gender_birthday_tags_and_notes() -> None:
+    profile = Profile.parse(
+        gender="Female", birthday=(2, 29, 0), tags=["vip", " vip ", "likes  red"], notes=" calm "
+    )
+    assert profile.gender == "female"
+    assert profile.birthday == (2, 29, None)
+    assert profile.tags == ("vip", "likes red")
+    assert profile.notes == "calm"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"gender": "robot"}, "gender"),
+        ({"birthday": (2, 30, 0)}, "birthday"),
+        ({"birthday": (13, 1, 0)}, "birthday"),
+        ({"birthday": (1, 1, 1800)}, "birthday.year"),
+        ({"tags": ["x" * 33]}, "tags"),
+        ({"notes": "x" * 1001}, "notes"),
+    ],
+)
+def test_a_bad_profile_is_refused_naming_the_field(kwargs: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidArgument) as err:
+        Profile.parse(**kwargs)
+    assert err.value.field == field

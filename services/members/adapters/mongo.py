@@ -8,7 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from chassis import outbox
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.members.adapters import events
-from services.members.domain.model import Member
+from services.members.domain.model import Member, Profile
 
 MEMBERS = "members"
 
@@ -39,7 +39,11 @@ def to_doc(m: Member) -> Document:
         "channel": m.channel,
         "registered_at": m.registered_at,
         "owner_staff_id": m.owner_staff_id,
-    }
+        "gender": m.profile.gender,
+        "tags": list(m.profile.tags),
+        "notes": m.profile.notes,
+        "card_no": m.profile.card_no,
+    } | ({"birthday": {"month": b[0], "day": b[1], "year": b[2]}} if (b := m.profile.birthday) else {})
 
 
 def from_doc(d: Document) -> Member:
@@ -53,6 +57,13 @@ def from_doc(d: Document) -> Member:
         channel=d.get("channel", ""),
         registered_at=d["registered_at"],
         owner_staff_id=d.get("owner_staff_id", ""),
+        profile=Profile(
+            gender=d.get("gender", "unknown"),
+            birthday=(b["month"], b["day"], b.get("year")) if (b := d.get("birthday")) else None,
+            tags=tuple(d.get("tags", ())),
+            notes=d.get("notes", ""),
+            card_no=d.get("card_no", ""),
+        ),
     )
 
 
@@ -64,7 +75,7 @@ class MongoMemberRepository:
 
     async def add(self, member: Member) -> Member | None:
         registered = events.member_registered(member)
-        doc = to_doc(member) | NEW_MEMBER_DEFAULTS | outbox.embed(self._topic, registered)
+        doc = NEW_MEMBER_DEFAULTS | to_doc(member) | outbox.embed(self._topic, registered)
         if not await insert_once(self._members, doc):
             return None
         await self._outbox.track(MEMBERS, member.id)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import phonenumbers
 
 from chassis.errors import InvalidArgument
 
 NAME_MAX = 64
+NOTES_MAX = 1000
+TAG_MAX = 32
+TAGS_MAX = 50
+GENDERS = frozenset({"female", "male", "unknown"})
 CHANNELS = frozenset({"store_app", "mini_program", "referral", "import", "staff_app"})
 
 
@@ -24,6 +29,39 @@ class Member:
     channel: str
     registered_at: datetime
     owner_staff_id: str = ""
+    profile: Profile = field(default_factory=lambda: Profile())
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What the shop knows about the customer beyond the name: for greetings, gifts, targeting."""
+
+    gender: str = "unknown"
+    birthday: tuple[int, int, int | None] | None = None  # (month, day, year or None)
+    tags: tuple[str, ...] = ()
+    notes: str = ""
+    card_no: str = ""
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        gender: str = "",
+        birthday: tuple[int, int, int] | None = None,
+        tags: Sequence[str] = (),
+        notes: str = "",
+        card_no: str = "",
+    ) -> Profile:
+        gender = gender.strip().lower() or "unknown"
+        if gender not in GENDERS:
+            raise InvalidArgument("gender", f"gender must be one of {sorted(GENDERS)}")
+        return cls(
+            gender=gender,
+            birthday=_birthday(birthday) if birthday else None,
+            tags=_tags(tags),
+            notes=_bounded("notes", notes.strip(), NOTES_MAX),
+            card_no=_bounded("card_no", card_no.strip(), 64),
+        )
 
 
 @dataclass(frozen=True)
@@ -38,6 +76,7 @@ class Enrolment:
     channel: str
     staff_code: str = ""
     owner_staff_id: str = ""
+    profile: Profile = field(default_factory=lambda: Profile())
 
     @classmethod
     def parse(
@@ -52,6 +91,7 @@ class Enrolment:
         default_region: str,
         staff_code: str = "",
         owner_staff_id: str = "",
+        profile: Profile | None = None,
     ) -> Enrolment:
         if not tenant_id.strip():
             raise InvalidArgument("tenant_id", "tenant_id is required")
@@ -67,6 +107,7 @@ class Enrolment:
             channel=channel,
             staff_code=staff_code.strip().upper()[:32],
             owner_staff_id=owner_staff_id.strip()[:64],
+            profile=profile or Profile(),
         )
 
 
@@ -94,4 +135,30 @@ def _optional_name(field: str, value: str) -> str:
     value = " ".join(value.split())
     if len(value) > NAME_MAX:
         raise InvalidArgument(field, f"{field} is longer than {NAME_MAX} characters")
+    return value
+
+
+def _birthday(raw: tuple[int, int, int]) -> tuple[int, int, int | None]:
+    month, day, year = raw
+    try:
+        date(year or 2000, month, day)  # 2000 is a leap year: 29 February stays possible
+    except ValueError:
+        raise InvalidArgument("birthday", "birthday is not a date") from None
+    if year and not 1900 <= year <= 2100:
+        raise InvalidArgument("birthday.year", "birthday year must be between 1900 and 2100")
+    return month, day, year or None
+
+
+def _tags(raw: Sequence[str]) -> tuple[str, ...]:
+    tags = tuple(dict.fromkeys(" ".join(t.split()) for t in raw if t.strip()))
+    if len(tags) > TAGS_MAX:
+        raise InvalidArgument("tags", f"at most {TAGS_MAX} tags")
+    for t in tags:
+        _bounded("tags", t, TAG_MAX)
+    return tags
+
+
+def _bounded(field_name: str, value: str, limit: int) -> str:
+    if len(value) > limit:
+        raise InvalidArgument(field_name, f"{field_name} is longer than {limit} characters")
     return value

@@ -14,7 +14,7 @@ from regulars.members.v1 import members_pb2, members_pb2_grpc
 from chassis.errors import InvalidArgument, NotFound
 from services.members.adapters import events
 from services.members.domain import points as pts
-from services.members.domain.model import Enrolment
+from services.members.domain.model import Enrolment, Profile
 from services.members.domain.purchases import Line, RefundLine
 from services.members.entrypoints import pb_mapping as pb
 from services.members.service import directory, handlers, purchases, segments
@@ -66,6 +66,15 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             default_region=self._region,
             staff_code=request.staff_code,
             owner_staff_id=request.owner_staff_id,
+            profile=Profile.parse(
+                gender=request.gender,
+                birthday=(request.birthday.month, request.birthday.day, request.birthday.year)
+                if request.HasField("birthday")
+                else None,
+                tags=list(request.tags),
+                notes=request.notes,
+                card_no=request.card_no,
+            ),
         )
         member, created = await handlers.enroll(cmd, self._repo, self._directory)
         member = await handlers.with_current_owner(member, self._directory)

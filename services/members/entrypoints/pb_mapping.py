@@ -25,7 +25,12 @@ def member(m: Member) -> members_pb2.Member:
         surname=m.surname,
         home_store_id=m.home_store_id,
         owner_staff_id=m.owner_staff_id,
+        gender=m.profile.gender,
+        tags=list(m.profile.tags),
     )
+    if m.profile.birthday:
+        month, day, year = m.profile.birthday
+        pb.birthday.CopyFrom(members_pb2.Birthday(month=month, day=day, year=year or 0))
     pb.registered_at.FromDatetime(m.registered_at)
     return pb
 

@@ -42,6 +42,7 @@ async def enroll(
         channel=cmd.channel,
         registered_at=datetime.now(UTC),
         owner_staff_id=owner_staff_id,
+        profile=cmd.profile,
     )
     stored = await repo.add(member)
     if stored is not None:

@@ -49,7 +49,10 @@ async def record_purchase(
         occurred_at=occurred_at,
         currency=currency,
     )
-    awarded = pts.points_for_purchase(policy, purchase.total_paid, purchase.occurred_at, None)
+    birthday = member.profile.birthday
+    awarded = pts.points_for_purchase(
+        policy, purchase.total_paid, purchase.occurred_at, (birthday[0], birthday[1]) if birthday else None
+    )
     recorded, created = await purchases.add(purchase, awarded)
     if created:
         await purchases.apply(recorded)

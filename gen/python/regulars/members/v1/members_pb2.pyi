@@ -87,6 +87,9 @@ class Member(_message.Message):
     HOME_STORE_ID_FIELD_NUMBER: _builtins.int
     REGISTERED_AT_FIELD_NUMBER: _builtins.int
     OWNER_STAFF_ID_FIELD_NUMBER: _builtins.int
+    GENDER_FIELD_NUMBER: _builtins.int
+    BIRTHDAY_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     phone: _builtins.str
@@ -96,8 +99,13 @@ class Member(_message.Message):
     home_store_id: _builtins.str
     owner_staff_id: _builtins.str
     """The shop assistant who looks after the member; later purchases are credited to them."""
+    gender: _builtins.str
     @_builtins.property
     def registered_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def birthday(self) -> Global___Birthday: ...
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
@@ -109,10 +117,13 @@ class Member(_message.Message):
         home_store_id: _builtins.str = ...,
         registered_at: _timestamp_pb2.Timestamp | None = ...,
         owner_staff_id: _builtins.str = ...,
+        gender: _builtins.str = ...,
+        birthday: Global___Birthday | None = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["registered_at", b"registered_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "registered_at", b"registered_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["home_store_id", b"home_store_id", "id", b"id", "name", b"name", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "registered_at", b"registered_at", "surname", b"surname", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "gender", b"gender", "home_store_id", b"home_store_id", "id", b"id", "name", b"name", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "registered_at", b"registered_at", "surname", b"surname", "tags", b"tags", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -130,6 +141,11 @@ class EnrollMemberRequest(_message.Message):
     CHANNEL_FIELD_NUMBER: _builtins.int
     STAFF_CODE_FIELD_NUMBER: _builtins.int
     OWNER_STAFF_ID_FIELD_NUMBER: _builtins.int
+    GENDER_FIELD_NUMBER: _builtins.int
+    BIRTHDAY_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    CARD_NO_FIELD_NUMBER: _builtins.int
     tenant_id: _builtins.str
     phone: _builtins.str
     """As typed at the till; parsed with the tenant's default region when it has no "+" prefix."""
@@ -142,6 +158,16 @@ class EnrollMemberRequest(_message.Message):
     """The referral/QR code of the assistant enrolling the customer: they become the owner."""
     owner_staff_id: _builtins.str
     """Or the assistant's id (the assistants' app knows who is signed in)."""
+    gender: _builtins.str
+    """"female", "male", "unknown" or empty."""
+    notes: _builtins.str
+    """Free text about the customer (temperament, preferences); never logged."""
+    card_no: _builtins.str
+    """The paper membership card number, for imported members."""
+    @_builtins.property
+    def birthday(self) -> Global___Birthday: ...
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
@@ -153,14 +179,46 @@ class EnrollMemberRequest(_message.Message):
         channel: _builtins.str = ...,
         staff_code: _builtins.str = ...,
         owner_staff_id: _builtins.str = ...,
+        gender: _builtins.str = ...,
+        birthday: Global___Birthday | None = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        notes: _builtins.str = ...,
+        card_no: _builtins.str = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "name", b"name", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "staff_code", b"staff_code", "store_id", b"store_id", "surname", b"surname", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "card_no", b"card_no", "channel", b"channel", "gender", b"gender", "name", b"name", "notes", b"notes", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "staff_code", b"staff_code", "store_id", b"store_id", "surname", b"surname", "tags", b"tags", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EnrollMemberRequest: _TypeAlias = EnrollMemberRequest  # noqa: Y015
+
+@_typing.final
+class Birthday(_message.Message):
+    """Month and day (for the birthday rituals and points); the year is optional (0: unknown)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MONTH_FIELD_NUMBER: _builtins.int
+    DAY_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    month: _builtins.int
+    day: _builtins.int
+    year: _builtins.int
+    def __init__(
+        self,
+        *,
+        month: _builtins.int = ...,
+        day: _builtins.int = ...,
+        year: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["day", b"day", "month", b"month", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Birthday: _TypeAlias = Birthday  # noqa: Y015
 
 @_typing.final
 class EnrollMemberResponse(_message.Message):
