@@ -13,13 +13,18 @@ from regulars.messaging.v1 import messaging_pb2
 from gateway.clients.channels import call_metadata
 from gateway.deps import ClientsDep, ReadMember, WriteMembers
 from gateway.errors import Problem
-from gateway.schemas.members import EnrollMemberBody, InboxMessageOut, InboxPage, MemberOut
+from gateway.schemas.members import BirthdayBody, EnrollMemberBody, InboxMessageOut, InboxPage, MemberOut
 from gateway.schemas.problems import responses
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
 
 
 def member_out(m: members_pb2.Member) -> MemberOut:
+    birthday = (
+        BirthdayBody(month=m.birthday.month, day=m.birthday.day, year=m.birthday.year or None)
+        if m.HasField("birthday")
+        else None
+    )
     return MemberOut(
         id=m.id,
         phone=m.phone,
@@ -27,6 +32,9 @@ def member_out(m: members_pb2.Member) -> MemberOut:
         surname=m.surname,
         home_store_id=m.home_store_id,
         owner_staff_id=m.owner_staff_id or None,
+        gender=m.gender or "unknown",
+        birthday=birthday,
+        tags=list(m.tags),
         registered_at=m.registered_at.ToDatetime(tzinfo=UTC),
     )
 
@@ -76,6 +84,14 @@ async def enroll_member(
             channel="store_app",
             staff_code=body.staff_code,
             owner_staff_id=caller.subject if caller.kind == "staff" and not body.staff_code else "",
+            gender=body.gender,
+            birthday=members_pb2.Birthday(
+                month=body.birthday.month, day=body.birthday.day, year=body.birthday.year or 0
+            )
+            if body.birthday
+            else None,
+            tags=body.tags,
+            notes=body.notes,
         ),
         timeout=clients.timeout,
         metadata=_metadata(request),

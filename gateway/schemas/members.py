@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class BirthdayBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+    year: int | None = Field(default=None, ge=1900, le=2100, description="Optional")
 
 
 class EnrollMemberBody(BaseModel):
@@ -27,6 +36,10 @@ class EnrollMemberBody(BaseModel):
         max_length=32,
         description="Badge code of the assistant enrolling them: they become the owner",
     )
+    gender: Literal["female", "male", "unknown"] = "unknown"
+    birthday: BirthdayBody | None = Field(default=None, description="For the birthday gift and double points")
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    notes: str = Field(default="", max_length=1000, description="Temperament, preferences; never logged")
 
 
 class MemberOut(BaseModel):
@@ -52,6 +65,9 @@ class MemberOut(BaseModel):
     surname: str
     home_store_id: str
     owner_staff_id: str | None = Field(description="The assistant who looks after the member")
+    gender: str = "unknown"
+    birthday: BirthdayBody | None = None
+    tags: list[str] = Field(default_factory=list)
     registered_at: datetime
 
 

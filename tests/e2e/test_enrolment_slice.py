@@ -123,3 +123,24 @@ async def test_the_trace_of_the_request_travels_into_the_event(platform: Stack) 
     records = await read_all(platform.kafka_bootstrap_servers, f"{platform.namespace}regulars.members.v1")
     mine = [rec for rec in records if header(rec, "ce_subject") == r.json()["id"]]
     assert [header(rec, "ce_traceparent") for rec in mine] == [trace]
+
+
+def test_a_profile_given_at_enrolment_comes_back(api: httpx.Client) -> None:
+    body = {
+        "phone": unique_phone(),
+        "name": "Fang",
+        "gender": "female",
+        "birthday": {"month": 3, "day": 8},
+        "tags": ["vip"],
+        "notes": "prefers calls",
+    }
+    member = api.post("/v1/members", json=body, headers=A).json()
+    assert (member["gender"], member["birthday"], member["tags"]) == (
+        "female",
+        {"month": 3, "day": 8, "year": None},
+        ["vip"],
+    )
+    bad = api.post(
+        "/v1/members", json=body | {"phone": unique_phone(), "birthday": {"month": 2, "day": 30}}, headers=A
+    )
+    assert (bad.status_code, bad.json()["field"]) == (400, "birthday")
