@@ -164,3 +164,23 @@ def purchase_refunded(p: Purchase, refund: Refund, points_reversed: int, complet
         payload=payload,
         time=refund.occurred_at,
     )
+
+
+MEMBER_CONSENT_CHANGED = "regulars.members.v1.member_consent_changed"
+
+
+def member_consent_changed(
+    *, tenant_id: str, member_id: str, channel: str, granted: bool, source: str, at: datetime
+) -> Envelope:
+    payload = events_pb2.MemberConsentChanged(
+        member_id=member_id, tenant_id=tenant_id, channel=channel, granted=granted, source=source
+    )
+    payload.at.FromDatetime(at)
+    return new_event(
+        type=MEMBER_CONSENT_CHANGED,
+        source=SOURCE,
+        tenant_id=tenant_id,
+        subject=member_id,
+        payload=payload,
+        time=at,
+    )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, IndexModel
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import outbox
@@ -11,6 +14,7 @@ from services.members.adapters import events
 from services.members.domain.model import Member, Profile
 
 MEMBERS = "members"
+CONSENT_CHANGES = "consent_changes"  # every consent change with its time and source
 
 INDEXES = {
     MEMBERS: [
@@ -24,7 +28,6 @@ NEW_MEMBER_DEFAULTS: Document = {
     "tier": "normal",
     "tags": [],
     "points_balance": 0,
-    "consent": {"sms": False, "wechat": False, "app": False, "phone": False},
 }
 
 
@@ -43,6 +46,8 @@ def to_doc(m: Member) -> Document:
         "tags": list(m.profile.tags),
         "notes": m.profile.notes,
         "card_no": m.profile.card_no,
+        "consent": m.consent,
+        "preferred_channel": m.preferred_channel,
     } | ({"birthday": {"month": b[0], "day": b[1], "year": b[2]}} if (b := m.profile.birthday) else {})
 
 
@@ -64,12 +69,16 @@ def from_doc(d: Document) -> Member:
             notes=d.get("notes", ""),
             card_no=d.get("card_no", ""),
         ),
+        consent=dict(d.get("consent", {})),
+        preferred_channel=d.get("preferred_channel", ""),
+        blacklist_reason=(d.get("blacklist") or {}).get("reason", ""),
     )
 
 
 class MongoMemberRepository:
     def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
         self._members = db[MEMBERS]
+        self._consent_history = db[CONSENT_CHANGES]
         self._topic = topic
         self._outbox = out
 
@@ -87,4 +96,50 @@ class MongoMemberRepository:
 
     async def get_by_phone(self, tenant_id: str, phone: str) -> Member | None:
         doc = await self._members.find_one({"tenant_id": tenant_id, "phone": phone})
+        return from_doc(doc) if doc else None
+
+    async def update(
+        self, tenant_id: str, member_id: str, fields: dict[str, Any], unset: tuple[str, ...] = ()
+    ) -> Member | None:
+        """Set (and unset) profile fields of a member of this tenant; None when there is none."""
+        async with self._outbox.locks.hold(outbox.lock_key(MEMBERS, member_id)):
+            if await find_for_tenant(self._members, tenant_id, member_id, {"_id": 1}) is None:
+                return None
+            change: dict[str, Any] = {}
+            if fields:
+                change["$set"] = fields
+            if unset:
+                change["$unset"] = dict.fromkeys(unset, "")
+            doc = await self._members.find_one_and_update(
+                {"_id": member_id}, change, return_document=ReturnDocument.AFTER
+            )
+        return from_doc(doc) if doc else None
+
+    async def set_consent(
+        self, tenant_id: str, member_id: str, channel: str, granted: bool, source: str, at: datetime
+    ) -> Member | None:
+        """Record the change in the history and on the member, with member_consent_changed."""
+        changed = events.member_consent_changed(
+            tenant_id=tenant_id, member_id=member_id, channel=channel, granted=granted, source=source, at=at
+        )
+        async with self._outbox.locks.hold(outbox.lock_key(MEMBERS, member_id)):
+            if await find_for_tenant(self._members, tenant_id, member_id, {"_id": 1}) is None:
+                return None
+            await self._consent_history.insert_one(
+                {
+                    "_id": changed.id,
+                    "tenant_id": tenant_id,
+                    "member_id": member_id,
+                    "channel": channel,
+                    "granted": granted,
+                    "source": source,
+                    "at": at,
+                }
+            )
+            doc = await self._members.find_one_and_update(
+                {"_id": member_id},
+                {"$set": {f"consent.{channel}": granted} | outbox.embed_set(self._topic, changed)},
+                return_document=ReturnDocument.AFTER,
+            )
+        await self._outbox.track(MEMBERS, member_id)
         return from_doc(doc) if doc else None

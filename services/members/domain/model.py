@@ -30,6 +30,39 @@ class Member:
     registered_at: datetime
     owner_staff_id: str = ""
     profile: Profile = field(default_factory=lambda: Profile())
+    consent: dict[str, bool] = field(default_factory=dict)
+    preferred_channel: str = ""
+    blacklist_reason: str = ""
+
+
+CONSENT_CHANNELS = ("sms", "wechat", "app", "phone")
+# What customers reply to an SMS to stop them ("reply T to unsubscribe").
+UNSUBSCRIBE_REPLIES = frozenset({"T", "TD", "退订", "STOP", "UNSUBSCRIBE"})
+
+
+def consent_channel(field_name: str, channel: str) -> str:
+    channel = channel.strip().lower()
+    if channel not in CONSENT_CHANNELS:
+        raise InvalidArgument(field_name, f"{field_name} must be one of {', '.join(CONSENT_CHANNELS)}")
+    return channel
+
+
+def is_unsubscribe(text: str) -> bool:
+    return text.strip().upper() in UNSUBSCRIBE_REPLIES
+
+
+def blacklist_reason(raw: str) -> str:
+    return _bounded("reason", " ".join(raw.split()), 200)
+
+
+def display_names(name: str | None, surname: str | None) -> dict[str, str]:
+    """The name fields given for a profile change, validated like at enrolment."""
+    changes: dict[str, str] = {}
+    if name is not None:
+        changes["name"] = _required_name("name", name)
+    if surname is not None:
+        changes["surname"] = _optional_name("surname", surname)
+    return changes
 
 
 @dataclass(frozen=True)

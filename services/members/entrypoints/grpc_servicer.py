@@ -17,7 +17,7 @@ from services.members.domain import points as pts
 from services.members.domain.model import Enrolment, Profile
 from services.members.domain.purchases import Line, RefundLine
 from services.members.entrypoints import pb_mapping as pb
-from services.members.service import directory, handlers, purchases, segments
+from services.members.service import directory, handlers, profile, purchases, segments
 from services.members.service.ports import (
     DirectoryRepository,
     HandoverRepository,
@@ -88,6 +88,47 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
 
     async def GetMember(self, request: members_pb2.GetMemberRequest, context: Context) -> members_pb2.Member:
         member = await handlers.get_member(request.tenant_id, request.member_id, self._repo)
+        return pb.member(await handlers.with_current_owner(member, self._directory))
+
+    async def UpdateProfile(
+        self, request: members_pb2.UpdateProfileRequest, context: Context
+    ) -> members_pb2.Member:
+        member = await profile.update_profile(
+            request.tenant_id,
+            request.member_id,
+            self._repo,
+            name=request.name if request.HasField("name") else None,
+            surname=request.surname if request.HasField("surname") else None,
+            gender=request.gender if request.HasField("gender") else None,
+            birthday=(request.birthday.month, request.birthday.day, request.birthday.year)
+            if request.HasField("birthday")
+            else None,
+            tags=list(request.tags) if request.tags or request.replace_tags else None,
+            notes=request.notes if request.HasField("notes") else None,
+            preferred_channel=request.preferred_channel if request.HasField("preferred_channel") else None,
+        )
+        return pb.member(await handlers.with_current_owner(member, self._directory))
+
+    async def SetConsent(
+        self, request: members_pb2.SetConsentRequest, context: Context
+    ) -> members_pb2.Member:
+        member = await profile.set_consent(
+            request.tenant_id, request.member_id, request.channel, request.granted, request.source, self._repo
+        )
+        return pb.member(await handlers.with_current_owner(member, self._directory))
+
+    async def HandleSmsReply(
+        self, request: members_pb2.HandleSmsReplyRequest, context: Context
+    ) -> members_pb2.HandleSmsReplyResponse:
+        unsubscribed, member_id = await profile.handle_sms_reply(
+            request.tenant_id, request.phone, request.text, self._region, self._repo
+        )
+        return members_pb2.HandleSmsReplyResponse(unsubscribed=unsubscribed, member_id=member_id)
+
+    async def SetBlacklist(
+        self, request: members_pb2.SetBlacklistRequest, context: Context
+    ) -> members_pb2.Member:
+        member = await profile.set_blacklist(request.tenant_id, request.member_id, request.reason, self._repo)
         return pb.member(await handlers.with_current_owner(member, self._directory))
 
     async def CreateStore(

@@ -27,6 +27,10 @@ def member(m: Member) -> members_pb2.Member:
         owner_staff_id=m.owner_staff_id,
         gender=m.profile.gender,
         tags=list(m.profile.tags),
+        consent=m.consent,
+        preferred_channel=m.preferred_channel,
+        blacklist_reason=m.blacklist_reason,
+        notes=m.profile.notes,
     )
     if m.profile.birthday:
         month, day, year = m.profile.birthday

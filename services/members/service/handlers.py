@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from ulid import ULID
 
 from chassis.errors import InvalidArgument, NotFound
-from services.members.domain.model import Enrolment, Member, normalise_phone
+from services.members.domain.model import CONSENT_CHANNELS, Enrolment, Member, normalise_phone
 from services.members.service.ports import DirectoryRepository, MemberRepository
 
 
@@ -43,6 +43,7 @@ async def enroll(
         registered_at=datetime.now(UTC),
         owner_staff_id=owner_staff_id,
         profile=cmd.profile,
+        consent=dict.fromkeys(CONSENT_CHANNELS, False),  # nothing is sent before the member agrees
     )
     stored = await repo.add(member)
     if stored is not None:

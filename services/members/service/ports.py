@@ -20,6 +20,14 @@ class MemberRepository(Protocol):
 
     async def get_by_phone(self, tenant_id: str, phone: str) -> Member | None: ...
 
+    async def update(
+        self, tenant_id: str, member_id: str, fields: dict[str, Any], unset: tuple[str, ...] = ()
+    ) -> Member | None: ...
+
+    async def set_consent(
+        self, tenant_id: str, member_id: str, channel: str, granted: bool, source: str, at: datetime
+    ) -> Member | None: ...
+
 
 class DirectoryRepository(Protocol):
     async def add_store(self, store: Store) -> Store:

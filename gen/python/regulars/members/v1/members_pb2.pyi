@@ -79,6 +79,26 @@ Global___HandoverState: _TypeAlias = HandoverState  # noqa: Y015
 class Member(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class ConsentEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.bool
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.bool = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     ID_FIELD_NUMBER: _builtins.int
     TENANT_ID_FIELD_NUMBER: _builtins.int
     PHONE_FIELD_NUMBER: _builtins.int
@@ -90,6 +110,10 @@ class Member(_message.Message):
     GENDER_FIELD_NUMBER: _builtins.int
     BIRTHDAY_FIELD_NUMBER: _builtins.int
     TAGS_FIELD_NUMBER: _builtins.int
+    CONSENT_FIELD_NUMBER: _builtins.int
+    PREFERRED_CHANNEL_FIELD_NUMBER: _builtins.int
+    BLACKLIST_REASON_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     phone: _builtins.str
@@ -100,12 +124,18 @@ class Member(_message.Message):
     owner_staff_id: _builtins.str
     """The shop assistant who looks after the member; later purchases are credited to them."""
     gender: _builtins.str
+    preferred_channel: _builtins.str
+    blacklist_reason: _builtins.str
+    """Empty unless blacklisted."""
+    notes: _builtins.str
     @_builtins.property
     def registered_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def birthday(self) -> Global___Birthday: ...
     @_builtins.property
     def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def consent(self) -> _containers.ScalarMap[_builtins.str, _builtins.bool]: ...
     def __init__(
         self,
         *,
@@ -120,10 +150,14 @@ class Member(_message.Message):
         gender: _builtins.str = ...,
         birthday: Global___Birthday | None = ...,
         tags: _abc.Iterable[_builtins.str] | None = ...,
+        consent: _abc.Mapping[_builtins.str, _builtins.bool] | None = ...,
+        preferred_channel: _builtins.str = ...,
+        blacklist_reason: _builtins.str = ...,
+        notes: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "registered_at", b"registered_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "gender", b"gender", "home_store_id", b"home_store_id", "id", b"id", "name", b"name", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "registered_at", b"registered_at", "surname", b"surname", "tags", b"tags", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "blacklist_reason", b"blacklist_reason", "consent", b"consent", "gender", b"gender", "home_store_id", b"home_store_id", "id", b"id", "name", b"name", "notes", b"notes", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "preferred_channel", b"preferred_channel", "registered_at", b"registered_at", "surname", b"surname", "tags", b"tags", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1144,3 +1178,180 @@ class RefundPurchaseResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RefundPurchaseResponse: _TypeAlias = RefundPurchaseResponse  # noqa: Y015
+
+@_typing.final
+class UpdateProfileRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    SURNAME_FIELD_NUMBER: _builtins.int
+    GENDER_FIELD_NUMBER: _builtins.int
+    BIRTHDAY_FIELD_NUMBER: _builtins.int
+    TAGS_FIELD_NUMBER: _builtins.int
+    REPLACE_TAGS_FIELD_NUMBER: _builtins.int
+    NOTES_FIELD_NUMBER: _builtins.int
+    PREFERRED_CHANNEL_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    name: _builtins.str
+    surname: _builtins.str
+    gender: _builtins.str
+    replace_tags: _builtins.bool
+    notes: _builtins.str
+    preferred_channel: _builtins.str
+    """"sms", "wechat", "app", "phone" or empty."""
+    @_builtins.property
+    def birthday(self) -> Global___Birthday: ...
+    @_builtins.property
+    def tags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """When set, replaces the tags (send an empty `tags` with `replace_tags` to clear them)."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        name: _builtins.str | None = ...,
+        surname: _builtins.str | None = ...,
+        gender: _builtins.str | None = ...,
+        birthday: Global___Birthday | None = ...,
+        tags: _abc.Iterable[_builtins.str] | None = ...,
+        replace_tags: _builtins.bool = ...,
+        notes: _builtins.str | None = ...,
+        preferred_channel: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_gender", b"_gender", "_name", b"_name", "_notes", b"_notes", "_preferred_channel", b"_preferred_channel", "_surname", b"_surname", "birthday", b"birthday", "gender", b"gender", "name", b"name", "notes", b"notes", "preferred_channel", b"preferred_channel", "surname", b"surname"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gender", b"_gender", "_name", b"_name", "_notes", b"_notes", "_preferred_channel", b"_preferred_channel", "_surname", b"_surname", "birthday", b"birthday", "gender", b"gender", "member_id", b"member_id", "name", b"name", "notes", b"notes", "preferred_channel", b"preferred_channel", "replace_tags", b"replace_tags", "surname", b"surname", "tags", b"tags", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__gender: _TypeAlias = _typing.Literal["gender"]  # noqa: Y015
+    _WhichOneofArgType__gender: _TypeAlias = _typing.Literal["_gender", b"_gender"]  # noqa: Y015
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    _WhichOneofReturnType__notes: _TypeAlias = _typing.Literal["notes"]  # noqa: Y015
+    _WhichOneofArgType__notes: _TypeAlias = _typing.Literal["_notes", b"_notes"]  # noqa: Y015
+    _WhichOneofReturnType__preferred_channel: _TypeAlias = _typing.Literal["preferred_channel"]  # noqa: Y015
+    _WhichOneofArgType__preferred_channel: _TypeAlias = _typing.Literal["_preferred_channel", b"_preferred_channel"]  # noqa: Y015
+    _WhichOneofReturnType__surname: _TypeAlias = _typing.Literal["surname"]  # noqa: Y015
+    _WhichOneofArgType__surname: _TypeAlias = _typing.Literal["_surname", b"_surname"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__gender) -> _WhichOneofReturnType__gender | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__notes) -> _WhichOneofReturnType__notes | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__preferred_channel) -> _WhichOneofReturnType__preferred_channel | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__surname) -> _WhichOneofReturnType__surname | None: ...
+
+Global___UpdateProfileRequest: _TypeAlias = UpdateProfileRequest  # noqa: Y015
+
+@_typing.final
+class SetConsentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    GRANTED_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    channel: _builtins.str
+    """"sms", "wechat", "app" or "phone"."""
+    granted: _builtins.bool
+    source: _builtins.str
+    """Who or what changed it, e.g. "store_app", "mini_program", "sms_reply"."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        channel: _builtins.str = ...,
+        granted: _builtins.bool = ...,
+        source: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "granted", b"granted", "member_id", b"member_id", "source", b"source", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetConsentRequest: _TypeAlias = SetConsentRequest  # noqa: Y015
+
+@_typing.final
+class HandleSmsReplyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    PHONE_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    phone: _builtins.str
+    text: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        phone: _builtins.str = ...,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["phone", b"phone", "tenant_id", b"tenant_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HandleSmsReplyRequest: _TypeAlias = HandleSmsReplyRequest  # noqa: Y015
+
+@_typing.final
+class HandleSmsReplyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNSUBSCRIBED_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    unsubscribed: _builtins.bool
+    """True when the reply withdrew SMS consent."""
+    member_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        unsubscribed: _builtins.bool = ...,
+        member_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "unsubscribed", b"unsubscribed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HandleSmsReplyResponse: _TypeAlias = HandleSmsReplyResponse  # noqa: Y015
+
+@_typing.final
+class SetBlacklistRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    reason: _builtins.str
+    """Empty reason: take the member off the blacklist."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "reason", b"reason", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetBlacklistRequest: _TypeAlias = SetBlacklistRequest  # noqa: Y015

@@ -50,6 +50,26 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
                 _registered_method=True)
+        self.UpdateProfile = channel.unary_unary(
+                '/regulars.members.v1.MembersService/UpdateProfile',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.UpdateProfileRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+                _registered_method=True)
+        self.SetConsent = channel.unary_unary(
+                '/regulars.members.v1.MembersService/SetConsent',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.SetConsentRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+                _registered_method=True)
+        self.HandleSmsReply = channel.unary_unary(
+                '/regulars.members.v1.MembersService/HandleSmsReply',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.HandleSmsReplyRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.HandleSmsReplyResponse.FromString,
+                _registered_method=True)
+        self.SetBlacklist = channel.unary_unary(
+                '/regulars.members.v1.MembersService/SetBlacklist',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.SetBlacklistRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+                _registered_method=True)
         self.CreateStore = channel.unary_unary(
                 '/regulars.members.v1.MembersService/CreateStore',
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.CreateStoreRequest.SerializeToString,
@@ -146,6 +166,35 @@ class MembersServiceServicer:
     def FindMemberByPhone(self, request, context):
         """The member with this phone number (normalised like EnrollMember), e.g. to open a member
         session for a mini-program. NOT_FOUND when nobody in the tenant has it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateProfile(self, request, context):
+        """Changes the profile; only the fields present in the request change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetConsent(self, request, context):
+        """Grants or withdraws consent for one channel; every change is kept with its time and source.
+        Emits member_consent_changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HandleSmsReply(self, request, context):
+        """An SMS reply from a phone: "T" (or TD, 退订, STOP) withdraws SMS consent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetBlacklist(self, request, context):
+        """Blacklisted members (e.g. a confirmed extortionist) drop out of segments and campaigns.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -272,6 +321,26 @@ def add_MembersServiceServicer_to_server(servicer, server):
             'FindMemberByPhone': grpc.unary_unary_rpc_method_handler(
                     servicer.FindMemberByPhone,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'UpdateProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProfile,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.UpdateProfileRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'SetConsent': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetConsent,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.SetConsentRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'HandleSmsReply': grpc.unary_unary_rpc_method_handler(
+                    servicer.HandleSmsReply,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.HandleSmsReplyRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.HandleSmsReplyResponse.SerializeToString,
+            ),
+            'SetBlacklist': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBlacklist,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.SetBlacklistRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
             ),
             'CreateStore': grpc.unary_unary_rpc_method_handler(
@@ -426,6 +495,114 @@ class MembersService:
             target,
             '/regulars.members.v1.MembersService/FindMemberByPhone',
             regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/UpdateProfile',
+            regulars_dot_members_dot_v1_dot_members__pb2.UpdateProfileRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetConsent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/SetConsent',
+            regulars_dot_members_dot_v1_dot_members__pb2.SetConsentRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HandleSmsReply(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/HandleSmsReply',
+            regulars_dot_members_dot_v1_dot_members__pb2.HandleSmsReplyRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.HandleSmsReplyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBlacklist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/SetBlacklist',
+            regulars_dot_members_dot_v1_dot_members__pb2.SetBlacklistRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
             options,
             channel_credentials,

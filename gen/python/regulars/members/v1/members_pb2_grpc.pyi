@@ -45,6 +45,16 @@ class MembersServiceStub:
     """The member with this phone number (normalised like EnrollMember), e.g. to open a member
     session for a mini-program. NOT_FOUND when nobody in the tenant has it.
     """
+    UpdateProfile: _grpc.UnaryUnaryMultiCallable[_members_pb2.UpdateProfileRequest, _members_pb2.Member]
+    """Changes the profile; only the fields present in the request change."""
+    SetConsent: _grpc.UnaryUnaryMultiCallable[_members_pb2.SetConsentRequest, _members_pb2.Member]
+    """Grants or withdraws consent for one channel; every change is kept with its time and source.
+    Emits member_consent_changed.
+    """
+    HandleSmsReply: _grpc.UnaryUnaryMultiCallable[_members_pb2.HandleSmsReplyRequest, _members_pb2.HandleSmsReplyResponse]
+    """An SMS reply from a phone: "T" (or TD, 退订, STOP) withdraws SMS consent."""
+    SetBlacklist: _grpc.UnaryUnaryMultiCallable[_members_pb2.SetBlacklistRequest, _members_pb2.Member]
+    """Blacklisted members (e.g. a confirmed extortionist) drop out of segments and campaigns."""
     CreateStore: _grpc.UnaryUnaryMultiCallable[_members_pb2.CreateStoreRequest, _members_pb2.Store]
     """Directory: stores and their staff. CreateStore is idempotent on the store code."""
     ListStores: _grpc.UnaryUnaryMultiCallable[_members_pb2.ListStoresRequest, _members_pb2.ListStoresResponse]
@@ -102,6 +112,16 @@ class MembersServiceAsyncStub(MembersServiceStub):
     """The member with this phone number (normalised like EnrollMember), e.g. to open a member
     session for a mini-program. NOT_FOUND when nobody in the tenant has it.
     """
+    UpdateProfile: _aio.UnaryUnaryMultiCallable[_members_pb2.UpdateProfileRequest, _members_pb2.Member]  # type: ignore[assignment]
+    """Changes the profile; only the fields present in the request change."""
+    SetConsent: _aio.UnaryUnaryMultiCallable[_members_pb2.SetConsentRequest, _members_pb2.Member]  # type: ignore[assignment]
+    """Grants or withdraws consent for one channel; every change is kept with its time and source.
+    Emits member_consent_changed.
+    """
+    HandleSmsReply: _aio.UnaryUnaryMultiCallable[_members_pb2.HandleSmsReplyRequest, _members_pb2.HandleSmsReplyResponse]  # type: ignore[assignment]
+    """An SMS reply from a phone: "T" (or TD, 退订, STOP) withdraws SMS consent."""
+    SetBlacklist: _aio.UnaryUnaryMultiCallable[_members_pb2.SetBlacklistRequest, _members_pb2.Member]  # type: ignore[assignment]
+    """Blacklisted members (e.g. a confirmed extortionist) drop out of segments and campaigns."""
     CreateStore: _aio.UnaryUnaryMultiCallable[_members_pb2.CreateStoreRequest, _members_pb2.Store]  # type: ignore[assignment]
     """Directory: stores and their staff. CreateStore is idempotent on the store code."""
     ListStores: _aio.UnaryUnaryMultiCallable[_members_pb2.ListStoresRequest, _members_pb2.ListStoresResponse]  # type: ignore[assignment]
@@ -174,6 +194,40 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         """The member with this phone number (normalised like EnrollMember), e.g. to open a member
         session for a mini-program. NOT_FOUND when nobody in the tenant has it.
         """
+
+    @_abc_1.abstractmethod
+    def UpdateProfile(
+        self,
+        request: _members_pb2.UpdateProfileRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Member, _abc.Awaitable[_members_pb2.Member]]:
+        """Changes the profile; only the fields present in the request change."""
+
+    @_abc_1.abstractmethod
+    def SetConsent(
+        self,
+        request: _members_pb2.SetConsentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Member, _abc.Awaitable[_members_pb2.Member]]:
+        """Grants or withdraws consent for one channel; every change is kept with its time and source.
+        Emits member_consent_changed.
+        """
+
+    @_abc_1.abstractmethod
+    def HandleSmsReply(
+        self,
+        request: _members_pb2.HandleSmsReplyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.HandleSmsReplyResponse, _abc.Awaitable[_members_pb2.HandleSmsReplyResponse]]:
+        """An SMS reply from a phone: "T" (or TD, 退订, STOP) withdraws SMS consent."""
+
+    @_abc_1.abstractmethod
+    def SetBlacklist(
+        self,
+        request: _members_pb2.SetBlacklistRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Member, _abc.Awaitable[_members_pb2.Member]]:
+        """Blacklisted members (e.g. a confirmed extortionist) drop out of segments and campaigns."""
 
     @_abc_1.abstractmethod
     def CreateStore(
