@@ -11,7 +11,8 @@ from typing import Literal
 
 SCOPES: dict[str, str] = {
     "members:read": "Read members and their inbox",
-    "members:write": "Enrol members",
+    "members:write": "Enrol members, change profiles, blacklist",
+    "members:consent": "Change members' consent; report SMS replies",
     "sessions:member": "Open member sessions for a mini-program",
     "sessions:staff": "Open staff sessions for the shop assistants' app",
     "directory:read": "Read stores, staff and handovers",
@@ -21,8 +22,10 @@ SCOPES: dict[str, str] = {
     "directory:write": "Create stores, add staff, hand a leaving assistant's members over",
     "keys:admin": "Create, list and revoke the tenant's API keys",
 }
-MEMBER_SESSION_SCOPES = frozenset({"members:read"})
-STAFF_SESSION_SCOPES = frozenset({"members:read", "members:write", "purchases:write", "directory:read"})
+MEMBER_SESSION_SCOPES = frozenset({"members:read", "members:consent"})
+STAFF_SESSION_SCOPES = frozenset(
+    {"members:read", "members:write", "members:consent", "purchases:write", "directory:read"}
+)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,7 @@ def tenant_a(platform: Stack) -> Iterator[dict[str, str]]:
             },
         ).json()
         yield {
+            "channel": "sms",  # not an id: a fixed word, so not checked for leaks
             "purchase_id": purchase["id"],
             "segment_id": segment["id"],
             "member_id": member["id"],
@@ -90,7 +91,7 @@ def test_tenant_b_never_sees_or_changes_tenant_a(platform: Stack, tenant_a: dict
         spec = api.get("/openapi.json").json()
         ops = operations(spec)
         assert len(ops) >= 6
-        secrets = set(tenant_a.values())
+        secrets = {v for k, v in tenant_a.items() if k != "channel"}
         checked = 0
         for method, path, op in ops:
             params = [p["name"] for p in op.get("parameters", []) if p["in"] == "path"]
