@@ -7,6 +7,7 @@ from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.runtime import Runtime, ServiceSpec, Subscription
 from services.members.adapters import (
+    calendar_mongo,
     directory_mongo,
     events,
     mongo,
@@ -16,6 +17,7 @@ from services.members.adapters import (
 )
 from services.members.domain import points, tiers
 from services.members.entrypoints import consumer
+from services.members.entrypoints.calendar_worker import CalendarWorker
 from services.members.entrypoints.grpc_servicer import MembersServicer
 from services.members.entrypoints.handover_worker import HandoverWorker
 
@@ -41,6 +43,8 @@ def wire(rt: Runtime) -> ServiceSpec:
     purchases = purchases_mongo.MongoPurchaseRepository(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER)
     refunds = refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox, purchases, tiers.DEFAULT_LADDER)
     worker = HandoverWorker(handovers)
+    calendar = calendar_mongo.MongoCalendar(rt.db, topic, rt.outbox, rt.settings.dormant_days)
+    calendar_worker = CalendarWorker(calendar)
     servicer = MembersServicer(
         members,
         directory,
@@ -51,14 +55,20 @@ def wire(rt: Runtime) -> ServiceSpec:
         points.PointsPolicy(),
         segments_mongo.MongoSegmentRepository(rt.db),
         refunds,
+        calendar,
     )
     return ServiceSpec(
         grpc_services=[
             (SERVICE_NAME, lambda s: members_pb2_grpc.add_MembersServiceServicer_to_server(servicer, s))
         ],
         indexes=INDEXES,
-        outbox_collections=[mongo.MEMBERS, directory_mongo.HANDOVER_BATCHES, purchases_mongo.PURCHASES],
+        outbox_collections=[
+            mongo.MEMBERS,
+            directory_mongo.HANDOVER_BATCHES,
+            purchases_mongo.PURCHASES,
+            calendar_mongo.CALENDAR_EVENTS,
+        ],
         produces=[topic],
         subscription=Subscription(topics=[topic], handlers=consumer.subscriptions(purchases, refunds)),
-        background=[worker.run],
+        background=[worker.run, calendar_worker.run],
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from regulars.common.v1 import money_pb2
 from regulars.members.v1 import events_pb2, members_pb2
@@ -183,4 +183,37 @@ def member_consent_changed(
         subject=member_id,
         payload=payload,
         time=at,
+    )
+
+
+MEMBER_BIRTHDAY_MONTH_STARTED = "regulars.members.v1.member_birthday_month_started"
+MEMBER_BIRTHDAY = "regulars.members.v1.member_birthday"
+MEMBER_DORMANT = "regulars.members.v1.member_dormant"
+
+
+def birthday_month_started(*, tenant_id: str, member_id: str, today: date) -> Envelope:
+    payload = events_pb2.MemberBirthdayMonthStarted(
+        member_id=member_id, tenant_id=tenant_id, month=today.month, year=today.year
+    )
+    return new_event(
+        type=MEMBER_BIRTHDAY_MONTH_STARTED,
+        source=SOURCE,
+        tenant_id=tenant_id,
+        subject=member_id,
+        payload=payload,
+    )
+
+
+def birthday(*, tenant_id: str, member_id: str, today: date) -> Envelope:
+    payload = events_pb2.MemberBirthday(member_id=member_id, tenant_id=tenant_id, date=today.isoformat())
+    return new_event(
+        type=MEMBER_BIRTHDAY, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload
+    )
+
+
+def dormant(*, tenant_id: str, member_id: str, days: int, last_purchase_at: datetime) -> Envelope:
+    payload = events_pb2.MemberDormant(member_id=member_id, tenant_id=tenant_id, days=days)
+    payload.last_purchase_at.FromDatetime(last_purchase_at)
+    return new_event(
+        type=MEMBER_DORMANT, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC
+from datetime import UTC, date
 from typing import Any
 
 import grpc
@@ -19,6 +19,7 @@ from services.members.domain.purchases import Line, RefundLine
 from services.members.entrypoints import pb_mapping as pb
 from services.members.service import directory, handlers, profile, purchases, segments
 from services.members.service.ports import (
+    CalendarRunner,
     DirectoryRepository,
     HandoverRepository,
     MemberRepository,
@@ -42,7 +43,9 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         points_policy: pts.PointsPolicy,
         segments_repo: SegmentRepository,
         refunds_repo: RefundRepository,
+        calendar: CalendarRunner,
     ) -> None:
+        self._calendar = calendar
         self._refunds = refunds_repo
         self._segments = segments_repo
         self._purchases = purchases_repo
@@ -130,6 +133,16 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
     ) -> members_pb2.Member:
         member = await profile.set_blacklist(request.tenant_id, request.member_id, request.reason, self._repo)
         return pb.member(await handlers.with_current_owner(member, self._directory))
+
+    async def RunCalendarDay(
+        self, request: members_pb2.RunCalendarDayRequest, context: Context
+    ) -> members_pb2.CalendarDaySummary:
+        try:
+            day = date.fromisoformat(request.date)
+        except ValueError:
+            raise InvalidArgument("date", "date must be YYYY-MM-DD") from None
+        counts = await self._calendar.run_day(day)
+        return members_pb2.CalendarDaySummary(date=day.isoformat(), **counts)
 
     async def CreateStore(
         self, request: members_pb2.CreateStoreRequest, context: Context

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from services.members.domain.directory import Handover, Staff, Store
@@ -123,3 +123,8 @@ class RefundRepository(Protocol):
     async def get_refund(
         self, tenant_id: str, purchase_id: str, refund_id: str
     ) -> tuple[Purchase, Refund, int] | None: ...
+
+
+class CalendarRunner(Protocol):
+    async def run_day(self, today: date) -> dict[str, int]:
+        """Announce the day's birthdays, birthday months and dormancies (idempotent per day)."""

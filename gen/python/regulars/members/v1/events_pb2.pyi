@@ -299,3 +299,96 @@ class MemberConsentChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MemberConsentChanged: _TypeAlias = MemberConsentChanged  # noqa: Y015
+
+@_typing.final
+class MemberBirthdayMonthStarted(_message.Message):
+    """ce_type "regulars.members.v1.member_birthday_month_started": the 1st of the member's birthday
+    month. Coupons issue the birthday gift; messaging greets and says the gift is ready.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    YEAR_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    month: _builtins.int
+    year: _builtins.int
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        month: _builtins.int = ...,
+        year: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "month", b"month", "tenant_id", b"tenant_id", "year", b"year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberBirthdayMonthStarted: _TypeAlias = MemberBirthdayMonthStarted  # noqa: Y015
+
+@_typing.final
+class MemberBirthday(_message.Message):
+    """ce_type "regulars.members.v1.member_birthday": today is the member's birthday (29 February
+    birthdays are celebrated on 28 February in other years).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    date: _builtins.str
+    """"YYYY-MM-DD"."""
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date", "member_id", b"member_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberBirthday: _TypeAlias = MemberBirthday  # noqa: Y015
+
+@_typing.final
+class MemberDormant(_message.Message):
+    """ce_type "regulars.members.v1.member_dormant": the member has not bought for `days` days."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    LAST_PURCHASE_AT_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    days: _builtins.int
+    @_builtins.property
+    def last_purchase_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        days: _builtins.int = ...,
+        last_purchase_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_purchase_at", b"last_purchase_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "last_purchase_at", b"last_purchase_at", "member_id", b"member_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberDormant: _TypeAlias = MemberDormant  # noqa: Y015

@@ -1355,3 +1355,51 @@ class SetBlacklistRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SetBlacklistRequest: _TypeAlias = SetBlacklistRequest  # noqa: Y015
+
+@_typing.final
+class RunCalendarDayRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """"YYYY-MM-DD"."""
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunCalendarDayRequest: _TypeAlias = RunCalendarDayRequest  # noqa: Y015
+
+@_typing.final
+class CalendarDaySummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    BIRTHDAY_MONTHS_STARTED_FIELD_NUMBER: _builtins.int
+    BIRTHDAYS_FIELD_NUMBER: _builtins.int
+    DORMANT_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    birthday_months_started: _builtins.int
+    birthdays: _builtins.int
+    dormant: _builtins.int
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+        birthday_months_started: _builtins.int = ...,
+        birthdays: _builtins.int = ...,
+        dormant: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday_months_started", b"birthday_months_started", "birthdays", b"birthdays", "date", b"date", "dormant", b"dormant"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CalendarDaySummary: _TypeAlias = CalendarDaySummary  # noqa: Y015

@@ -70,6 +70,11 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.SetBlacklistRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
                 _registered_method=True)
+        self.RunCalendarDay = channel.unary_unary(
+                '/regulars.members.v1.MembersService/RunCalendarDay',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.RunCalendarDayRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.CalendarDaySummary.FromString,
+                _registered_method=True)
         self.CreateStore = channel.unary_unary(
                 '/regulars.members.v1.MembersService/CreateStore',
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.CreateStoreRequest.SerializeToString,
@@ -195,6 +200,16 @@ class MembersServiceServicer:
 
     def SetBlacklist(self, request, context):
         """Blacklisted members (e.g. a confirmed extortionist) drop out of segments and campaigns.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunCalendarDay(self, request, context):
+        """Runs the daily calendar for one day (the members service also runs it by itself every
+        day): member_birthday_month_started on the 1st of a member's birthday month,
+        member_birthday on the day, member_dormant when a member passes 30/60/90 days without a
+        purchase. Safe to run twice and on several replicas: each event is recorded once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -342,6 +357,11 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.SetBlacklist,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.SetBlacklistRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'RunCalendarDay': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunCalendarDay,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.RunCalendarDayRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.CalendarDaySummary.SerializeToString,
             ),
             'CreateStore': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateStore,
@@ -604,6 +624,33 @@ class MembersService:
             '/regulars.members.v1.MembersService/SetBlacklist',
             regulars_dot_members_dot_v1_dot_members__pb2.SetBlacklistRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunCalendarDay(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/RunCalendarDay',
+            regulars_dot_members_dot_v1_dot_members__pb2.RunCalendarDayRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.CalendarDaySummary.FromString,
             options,
             channel_credentials,
             insecure,

@@ -55,6 +55,12 @@ class MembersServiceStub:
     """An SMS reply from a phone: "T" (or TD, 退订, STOP) withdraws SMS consent."""
     SetBlacklist: _grpc.UnaryUnaryMultiCallable[_members_pb2.SetBlacklistRequest, _members_pb2.Member]
     """Blacklisted members (e.g. a confirmed extortionist) drop out of segments and campaigns."""
+    RunCalendarDay: _grpc.UnaryUnaryMultiCallable[_members_pb2.RunCalendarDayRequest, _members_pb2.CalendarDaySummary]
+    """Runs the daily calendar for one day (the members service also runs it by itself every
+    day): member_birthday_month_started on the 1st of a member's birthday month,
+    member_birthday on the day, member_dormant when a member passes 30/60/90 days without a
+    purchase. Safe to run twice and on several replicas: each event is recorded once.
+    """
     CreateStore: _grpc.UnaryUnaryMultiCallable[_members_pb2.CreateStoreRequest, _members_pb2.Store]
     """Directory: stores and their staff. CreateStore is idempotent on the store code."""
     ListStores: _grpc.UnaryUnaryMultiCallable[_members_pb2.ListStoresRequest, _members_pb2.ListStoresResponse]
@@ -122,6 +128,12 @@ class MembersServiceAsyncStub(MembersServiceStub):
     """An SMS reply from a phone: "T" (or TD, 退订, STOP) withdraws SMS consent."""
     SetBlacklist: _aio.UnaryUnaryMultiCallable[_members_pb2.SetBlacklistRequest, _members_pb2.Member]  # type: ignore[assignment]
     """Blacklisted members (e.g. a confirmed extortionist) drop out of segments and campaigns."""
+    RunCalendarDay: _aio.UnaryUnaryMultiCallable[_members_pb2.RunCalendarDayRequest, _members_pb2.CalendarDaySummary]  # type: ignore[assignment]
+    """Runs the daily calendar for one day (the members service also runs it by itself every
+    day): member_birthday_month_started on the 1st of a member's birthday month,
+    member_birthday on the day, member_dormant when a member passes 30/60/90 days without a
+    purchase. Safe to run twice and on several replicas: each event is recorded once.
+    """
     CreateStore: _aio.UnaryUnaryMultiCallable[_members_pb2.CreateStoreRequest, _members_pb2.Store]  # type: ignore[assignment]
     """Directory: stores and their staff. CreateStore is idempotent on the store code."""
     ListStores: _aio.UnaryUnaryMultiCallable[_members_pb2.ListStoresRequest, _members_pb2.ListStoresResponse]  # type: ignore[assignment]
@@ -228,6 +240,18 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_members_pb2.Member, _abc.Awaitable[_members_pb2.Member]]:
         """Blacklisted members (e.g. a confirmed extortionist) drop out of segments and campaigns."""
+
+    @_abc_1.abstractmethod
+    def RunCalendarDay(
+        self,
+        request: _members_pb2.RunCalendarDayRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.CalendarDaySummary, _abc.Awaitable[_members_pb2.CalendarDaySummary]]:
+        """Runs the daily calendar for one day (the members service also runs it by itself every
+        day): member_birthday_month_started on the 1st of a member's birthday month,
+        member_birthday on the day, member_dormant when a member passes 30/60/90 days without a
+        purchase. Safe to run twice and on several replicas: each event is recorded once.
+        """
 
     @_abc_1.abstractmethod
     def CreateStore(

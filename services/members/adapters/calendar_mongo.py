@@ -1,0 +1,83 @@
+"""The daily calendar over the members collection.
+
+Each announcement is a document in `calendar_events` whose `_id` names the member, the kind
+and the day, inserted with its event (outbox). A second run, or a second replica, inserts
+nothing new, so every member hears about each birthday and each dormancy threshold once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from chassis import outbox
+from chassis.cloudevents import Envelope
+from chassis.mongo import Document, insert_once
+from services.members.adapters import events
+from services.members.adapters.mongo import MEMBERS
+from services.members.domain.calendar import birthday_days, dormant_windows, starts_a_month
+
+CALENDAR_EVENTS = "calendar_events"
+CALENDAR_STATE = "calendar_state"
+# Members who may be told anything (segments use the same walls).
+_REACHABLE: dict[str, Any] = {
+    "blacklist": {"$exists": False},
+    "erased": {"$exists": False},
+    "merged_into": {"$exists": False},
+}
+
+
+class MongoCalendar:
+    def __init__(
+        self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox, dormant_days: tuple[int, ...]
+    ) -> None:
+        self._members = db[MEMBERS]
+        self._events = db[CALENDAR_EVENTS]
+        self._state = db[CALENDAR_STATE]
+        self._topic = topic
+        self._outbox = out
+        self._dormant_days = dormant_days
+
+    async def run_day(self, today: date) -> dict[str, int]:
+        """Announce today's birthdays, birthday months and dormancies; return counts of new ones."""
+        counts = {"birthday_months_started": 0, "birthdays": 0, "dormant": 0}
+        if starts_a_month(today):
+            async for m in self._members.find({"birthday.month": today.month} | _REACHABLE, {"tenant_id": 1}):
+                counts["birthday_months_started"] += await self._announce(
+                    f"birthday_month:{today:%Y-%m}:{m['_id']}",
+                    events.birthday_month_started(tenant_id=m["tenant_id"], member_id=m["_id"], today=today),
+                )
+        for month, day in birthday_days(today):
+            query = {"birthday.month": month, "birthday.day": day} | _REACHABLE
+            async for m in self._members.find(query, {"tenant_id": 1}):
+                counts["birthdays"] += await self._announce(
+                    f"birthday:{today.year}:{m['_id']}",
+                    events.birthday(tenant_id=m["tenant_id"], member_id=m["_id"], today=today),
+                )
+        for window in dormant_windows(today, self._dormant_days):
+            query = {"stats.last_purchase_at": {"$gte": window.start, "$lt": window.end}} | _REACHABLE
+            async for m in self._members.find(query, {"tenant_id": 1, "stats.last_purchase_at": 1}):
+                last: datetime = m["stats"]["last_purchase_at"]
+                counts["dormant"] += await self._announce(
+                    f"dormant:{window.days}:{last.isoformat()}:{m['_id']}",
+                    events.dormant(
+                        tenant_id=m["tenant_id"], member_id=m["_id"], days=window.days, last_purchase_at=last
+                    ),
+                )
+        await self._state.update_one({"_id": "last_day"}, {"$set": {"day": today.isoformat()}}, upsert=True)
+        return counts
+
+    async def last_day(self) -> date | None:
+        doc = await self._state.find_one({"_id": "last_day"})
+        return date.fromisoformat(doc["day"]) if doc else None
+
+    async def _announce(self, key: str, event: Envelope) -> int:
+        doc = {"_id": key, "tenant_id": event.tenant_id, "at": datetime.now(UTC)} | outbox.embed(
+            self._topic, event
+        )
+        if not await insert_once(self._events, doc):
+            return 0
+        await self._outbox.track(CALENDAR_EVENTS, key)
+        return 1

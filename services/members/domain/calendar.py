@@ -1,0 +1,49 @@
+"""The daily calendar's rules: which day is whose birthday, who has become dormant."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+DEFAULT_DORMANT_DAYS = (30, 60, 90)
+
+
+def birthday_days(today: date) -> list[tuple[int, int]]:
+    """The (month, day) birthdays celebrated today: 29 February counts on 28 February in other years."""
+    days = [(today.month, today.day)]
+    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+        days.append((2, 29))
+    return days
+
+
+def starts_a_month(today: date) -> bool:
+    return today.day == 1
+
+
+@dataclass(frozen=True)
+class DormantWindow:
+    """Members whose last purchase fell in [start, end) pass `days` days without one today."""
+
+    days: int
+    start: datetime
+    end: datetime
+
+
+def dormant_windows(today: date, thresholds: tuple[int, ...] = DEFAULT_DORMANT_DAYS) -> list[DormantWindow]:
+    midnight = datetime.combine(today, time(), tzinfo=UTC)
+    return [
+        DormantWindow(days=n, start=midnight - timedelta(days=n), end=midnight - timedelta(days=n - 1))
+        for n in sorted(set(thresholds))
+        if n > 0
+    ]
+
+
+def days_between(first: date, last: date, limit: int = 31) -> list[date]:
+    """Days after `first` up to `last`, at most `limit` (a catch-up after downtime stays bounded)."""
+    out: list[date] = []
+    day = first + timedelta(days=1)
+    while day <= last and len(out) < limit:
+        out.append(day)
+        day += timedelta(days=1)
+    return out
