@@ -1,4 +1,5 @@
-"""`make bench`: the enrolment and read paths through the gateway against bare baselines.
+"""`make bench`: enrolment and member reads against bare FastAPI/gRPC baselines; RecordPurchase and
+segment preview (BENCH_SEGMENT_MEMBERS, default 1,000,000) against the same work direct on the database.
 
 Prints requests/s and latency for each path and its ratio to the bare baselines measured in
 the same run on the same machine (figures alone mean little on shared, noisy machines).
@@ -14,18 +15,22 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict
+from typing import Any
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
-from bench import load
+from bench import load, members
 from devstack.processes import ROOT, SERVICES, Stack, free_port
 
 console = Console()
 TOTAL = int(os.environ.get("BENCH_REQUESTS", "3000"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 KEY = {"Authorization": "Bearer bench-key"}
+PURCHASES = int(os.environ.get("BENCH_PURCHASES", "2000"))
+AUDIENCE = int(os.environ.get("BENCH_SEGMENT_MEMBERS", "1000000"))
+PURCHASE_CONCURRENCY = int(os.environ.get("BENCH_PURCHASE_CONCURRENCY", "8"))  # tills, not a flash sale
 
 
 def start_baseline(*args: str) -> subprocess.Popen[bytes]:
@@ -102,6 +107,41 @@ def report(results: list[load.Result]) -> None:
     console.print(f"written to {path.relative_to(ROOT)}")
 
 
+async def members_suite(stack: Stack) -> None:
+    """RecordPurchase and segment preview, each against the same work direct on the database."""
+    from pymongo import AsyncMongoClient
+
+    member_ids = await members.enrol_members(stack, 200)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(os.environ["MONGODB_URL"], tz_aware=True)
+    db = client[f"{stack.namespace}regulars_members"]
+    via = await members.purchases_through_gateway(stack, member_ids, PURCHASES, PURCHASE_CONCURRENCY)
+    direct = await members.purchases_direct(db, member_ids, PURCHASES, PURCHASE_CONCURRENCY)
+    await client.close()
+    table = Table(
+        title=f"RecordPurchase: {PURCHASES} purchases over 200 members, {PURCHASE_CONCURRENCY} in flight"
+    )
+    for col in ("path", "req/s", "p50 ms", "p99 ms", "errors", "vs direct"):
+        table.add_column(col, justify="left" if col == "path" else "right")
+    for r in (via, direct):
+        table.add_row(
+            r.name,
+            f"{r.rate:,.0f}",
+            f"{r.p50_ms:.2f}",
+            f"{r.p99_ms:.2f}",
+            str(r.errors),
+            f"{r.rate / direct.rate:.2f}",
+        )
+    console.print(table)
+    gateway_s, direct_s, gateway_count, direct_count = await members.segment_preview(
+        stack, os.environ["MONGODB_URL"], AUDIENCE
+    )
+    console.print(
+        f"Segment preview on {AUDIENCE:,} generated members: gateway {gateway_s:.2f} s "
+        f"(count {gateway_count:,}), direct count+sample {direct_s:.2f} s (count {direct_count:,}); "
+        f"ratio {gateway_s / direct_s:.2f}"
+    )
+
+
 def main() -> None:
     ports = {name: free_port() for name in [*SERVICES, "gateway"]}
     stack = Stack(
@@ -110,6 +150,12 @@ def main() -> None:
         namespace=f"bench{int(time.time())}_",
         ports=ports,
         api_keys={"bench-key": "bench"},
+        # Measure the platform, not the rate limiter; and let slow store writes finish.
+        gateway_env={
+            "RATE_LIMIT_PER_SECOND": "1000000",
+            "RATE_LIMIT_BURST": "1000000",
+            "GRPC_TIMEOUT_SECONDS": "30",
+        },
     )
     bare_port, echo_port, bare_grpc_port = free_port(), free_port(), free_port()
     baselines = [
@@ -123,6 +169,7 @@ def main() -> None:
         wait_http(f"{bare}/ping")
         wait_http(f"{bare_grpc}/echo")
         report(asyncio.run(measure(stack, bare, bare_grpc)))
+        asyncio.run(members_suite(stack))
     finally:
         stack.stop_all()
         for p in baselines:

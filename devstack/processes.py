@@ -133,7 +133,7 @@ class Stack:
         return ManagedProcess(
             "gateway",
             [sys.executable, "-m", "gateway"],
-            env,
+            env | self.gateway_env,
             self.log_dir / f"{self.namespace or 'dev_'}gateway.log",
         )
 

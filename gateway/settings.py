@@ -25,6 +25,11 @@ class GatewaySettings(BaseSettings):
     gateway_host: str = "0.0.0.0"
     gateway_port: int = Field(default=8000, ge=1, le=65535)
     grpc_timeout_seconds: float = Field(default=3.0, gt=0)
+    segment_preview_timeout_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="Counting a large audience scans it (a minute per million on FerretDB)",
+    )
     member_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     api_key_cache_seconds: float = Field(
         default=30.0, ge=0, description="Revocation takes effect within this"

@@ -72,7 +72,7 @@ async def preview_criteria(
         members_pb2.PreviewSegmentRequest(
             tenant_id=caller.tenant_id, criteria=_struct(body.criteria), sample_size=body.sample_size
         ),
-        timeout=clients.timeout * 10,
+        timeout=request.app.state.settings.segment_preview_timeout_seconds,
         metadata=call_metadata(request),
     )
     return _preview(reply)
@@ -112,7 +112,7 @@ async def preview_segment(
         members_pb2.PreviewSegmentRequest(
             tenant_id=caller.tenant_id, segment_id=segment_id, sample_size=sample_size
         ),
-        timeout=clients.timeout * 10,
+        timeout=request.app.state.settings.segment_preview_timeout_seconds,
         metadata=call_metadata(request),
     )
     return _preview(reply)
