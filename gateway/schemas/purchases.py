@@ -6,6 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from gateway.schemas.common import UtcTimestamp
+
 _LINE: dict[str, JsonValue] = {
     "sku": "LIP-01",
     "brand": "Rouge Co",
@@ -70,7 +72,7 @@ class RecordPurchaseBody(BaseModel):
     served_by_staff_id: str = Field(default="", max_length=64)
     lines: list[PurchaseLineBody] = Field(max_length=200)
     coupon_codes: list[str] = Field(default_factory=list, max_length=50)
-    occurred_at: datetime
+    occurred_at: UtcTimestamp
     currency: str = Field(default="CNY", max_length=3)
 
 
@@ -159,7 +161,7 @@ class RefundBody(BaseModel):
     lines: list[RefundLineBody] | None = Field(
         default=None, max_length=200, description="Omit to refund everything not refunded yet"
     )
-    occurred_at: datetime
+    occurred_at: UtcTimestamp
 
 
 class RefundOut(BaseModel):

@@ -158,3 +158,19 @@ def test_segments_are_saved_previewed_and_validated_through_the_gateway(api: htt
     )
     assert bad.status_code == 400
     assert bad.json()["field"] == "criteria.total_spend_max"
+
+
+@pytest.mark.parametrize(
+    "moment", ["0001-01-01T00:00:58+05:36", "2026-11-23T10:00:00", "2200-01-01T00:00:00Z"]
+)
+def test_an_impossible_purchase_time_is_a_422_naming_the_field(api: httpx.Client, moment: str) -> None:
+    body = {
+        "member_id": "m",
+        "store_id": "sh-01",
+        "receipt_no": "R-1",
+        "occurred_at": moment,
+        "lines": [{"sku": "X", "list_price": 1, "paid_price": 1}],
+    }
+    r = api.post("/v1/purchases", json=body, headers=A)
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == "occurred_at"
