@@ -19,7 +19,17 @@ from gateway.clients.channels import ServiceClients
 from gateway.deps import Authenticator
 from gateway.idempotency import IdempotencyMiddleware
 from gateway.member_tokens import MemberTokens
-from gateway.routers import api_keys, directory, health, members, profile, purchases, segments, sessions
+from gateway.routers import (
+    api_keys,
+    directory,
+    health,
+    members,
+    privacy,
+    profile,
+    purchases,
+    segments,
+    sessions,
+)
 from gateway.settings import GatewaySettings
 
 DESCRIPTION = """
@@ -91,6 +101,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(purchases.router)
     app.include_router(segments.router)
     app.include_router(profile.router)
+    app.include_router(privacy.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

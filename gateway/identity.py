@@ -13,6 +13,7 @@ SCOPES: dict[str, str] = {
     "members:read": "Read members and their inbox",
     "members:write": "Enrol members, change profiles, blacklist",
     "members:consent": "Change members' consent; report SMS replies",
+    "members:privacy": "Export or erase a member's personal data",
     "sessions:member": "Open member sessions for a mini-program",
     "sessions:staff": "Open staff sessions for the shop assistants' app",
     "directory:read": "Read stores, staff and handovers",

@@ -11,6 +11,7 @@ from services.members.adapters import (
     directory_mongo,
     events,
     mongo,
+    privacy_mongo,
     purchases_mongo,
     refunds_mongo,
     segments_mongo,
@@ -56,6 +57,7 @@ def wire(rt: Runtime) -> ServiceSpec:
         segments_mongo.MongoSegmentRepository(rt.db),
         refunds,
         calendar,
+        privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox),
     )
     return ServiceSpec(
         grpc_services=[

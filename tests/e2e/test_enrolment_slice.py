@@ -3,6 +3,7 @@ messaging -> inbox -> gateway, against real FerretDB/MongoDB and Kafka."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -144,3 +145,29 @@ def test_a_profile_given_at_enrolment_comes_back(api: httpx.Client) -> None:
         "/v1/members", json=body | {"phone": unique_phone(), "birthday": {"month": 2, "day": 30}}, headers=A
     )
     assert (bad.status_code, bad.json()["field"]) == (400, "birthday")
+
+
+def test_an_erased_member_is_anonymised_everywhere_and_the_export_holds_their_data(api: httpx.Client) -> None:
+    phone = unique_phone()
+    member = api.post(
+        "/v1/members", json={"phone": phone, "name": "Forget", "surname": "Me", "notes": "x"}, headers=A
+    ).json()
+    eventually(lambda: inbox(api, member["id"]))
+    exported = api.get(f"/v1/members/{member['id']}/export", headers=A)
+    assert exported.status_code == 200, exported.text
+    assert exported.json()["data"]["member"]["surname"] == "Me"
+
+    erased = api.post(f"/v1/members/{member['id']}/erasure", json={"reason": "PIPL request"}, headers=A)
+    assert erased.json() == {"member_id": member["id"], "erased_now": True}
+    again = api.post(f"/v1/members/{member['id']}/erasure", json={"reason": "PIPL request"}, headers=A)
+    assert again.json()["erased_now"] is False
+
+    after = api.get(f"/v1/members/{member['id']}", headers=A).json()
+    assert (after["name"], after["surname"]) == ("", "")
+    assert phone not in json.dumps(api.get(f"/v1/members/{member['id']}/export", headers=A).json())
+    # messaging forgets the welcome that greeted them by name
+    assert eventually(lambda: inbox(api, member["id"]) == [])
+    # the phone is free again: the person may come back as a new member
+    back = api.post("/v1/members", json={"phone": phone, "name": "Back"}, headers=A)
+    assert back.status_code == 201
+    assert back.json()["id"] != member["id"]

@@ -21,6 +21,9 @@ class ListRepository:
     async def member_known(self, tenant_id: str, member_id: str) -> bool:
         return (tenant_id, member_id) in self.members
 
+    async def forget_member(self, tenant_id: str, member_id: str) -> None:
+        self.messages = [m for m in self.messages if (m.tenant_id, m.member_id) != (tenant_id, member_id)]
+
     async def add_once(self, message: InboxMessage) -> bool:
         if any(m.source_event_id == message.source_event_id for m in self.messages):
             return False

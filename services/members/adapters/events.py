@@ -217,3 +217,14 @@ def dormant(*, tenant_id: str, member_id: str, days: int, last_purchase_at: date
     return new_event(
         type=MEMBER_DORMANT, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload
     )
+
+
+MEMBER_ERASED = "regulars.members.v1.member_erased"
+
+
+def member_erased(*, tenant_id: str, member_id: str, at: datetime) -> Envelope:
+    payload = events_pb2.MemberErased(member_id=member_id, tenant_id=tenant_id)
+    payload.at.FromDatetime(at)
+    return new_event(
+        type=MEMBER_ERASED, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload, time=at
+    )

@@ -56,7 +56,7 @@ def from_doc(d: Document) -> Member:
         id=d["_id"],
         tenant_id=d["tenant_id"],
         phone=d["phone"],
-        name=d["name"],
+        name=d.get("name", ""),
         surname=d.get("surname", ""),
         home_store_id=d.get("home_store_id", ""),
         channel=d.get("channel", ""),

@@ -23,6 +23,7 @@ from services.members.service.ports import (
     DirectoryRepository,
     HandoverRepository,
     MemberRepository,
+    PrivacyRepository,
     PurchaseRepository,
     RefundRepository,
     SegmentRepository,
@@ -44,7 +45,9 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         segments_repo: SegmentRepository,
         refunds_repo: RefundRepository,
         calendar: CalendarRunner,
+        privacy: PrivacyRepository,
     ) -> None:
+        self._privacy = privacy
         self._calendar = calendar
         self._refunds = refunds_repo
         self._segments = segments_repo
@@ -143,6 +146,22 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             raise InvalidArgument("date", "date must be YYYY-MM-DD") from None
         counts = await self._calendar.run_day(day)
         return members_pb2.CalendarDaySummary(date=day.isoformat(), **counts)
+
+    async def ExportMember(
+        self, request: members_pb2.ExportMemberRequest, context: Context
+    ) -> members_pb2.MemberExport:
+        exported = await self._privacy.export(request.tenant_id, request.member_id)
+        if exported is None:
+            raise NotFound(f"member {request.member_id} not found")
+        return members_pb2.MemberExport(member_id=request.member_id, json=exported)
+
+    async def EraseMember(
+        self, request: members_pb2.EraseMemberRequest, context: Context
+    ) -> members_pb2.EraseMemberResponse:
+        erased = await self._privacy.erase(request.tenant_id, request.member_id, request.reason)
+        if erased is None:
+            raise NotFound(f"member {request.member_id} not found")
+        return members_pb2.EraseMemberResponse(member_id=request.member_id, erased_now=erased)
 
     async def CreateStore(
         self, request: members_pb2.CreateStoreRequest, context: Context

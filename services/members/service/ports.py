@@ -128,3 +128,11 @@ class RefundRepository(Protocol):
 class CalendarRunner(Protocol):
     async def run_day(self, today: date) -> dict[str, int]:
         """Announce the day's birthdays, birthday months and dormancies (idempotent per day)."""
+
+
+class PrivacyRepository(Protocol):
+    async def export(self, tenant_id: str, member_id: str) -> str | None:
+        """Everything stored about the member as JSON; None when there is no such member."""
+
+    async def erase(self, tenant_id: str, member_id: str, reason: str) -> bool | None:
+        """Anonymise; True when erased now, False when it already was, None when unknown."""

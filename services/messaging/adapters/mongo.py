@@ -71,6 +71,9 @@ class MongoInboxRepository:
             await self._members.find_one({"_id": member_id, "tenant_id": tenant_id}, {"_id": 1}) is not None
         )
 
+    async def forget_member(self, tenant_id: str, member_id: str) -> None:
+        await self._inbox.delete_many({"tenant_id": tenant_id, "member_id": member_id})
+
     async def add_once(self, message: InboxMessage) -> bool:
         return await insert_once(self._inbox, to_doc(message))
 

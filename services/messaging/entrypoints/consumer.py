@@ -11,6 +11,7 @@ from services.messaging.service.ports import InboxRepository
 
 MEMBERS_TOPIC = "regulars.members.v1"
 MEMBER_REGISTERED = "regulars.members.v1.member_registered"
+MEMBER_ERASED = "regulars.members.v1.member_erased"
 
 
 def subscriptions(repo: InboxRepository) -> dict[str, Handler]:
@@ -30,4 +31,10 @@ def subscriptions(repo: InboxRepository) -> dict[str, Handler]:
             repo,
         )
 
-    return {MEMBER_REGISTERED: member_registered}
+    async def member_erased(env: Envelope) -> None:
+        evt = decode(env, members_events.MemberErased)
+        if not evt.member_id or evt.tenant_id != env.tenant_id:
+            raise PermanentError("member_erased without member_id or with a foreign tenant")
+        await repo.forget_member(env.tenant_id, evt.member_id)
+
+    return {MEMBER_REGISTERED: member_registered, MEMBER_ERASED: member_erased}

@@ -13,6 +13,9 @@ class InboxRepository(Protocol):
 
     async def member_known(self, tenant_id: str, member_id: str) -> bool: ...
 
+    async def forget_member(self, tenant_id: str, member_id: str) -> None:
+        """Delete the member's messages (they greet by name): an erasure request."""
+
     async def add_once(self, message: InboxMessage) -> bool:
         """Store unless a message from the same source event exists; True when stored."""
 

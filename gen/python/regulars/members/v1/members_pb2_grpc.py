@@ -75,6 +75,16 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.RunCalendarDayRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.CalendarDaySummary.FromString,
                 _registered_method=True)
+        self.ExportMember = channel.unary_unary(
+                '/regulars.members.v1.MembersService/ExportMember',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ExportMemberRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.MemberExport.FromString,
+                _registered_method=True)
+        self.EraseMember = channel.unary_unary(
+                '/regulars.members.v1.MembersService/EraseMember',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.EraseMemberRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.EraseMemberResponse.FromString,
+                _registered_method=True)
         self.CreateStore = channel.unary_unary(
                 '/regulars.members.v1.MembersService/CreateStore',
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.CreateStoreRequest.SerializeToString,
@@ -210,6 +220,21 @@ class MembersServiceServicer:
         day): member_birthday_month_started on the 1st of a member's birthday month,
         member_birthday on the day, member_dormant when a member passes 30/60/90 days without a
         purchase. Safe to run twice and on several replicas: each event is recorded once.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportMember(self, request, context):
+        """Everything stored about a member, for a personal-information access request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def EraseMember(self, request, context):
+        """Erasure request: personal data is anonymised, aggregates (purchases, spend, points) are kept.
+        Emits member_erased so other services forget their copies. Idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -362,6 +387,16 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.RunCalendarDay,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.RunCalendarDayRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.CalendarDaySummary.SerializeToString,
+            ),
+            'ExportMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportMember,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ExportMemberRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.MemberExport.SerializeToString,
+            ),
+            'EraseMember': grpc.unary_unary_rpc_method_handler(
+                    servicer.EraseMember,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.EraseMemberRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.EraseMemberResponse.SerializeToString,
             ),
             'CreateStore': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateStore,
@@ -651,6 +686,60 @@ class MembersService:
             '/regulars.members.v1.MembersService/RunCalendarDay',
             regulars_dot_members_dot_v1_dot_members__pb2.RunCalendarDayRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.CalendarDaySummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/ExportMember',
+            regulars_dot_members_dot_v1_dot_members__pb2.ExportMemberRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.MemberExport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def EraseMember(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/EraseMember',
+            regulars_dot_members_dot_v1_dot_members__pb2.EraseMemberRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.EraseMemberResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -61,6 +61,12 @@ class MembersServiceStub:
     member_birthday on the day, member_dormant when a member passes 30/60/90 days without a
     purchase. Safe to run twice and on several replicas: each event is recorded once.
     """
+    ExportMember: _grpc.UnaryUnaryMultiCallable[_members_pb2.ExportMemberRequest, _members_pb2.MemberExport]
+    """Everything stored about a member, for a personal-information access request."""
+    EraseMember: _grpc.UnaryUnaryMultiCallable[_members_pb2.EraseMemberRequest, _members_pb2.EraseMemberResponse]
+    """Erasure request: personal data is anonymised, aggregates (purchases, spend, points) are kept.
+    Emits member_erased so other services forget their copies. Idempotent.
+    """
     CreateStore: _grpc.UnaryUnaryMultiCallable[_members_pb2.CreateStoreRequest, _members_pb2.Store]
     """Directory: stores and their staff. CreateStore is idempotent on the store code."""
     ListStores: _grpc.UnaryUnaryMultiCallable[_members_pb2.ListStoresRequest, _members_pb2.ListStoresResponse]
@@ -133,6 +139,12 @@ class MembersServiceAsyncStub(MembersServiceStub):
     day): member_birthday_month_started on the 1st of a member's birthday month,
     member_birthday on the day, member_dormant when a member passes 30/60/90 days without a
     purchase. Safe to run twice and on several replicas: each event is recorded once.
+    """
+    ExportMember: _aio.UnaryUnaryMultiCallable[_members_pb2.ExportMemberRequest, _members_pb2.MemberExport]  # type: ignore[assignment]
+    """Everything stored about a member, for a personal-information access request."""
+    EraseMember: _aio.UnaryUnaryMultiCallable[_members_pb2.EraseMemberRequest, _members_pb2.EraseMemberResponse]  # type: ignore[assignment]
+    """Erasure request: personal data is anonymised, aggregates (purchases, spend, points) are kept.
+    Emits member_erased so other services forget their copies. Idempotent.
     """
     CreateStore: _aio.UnaryUnaryMultiCallable[_members_pb2.CreateStoreRequest, _members_pb2.Store]  # type: ignore[assignment]
     """Directory: stores and their staff. CreateStore is idempotent on the store code."""
@@ -251,6 +263,24 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         day): member_birthday_month_started on the 1st of a member's birthday month,
         member_birthday on the day, member_dormant when a member passes 30/60/90 days without a
         purchase. Safe to run twice and on several replicas: each event is recorded once.
+        """
+
+    @_abc_1.abstractmethod
+    def ExportMember(
+        self,
+        request: _members_pb2.ExportMemberRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.MemberExport, _abc.Awaitable[_members_pb2.MemberExport]]:
+        """Everything stored about a member, for a personal-information access request."""
+
+    @_abc_1.abstractmethod
+    def EraseMember(
+        self,
+        request: _members_pb2.EraseMemberRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.EraseMemberResponse, _abc.Awaitable[_members_pb2.EraseMemberResponse]]:
+        """Erasure request: personal data is anonymised, aggregates (purchases, spend, points) are kept.
+        Emits member_erased so other services forget their copies. Idempotent.
         """
 
     @_abc_1.abstractmethod

@@ -1,0 +1,91 @@
+"""Personal-information requests: export everything about a member, or erase it.
+
+Erasure anonymises the member document in one update (its phone becomes a placeholder that
+stays unique, so the tenant's phone index keeps working) and keeps the aggregates: purchases,
+spend, points. member_erased goes out with that same update, for other services' copies.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from bson import json_util
+from pymongo.asynchronous.database import AsyncDatabase
+
+from chassis import outbox
+from chassis.mongo import Document, find_for_tenant
+from services.members.adapters import events
+from services.members.adapters.mongo import CONSENT_CHANGES, MEMBERS
+from services.members.adapters.purchases_mongo import POINTS_ENTRIES, PURCHASES
+
+ERASED_FIELDS = (
+    "name",
+    "surname",
+    "notes",
+    "card_no",
+    "gender",
+    "tags",
+    "birthday",
+    "preferred_channel",
+    "openid",
+    "unionid",
+)
+
+
+def _public(doc: Document) -> Document:
+    """Bookkeeping fields (outbox, applied markers) are not the member's data."""
+    return {k: v for k, v in doc.items() if not k.startswith("_") or k == "_id"}
+
+
+class MongoPrivacy:
+    def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
+        self._db = db
+        self._members = db[MEMBERS]
+        self._topic = topic
+        self._outbox = out
+
+    async def export(self, tenant_id: str, member_id: str) -> str | None:
+        member = await find_for_tenant(self._members, tenant_id, member_id)
+        if member is None:
+            return None
+        mine = {"tenant_id": tenant_id, "member_id": member_id}
+        data: dict[str, Any] = {
+            "member": _public(member),
+            "purchases": [_public(d) for d in await self._db[PURCHASES].find(mine).to_list()],
+            "points_entries": await self._db[POINTS_ENTRIES].find(mine).to_list(),
+            "consent_changes": await self._db[CONSENT_CHANGES].find(mine).to_list(),
+        }
+        return json.dumps(
+            json.loads(json_util.dumps(data, json_options=json_util.RELAXED_JSON_OPTIONS)),
+            ensure_ascii=False,
+            indent=1,
+        )
+
+    async def erase(self, tenant_id: str, member_id: str, reason: str) -> bool | None:
+        """True when erased now, False when it already was, None when there is no such member."""
+        async with self._outbox.locks.hold(outbox.lock_key(MEMBERS, member_id)):
+            member = await find_for_tenant(self._members, tenant_id, member_id, {"erased": 1})
+            if member is None:
+                return None
+            if member.get("erased"):
+                return False
+            now = datetime.now(UTC)
+            erased = events.member_erased(tenant_id=tenant_id, member_id=member_id, at=now)
+            await self._members.update_one(
+                {"_id": member_id},
+                {
+                    "$set": {
+                        "erased": True,
+                        "erased_at": now,
+                        "erasure_reason": reason[:200],
+                        "phone": f"erased:{member_id}",
+                        "consent": dict.fromkeys(("sms", "wechat", "app", "phone"), False),
+                    }
+                    | outbox.embed_set(self._topic, erased),
+                    "$unset": dict.fromkeys(ERASED_FIELDS, ""),
+                },
+            )
+        await self._outbox.track(MEMBERS, member_id)
+        return True
