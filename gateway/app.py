@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from ulid import ULID
 
-from chassis import logs, mongo
+from chassis import logs, mongo, tracing
 from chassis.settings import load
 from gateway import cors, errors
 from gateway.apikeys import ApiKeyStore
@@ -85,6 +85,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         trace = request.headers.get("traceparent", "")
         request.state.request_id = rid
         request.state.traceparent = trace if _TRACEPARENT.match(trace) else ""
+        tracing.bind(rid, request.state.traceparent)  # this request's log lines carry both
         response = await call_next(request)
         response.headers["X-Request-Id"] = rid
         if request.state.traceparent:
