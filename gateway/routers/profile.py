@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
 from regulars.members.v1 import members_pb2
 
 from gateway.clients.channels import call_metadata
@@ -158,3 +159,33 @@ async def sms_reply(
         metadata=call_metadata(request),
     )
     return SmsReplyOut(unsubscribed=reply.unsubscribed, member_id=reply.member_id or None)
+
+
+class MergeBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"duplicate_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAF"}]}
+    )
+
+    duplicate_id: str = Field(min_length=1, max_length=64, description="The other record of the same person")
+
+
+@router.post(
+    "/members/{member_id}/merge",
+    summary="Merge a duplicate record into this member",
+    description=(
+        "A paper card and a mini-program sign-up of one person become one: points, purchases, "
+        "statistics and tags move here. This member keeps its assistant; without one it takes the "
+        "duplicate's. The duplicate's phone then finds this member. Idempotent. Scope `members:write`."
+    ),
+    responses=responses(400, 401, 403, 404, 409, 422, 429, 503),
+)
+async def merge(body: MergeBody, member: ManageMember, clients: ClientsDep, request: Request) -> ProfileOut:
+    caller, member_id = member
+    reply = await clients.members.MergeMembers(
+        members_pb2.MergeMembersRequest(
+            tenant_id=caller.tenant_id, survivor_id=member_id, duplicate_id=body.duplicate_id
+        ),
+        timeout=clients.timeout * 5,
+        metadata=call_metadata(request),
+    )
+    return profile_out(reply)

@@ -10,6 +10,7 @@ from services.members.adapters import (
     calendar_mongo,
     directory_mongo,
     events,
+    merge_mongo,
     mongo,
     privacy_mongo,
     purchases_mongo,
@@ -58,6 +59,7 @@ def wire(rt: Runtime) -> ServiceSpec:
         refunds,
         calendar,
         privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox),
+        merge_mongo.MongoMerge(rt.db, topic, rt.outbox),
     )
     return ServiceSpec(
         grpc_services=[

@@ -298,3 +298,21 @@ def test_a_member_session_may_withdraw_its_own_consent_only(api: httpx.Client) -
         f"/v1/members/{other['id']}", json={"tags": ["vip"], "gender": "male"}, headers=ADMIN_A
     )
     assert (changed.json()["tags"], changed.json()["gender"]) == (["vip"], "male")
+
+
+def test_two_records_of_one_person_merge_through_the_gateway(api: httpx.Client) -> None:
+    card = enrol(api, ADMIN_A)
+    online = enrol(api, ADMIN_A)
+    merged = api.post(f"/v1/members/{card['id']}/merge", json={"duplicate_id": online["id"]}, headers=ADMIN_A)
+    assert merged.status_code == 200, merged.text
+    found = api.post("/v1/members", json={"phone": online["phone"], "name": "Again"}, headers=ADMIN_A)
+    assert (found.status_code, found.json()["id"]) == (
+        200,
+        card["id"],
+    )  # the duplicate's phone finds the survivor
+    foreign = api.post(
+        f"/v1/members/{card['id']}/merge",
+        json={"duplicate_id": online["id"]},
+        headers={"Authorization": "Bearer key-tenant-b"},
+    )
+    assert foreign.status_code == 404

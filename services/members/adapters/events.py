@@ -228,3 +228,18 @@ def member_erased(*, tenant_id: str, member_id: str, at: datetime) -> Envelope:
     return new_event(
         type=MEMBER_ERASED, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload, time=at
     )
+
+
+MEMBER_MERGED = "regulars.members.v1.member_merged"
+
+
+def member_merged(
+    *, tenant_id: str, member_id: str, duplicate_id: str, points_moved: int, at: datetime
+) -> Envelope:
+    payload = events_pb2.MemberMerged(
+        member_id=member_id, tenant_id=tenant_id, duplicate_id=duplicate_id, points_moved=points_moved
+    )
+    payload.at.FromDatetime(at)
+    return new_event(
+        type=MEMBER_MERGED, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload, time=at
+    )

@@ -96,6 +96,8 @@ class MongoMemberRepository:
 
     async def get_by_phone(self, tenant_id: str, phone: str) -> Member | None:
         doc = await self._members.find_one({"tenant_id": tenant_id, "phone": phone})
+        if doc and doc.get("merged_into"):  # the person lives on in the survivor
+            doc = await find_for_tenant(self._members, tenant_id, doc["merged_into"])
         return from_doc(doc) if doc else None
 
     async def update(

@@ -23,6 +23,7 @@ from services.members.service.ports import (
     DirectoryRepository,
     HandoverRepository,
     MemberRepository,
+    MergeRepository,
     PrivacyRepository,
     PurchaseRepository,
     RefundRepository,
@@ -46,7 +47,9 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         refunds_repo: RefundRepository,
         calendar: CalendarRunner,
         privacy: PrivacyRepository,
+        merge: MergeRepository,
     ) -> None:
+        self._merge = merge
         self._privacy = privacy
         self._calendar = calendar
         self._refunds = refunds_repo
@@ -162,6 +165,13 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         if erased is None:
             raise NotFound(f"member {request.member_id} not found")
         return members_pb2.EraseMemberResponse(member_id=request.member_id, erased_now=erased)
+
+    async def MergeMembers(
+        self, request: members_pb2.MergeMembersRequest, context: Context
+    ) -> members_pb2.Member:
+        await self._merge.merge(request.tenant_id, request.survivor_id, request.duplicate_id)
+        member = await handlers.get_member(request.tenant_id, request.survivor_id, self._repo)
+        return pb.member(await handlers.with_current_owner(member, self._directory))
 
     async def CreateStore(
         self, request: members_pb2.CreateStoreRequest, context: Context

@@ -136,3 +136,8 @@ class PrivacyRepository(Protocol):
 
     async def erase(self, tenant_id: str, member_id: str, reason: str) -> bool | None:
         """Anonymise; True when erased now, False when it already was, None when unknown."""
+
+
+class MergeRepository(Protocol):
+    async def merge(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> None:
+        """Fold the duplicate into the survivor (idempotent; see adapters/merge_mongo.py)."""

@@ -422,3 +422,39 @@ class MemberErased(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MemberErased: _TypeAlias = MemberErased  # noqa: Y015
+
+@_typing.final
+class MemberMerged(_message.Message):
+    """ce_type "regulars.members.v1.member_merged": `duplicate_id` is now part of `member_id`
+    (coupons move the duplicate's coupons; messaging its inbox and tasks).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    DUPLICATE_ID_FIELD_NUMBER: _builtins.int
+    POINTS_MOVED_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    duplicate_id: _builtins.str
+    points_moved: _builtins.int
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        duplicate_id: _builtins.str = ...,
+        points_moved: _builtins.int = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "duplicate_id", b"duplicate_id", "member_id", b"member_id", "points_moved", b"points_moved", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberMerged: _TypeAlias = MemberMerged  # noqa: Y015

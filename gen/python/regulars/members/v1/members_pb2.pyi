@@ -1497,3 +1497,28 @@ class EraseMemberResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EraseMemberResponse: _TypeAlias = EraseMemberResponse  # noqa: Y015
+
+@_typing.final
+class MergeMembersRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    SURVIVOR_ID_FIELD_NUMBER: _builtins.int
+    DUPLICATE_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    survivor_id: _builtins.str
+    duplicate_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        survivor_id: _builtins.str = ...,
+        duplicate_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate_id", b"duplicate_id", "survivor_id", b"survivor_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MergeMembersRequest: _TypeAlias = MergeMembersRequest  # noqa: Y015

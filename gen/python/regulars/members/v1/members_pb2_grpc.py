@@ -80,6 +80,11 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ExportMemberRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.MemberExport.FromString,
                 _registered_method=True)
+        self.MergeMembers = channel.unary_unary(
+                '/regulars.members.v1.MembersService/MergeMembers',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.MergeMembersRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+                _registered_method=True)
         self.EraseMember = channel.unary_unary(
                 '/regulars.members.v1.MembersService/EraseMember',
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.EraseMemberRequest.SerializeToString,
@@ -227,6 +232,16 @@ class MembersServiceServicer:
 
     def ExportMember(self, request, context):
         """Everything stored about a member, for a personal-information access request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MergeMembers(self, request, context):
+        """Two records of one person (a paper card and a mini-program sign-up) become one: points,
+        purchases, statistics and tags move to the survivor. Ownership rule: the survivor keeps its
+        assistant; if it has none it takes the duplicate's. The duplicate points to the survivor
+        (its phone then finds the survivor). Emits member_merged. Idempotent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -392,6 +407,11 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.ExportMember,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ExportMemberRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.MemberExport.SerializeToString,
+            ),
+            'MergeMembers': grpc.unary_unary_rpc_method_handler(
+                    servicer.MergeMembers,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.MergeMembersRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
             ),
             'EraseMember': grpc.unary_unary_rpc_method_handler(
                     servicer.EraseMember,
@@ -713,6 +733,33 @@ class MembersService:
             '/regulars.members.v1.MembersService/ExportMember',
             regulars_dot_members_dot_v1_dot_members__pb2.ExportMemberRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.MemberExport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MergeMembers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/MergeMembers',
+            regulars_dot_members_dot_v1_dot_members__pb2.MergeMembersRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
             options,
             channel_credentials,
             insecure,

@@ -63,6 +63,12 @@ class MembersServiceStub:
     """
     ExportMember: _grpc.UnaryUnaryMultiCallable[_members_pb2.ExportMemberRequest, _members_pb2.MemberExport]
     """Everything stored about a member, for a personal-information access request."""
+    MergeMembers: _grpc.UnaryUnaryMultiCallable[_members_pb2.MergeMembersRequest, _members_pb2.Member]
+    """Two records of one person (a paper card and a mini-program sign-up) become one: points,
+    purchases, statistics and tags move to the survivor. Ownership rule: the survivor keeps its
+    assistant; if it has none it takes the duplicate's. The duplicate points to the survivor
+    (its phone then finds the survivor). Emits member_merged. Idempotent.
+    """
     EraseMember: _grpc.UnaryUnaryMultiCallable[_members_pb2.EraseMemberRequest, _members_pb2.EraseMemberResponse]
     """Erasure request: personal data is anonymised, aggregates (purchases, spend, points) are kept.
     Emits member_erased so other services forget their copies. Idempotent.
@@ -142,6 +148,12 @@ class MembersServiceAsyncStub(MembersServiceStub):
     """
     ExportMember: _aio.UnaryUnaryMultiCallable[_members_pb2.ExportMemberRequest, _members_pb2.MemberExport]  # type: ignore[assignment]
     """Everything stored about a member, for a personal-information access request."""
+    MergeMembers: _aio.UnaryUnaryMultiCallable[_members_pb2.MergeMembersRequest, _members_pb2.Member]  # type: ignore[assignment]
+    """Two records of one person (a paper card and a mini-program sign-up) become one: points,
+    purchases, statistics and tags move to the survivor. Ownership rule: the survivor keeps its
+    assistant; if it has none it takes the duplicate's. The duplicate points to the survivor
+    (its phone then finds the survivor). Emits member_merged. Idempotent.
+    """
     EraseMember: _aio.UnaryUnaryMultiCallable[_members_pb2.EraseMemberRequest, _members_pb2.EraseMemberResponse]  # type: ignore[assignment]
     """Erasure request: personal data is anonymised, aggregates (purchases, spend, points) are kept.
     Emits member_erased so other services forget their copies. Idempotent.
@@ -272,6 +284,18 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_members_pb2.MemberExport, _abc.Awaitable[_members_pb2.MemberExport]]:
         """Everything stored about a member, for a personal-information access request."""
+
+    @_abc_1.abstractmethod
+    def MergeMembers(
+        self,
+        request: _members_pb2.MergeMembersRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Member, _abc.Awaitable[_members_pb2.Member]]:
+        """Two records of one person (a paper card and a mini-program sign-up) become one: points,
+        purchases, statistics and tags move to the survivor. Ownership rule: the survivor keeps its
+        assistant; if it has none it takes the duplicate's. The duplicate points to the survivor
+        (its phone then finds the survivor). Emits member_merged. Idempotent.
+        """
 
     @_abc_1.abstractmethod
     def EraseMember(
