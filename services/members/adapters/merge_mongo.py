@@ -1,7 +1,7 @@
 """Merging two records of one person, step by step, each step safe to repeat after a crash.
 
-1. the survivor takes the duplicate's statistics, balance and tags in one update guarded by
-   `_applied.merge_<duplicate>`;
+1. the survivor takes the duplicate's statistics, balance, tags and applied-markers in one
+   update guarded by `_applied.merge_<duplicate>`;
 2. the ledger gets the two moves (out of the duplicate, into the survivor), unique on source;
 3. the duplicate's purchases are re-pointed to the survivor;
 4. the duplicate is marked `merged_into` with its balance at zero, with member_merged.
@@ -65,9 +65,12 @@ class MongoMerge:
         moved = int(duplicate.get("points_balance", 0))
         stats: Document = duplicate.get("stats") or {}
         marker = f"_applied.merge_{duplicate_id}"
+        # The duplicate's applied-markers come along: its purchases now point at the survivor, and
+        # a replayed purchase_made must not count them a second time.
+        inherited = {f"_applied.{k}": True for k in (duplicate.get("_applied") or {})}
         change: dict[str, Any] = {
             "$inc": stats_increments(stats) | {"points_balance": moved},
-            "$set": {marker: True},
+            "$set": {marker: True} | inherited,
             "$addToSet": {"tags": {"$each": list(duplicate.get("tags") or [])}},
         }
         latest = {f"stats.{k}": stats[k] for k in ("last_purchase_at",) if stats.get(k)}
