@@ -13,18 +13,14 @@ from regulars.messaging.v1 import messaging_pb2
 from gateway.clients.channels import call_metadata
 from gateway.deps import ClientsDep, ReadMember, WriteMembers
 from gateway.errors import Problem
-from gateway.schemas.members import BirthdayBody, EnrollMemberBody, InboxMessageOut, InboxPage, MemberOut
+from gateway.schemas.members import EnrollMemberBody, InboxMessageOut, InboxPage, MemberOut, birthday_out
 from gateway.schemas.problems import responses
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
 
 
 def member_out(m: members_pb2.Member) -> MemberOut:
-    birthday = (
-        BirthdayBody(month=m.birthday.month, day=m.birthday.day, year=m.birthday.year or None)
-        if m.HasField("birthday")
-        else None
-    )
+    birthday = birthday_out(m.birthday.month, m.birthday.day, m.birthday.year)
     return MemberOut(
         id=m.id,
         phone=m.phone,

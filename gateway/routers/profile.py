@@ -10,7 +10,7 @@ from regulars.members.v1 import members_pb2
 
 from gateway.clients.channels import call_metadata
 from gateway.deps import ClientsDep, ManageMember, WriteConsent, WriteConsentKey
-from gateway.schemas.members import BirthdayBody
+from gateway.schemas.members import birthday_out
 from gateway.schemas.problems import responses
 from gateway.schemas.profile import (
     BlacklistBody,
@@ -26,11 +26,7 @@ router = APIRouter(prefix="/v1", tags=["profile"])
 
 
 def profile_out(m: members_pb2.Member) -> ProfileOut:
-    birthday = (
-        BirthdayBody(month=m.birthday.month, day=m.birthday.day, year=m.birthday.year or None)
-        if m.HasField("birthday")
-        else None
-    )
+    birthday = birthday_out(m.birthday.month, m.birthday.day, m.birthday.year)
     return ProfileOut(
         id=m.id,
         name=m.name,

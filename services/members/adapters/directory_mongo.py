@@ -161,6 +161,7 @@ class MongoHandoverRepository:
         self._members = db[MEMBERS]
         self._staff = db[STAFF]
         self._codes = db[STAFF_CODES]
+        self._directory = MongoDirectoryRepository(db)
         self._topic = topic
         self._outbox = out
 
@@ -212,9 +213,7 @@ class MongoHandoverRepository:
         return str((d or {}).get("cursor", ""))
 
     async def members_after(self, handover: Handover, after_id: str, limit: int) -> list[str]:
-        owners = await MongoDirectoryRepository(self._db).predecessors(
-            handover.tenant_id, handover.from_staff_id
-        )
+        owners = await self._directory.predecessors(handover.tenant_id, handover.from_staff_id)
         query: dict[str, Any] = {"tenant_id": handover.tenant_id, "owner_staff_id": {"$in": sorted(owners)}}
         if after_id:
             query["_id"] = {"$gt": after_id}

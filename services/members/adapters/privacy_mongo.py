@@ -19,6 +19,7 @@ from chassis.mongo import Document, find_for_tenant
 from services.members.adapters import events
 from services.members.adapters.mongo import CONSENT_CHANGES, MEMBERS
 from services.members.adapters.purchases_mongo import POINTS_ENTRIES, PURCHASES
+from services.members.domain.model import CONSENT_CHANNELS
 
 ERASED_FIELDS = (
     "name",
@@ -81,7 +82,7 @@ class MongoPrivacy:
                         "erased_at": now,
                         "erasure_reason": reason[:200],
                         "phone": f"erased:{member_id}",
-                        "consent": dict.fromkeys(("sms", "wechat", "app", "phone"), False),
+                        "consent": dict.fromkeys(CONSENT_CHANNELS, False),
                     }
                     | outbox.embed_set(self._topic, erased),
                     "$unset": dict.fromkeys(ERASED_FIELDS, ""),

@@ -60,7 +60,7 @@ def _to_doc(p: Purchase, points_awarded: int) -> Document:
     }
 
 
-def _from_doc(d: Document) -> RecordedPurchase:
+def recorded_from_doc(d: Document) -> RecordedPurchase:
     purchase = Purchase(
         id=d["_id"],
         tenant_id=d["tenant_id"],
@@ -103,7 +103,7 @@ class MongoPurchaseRepository:
 
     async def get(self, tenant_id: str, purchase_id: str) -> RecordedPurchase | None:
         d = await find_for_tenant(self._purchases, tenant_id, purchase_id)
-        return _from_doc(d) if d else None
+        return recorded_from_doc(d) if d else None
 
     def member_lock(self, member_id: str) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(outbox.lock_key(MEMBERS, member_id))

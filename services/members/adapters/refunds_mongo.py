@@ -21,8 +21,12 @@ from chassis.errors import FailedPrecondition, NotFound
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.members.adapters import events
 from services.members.adapters.mongo import MEMBERS
-from services.members.adapters.purchases_mongo import POINTS_ENTRIES, PURCHASES, MongoPurchaseRepository
-from services.members.adapters.purchases_mongo import _from_doc as purchase_from_doc
+from services.members.adapters.purchases_mongo import (
+    POINTS_ENTRIES,
+    PURCHASES,
+    MongoPurchaseRepository,
+    recorded_from_doc,
+)
 from services.members.domain import points as pts
 from services.members.domain import tiers
 from services.members.domain.purchases import (
@@ -83,7 +87,7 @@ class MongoRefundRepository:
             doc = await find_for_tenant(self._purchases, tenant_id, purchase_id)
             if doc is None:
                 raise NotFound(f"purchase {purchase_id} not found")
-            recorded = purchase_from_doc(doc)
+            recorded = recorded_from_doc(doc)
             done = doc.get("refunds", {})
             if key in done:
                 return (
@@ -195,7 +199,7 @@ class MongoRefundRepository:
         if found is None:
             return None
         return (
-            purchase_from_doc(doc).purchase,
+            recorded_from_doc(doc).purchase,
             _refund_from(purchase_id, found),
             int(found["points_reversed"]),
         )

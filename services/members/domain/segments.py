@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from chassis.errors import InvalidArgument
+from services.members.domain import model
 from services.members.domain.purchases import brand_key
 
-CONSENT_CHANNELS = frozenset({"sms", "wechat", "app", "phone"})
+CONSENT_CHANNELS = frozenset(model.CONSENT_CHANNELS)
 MAX_DAYS = 3650
 MAX_ITEMS = 100
 MAX_TEXT = 64
