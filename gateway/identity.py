@@ -18,6 +18,7 @@ SCOPES: dict[str, str] = {
     "sessions:staff": "Open staff sessions for the shop assistants' app",
     "directory:read": "Read stores, staff and handovers",
     "purchases:write": "Record purchases from the till",
+    "points:write": "Grant or take points: sign-ins, reviews, gifts, manual adjustments",
     "segments:read": "Preview segments of members",
     "segments:write": "Save segments",
     "directory:write": "Create stores, add staff, hand a leaving assistant's members over",

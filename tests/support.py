@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+import grpc
+from google.rpc import error_details_pb2, status_pb2
 from ulid import ULID
 
 T = TypeVar("T")
@@ -38,3 +40,14 @@ def eventually(probe: Callable[[], T | None], timeout: float = 30.0, interval: f
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s (last value: {last!r})")
+
+
+def bad_field(error: grpc.aio.AioRpcError) -> str:
+    """The request field an INVALID_ARGUMENT names (google.rpc.BadRequest in the trailers)."""
+    for key, raw in error.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            rich = status_pb2.Status.FromString(raw)
+            bad = error_details_pb2.BadRequest()
+            if rich.details and rich.details[0].Unpack(bad) and bad.field_violations:
+                return str(bad.field_violations[0].field)
+    return ""

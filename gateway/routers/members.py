@@ -13,7 +13,15 @@ from regulars.messaging.v1 import messaging_pb2
 from gateway.clients.channels import call_metadata
 from gateway.deps import ClientsDep, ReadMember, WriteMembers
 from gateway.errors import Problem
-from gateway.schemas.members import EnrollMemberBody, InboxMessageOut, InboxPage, MemberOut, birthday_out
+from gateway.schemas.members import (
+    EnrollMemberBody,
+    InboxMessageOut,
+    InboxPage,
+    MemberOut,
+    ReferralCodeOut,
+    ReferrerOut,
+    birthday_out,
+)
 from gateway.schemas.problems import responses
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
@@ -32,6 +40,10 @@ def member_out(m: members_pb2.Member) -> MemberOut:
         birthday=birthday,
         tags=list(m.tags),
         registered_at=m.registered_at.ToDatetime(tzinfo=UTC),
+        tier=m.tier,
+        referred_by=ReferrerOut(kind=m.referred_by_kind, id=m.referred_by_id)  # type: ignore[arg-type]
+        if m.referred_by_kind in ("member", "staff")
+        else None,
     )
 
 
@@ -46,7 +58,10 @@ def _metadata(request: Request) -> tuple[tuple[str, str], ...]:
     description=(
         "Membership has no threshold: a phone number and a name are enough. Enrolling a phone "
         "that is already a member returns that member with 200 instead of 201. A welcome "
-        "message then appears in the member's inbox. Scope `members:write`; send an "
+        "message then appears in the member's inbox. A mini-program may enrol with the user's "
+        "`openid` alone (enrolling it again returns the same member; with a phone already "
+        "enrolled at a till, the openid joins that member). A referral link's `referral_code` "
+        "links the new member to whoever shared it. Scope `members:write`; send an "
         "`Idempotency-Key` to retry safely."
     ),
     responses={
@@ -77,7 +92,7 @@ async def enroll_member(
             name=body.name,
             surname=body.surname,
             store_id=store_id,
-            channel="store_app",
+            channel="mini_program" if body.openid else "referral" if body.referral_code else "store_app",
             staff_code=body.staff_code,
             owner_staff_id=caller.subject if caller.kind == "staff" and not body.staff_code else "",
             gender=body.gender,
@@ -88,6 +103,9 @@ async def enroll_member(
             else None,
             tags=body.tags,
             notes=body.notes,
+            openid=body.openid,
+            unionid=body.unionid,
+            referral_code=body.referral_code,
         ),
         timeout=clients.timeout,
         metadata=_metadata(request),
@@ -114,6 +132,26 @@ async def get_member(member: ReadMember, clients: ClientsDep, request: Request) 
         metadata=_metadata(request),
     )
     return member_out(reply)
+
+
+@router.get(
+    "/{member_id}/referral-code",
+    summary="Get a member's referral code",
+    description=(
+        "The member's own referral code (made on first request). A friend who enrols with it is "
+        "linked to the member; on the friend's first purchase the member is thanked and rewarded "
+        "once. Scope `members:read`; a member session gets its own."
+    ),
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
+async def get_referral_code(member: ReadMember, clients: ClientsDep, request: Request) -> ReferralCodeOut:
+    caller, member_id = member
+    reply = await clients.members.GetReferralCode(
+        members_pb2.GetReferralCodeRequest(tenant_id=caller.tenant_id, member_id=member_id),
+        timeout=clients.timeout,
+        metadata=_metadata(request),
+    )
+    return ReferralCodeOut(member_id=reply.member_id, code=reply.code)
 
 
 @router.get(

@@ -10,11 +10,13 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from regulars.members.v1 import members_pb2
 
 from gateway.clients.channels import call_metadata
-from gateway.deps import ClientsDep, ReadMember, WritePurchases
+from gateway.deps import ClientsDep, PointsMember, ReadMember, WritePurchases
 from gateway.errors import Problem
 from gateway.schemas.problems import responses
 from gateway.schemas.purchases import (
+    PointsEntryBody,
     PointsEntryOut,
+    PointsEntryResult,
     PointsOut,
     PurchaseLineBody,
     PurchaseOut,
@@ -129,6 +131,40 @@ async def get_points(member: ReadMember, clients: ClientsDep, request: Request) 
             for e in reply.entries
         ],
     )
+
+
+@router.post(
+    "/members/{member_id}/points/entries",
+    status_code=201,
+    summary="Grant or take points",
+    description=(
+        "A ledger entry for anything but a purchase: a daily sign-in, a review, a survey answer, "
+        "a share (these add), a gift redemption (takes) or a manual adjustment (either way). "
+        "Counted once per (reason, source_id): a repeat answers 200 with `applied: false`. The "
+        "balance never goes below zero (409). Scope `points:write`."
+    ),
+    responses={
+        200: {"model": PointsEntryResult, "description": "Already counted"},
+        **responses(400, 401, 403, 404, 409, 422, 429, 503),
+    },
+)
+async def add_points_entry(
+    member: PointsMember, body: PointsEntryBody, clients: ClientsDep, request: Request, response: Response
+) -> PointsEntryResult:
+    caller, member_id = member
+    reply = await clients.members.AdjustPoints(
+        members_pb2.AdjustPointsRequest(
+            tenant_id=caller.tenant_id,
+            member_id=member_id,
+            delta=body.delta,
+            reason=body.reason,
+            source_id=body.source_id,
+        ),
+        timeout=clients.timeout,
+        metadata=call_metadata(request),
+    )
+    response.status_code = 201 if reply.applied else 200
+    return PointsEntryResult(balance=reply.balance, applied=reply.applied)
 
 
 @router.post(

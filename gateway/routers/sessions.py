@@ -19,7 +19,8 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
     status_code=201,
     summary="Open a member session",
     description=(
-        "A partner exchanges its API key (scope `sessions:member`) and the member's phone for a "
+        "A partner exchanges its API key (scope `sessions:member`) and the member's phone (or "
+        "WeChat openid) for a "
         "short-lived token. With it, a mini-program can see and act only for that member."
     ),
     responses=responses(400, 401, 403, 404, 422, 429, 503),
@@ -27,11 +28,18 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 async def open_member_session(
     body: MemberSessionBody, caller: OpenSessions, clients: ClientsDep, request: Request
 ) -> MemberSessionOut:
-    member = await clients.members.FindMemberByPhone(
-        members_pb2.FindMemberByPhoneRequest(tenant_id=caller.tenant_id, phone=body.phone),
-        timeout=clients.timeout,
-        metadata=call_metadata(request),
-    )
+    if body.openid:
+        member = await clients.members.FindMemberByOpenid(
+            members_pb2.FindMemberByOpenidRequest(tenant_id=caller.tenant_id, openid=body.openid),
+            timeout=clients.timeout,
+            metadata=call_metadata(request),
+        )
+    else:
+        member = await clients.members.FindMemberByPhone(
+            members_pb2.FindMemberByPhoneRequest(tenant_id=caller.tenant_id, phone=body.phone),
+            timeout=clients.timeout,
+            metadata=call_metadata(request),
+        )
     token, expires = request.app.state.auth.tokens.issue(caller.tenant_id, member.id)
     return MemberSessionOut(token=token, member_id=member.id, expires_at=expires)
 

@@ -30,8 +30,12 @@ class EnrollMemberBody(BaseModel):
     )
 
     phone: str = Field(
+        default="",
         max_length=32,
-        description="As typed; without a leading + it is read in the tenant's default region",
+        description=(
+            "As typed; without a leading + it is read in the tenant's default region. Required "
+            "unless `openid` is given"
+        ),
     )
     name: str = Field(max_length=64, description="Given name")
     surname: str = Field(default="", max_length=64, description='For greetings such as "Ms Wang"')
@@ -45,6 +49,20 @@ class EnrollMemberBody(BaseModel):
     birthday: BirthdayBody | None = Field(default=None, description="For the birthday gift and double points")
     tags: list[str] = Field(default_factory=list, max_length=50)
     notes: str = Field(default="", max_length=1000, description="Temperament, preferences; never logged")
+    openid: str = Field(
+        default="",
+        max_length=64,
+        description="A mini-program sign-up: the user's WeChat openid; enrolling it again gives that member",
+    )
+    unionid: str = Field(default="", max_length=64, description="The user's WeChat unionid, if known")
+    referral_code: str = Field(
+        default="",
+        max_length=32,
+        description=(
+            "From a referral link: a member's referral code or an assistant's badge code (the "
+            "assistant becomes the owner). The referrer is thanked on the first purchase"
+        ),
+    )
 
 
 class MemberOut(BaseModel):
@@ -74,6 +92,22 @@ class MemberOut(BaseModel):
     birthday: BirthdayBody | None = None
     tags: list[str] = Field(default_factory=list)
     registered_at: datetime
+    tier: str = Field(default="", description="Membership tier, e.g. normal, silver, gold, diamond")
+    referred_by: ReferrerOut | None = Field(default=None, description="Who brought the member in")
+
+
+class ReferrerOut(BaseModel):
+    kind: Literal["member", "staff"]
+    id: str
+
+
+class ReferralCodeOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"member_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAE", "code": "R7K2M9QX"}]}
+    )
+
+    member_id: str
+    code: str = Field(description="Put it in a share link or QR code; a friend enrols with `referral_code`")
 
 
 class InboxMessageOut(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -188,3 +189,33 @@ class RefundOut(BaseModel):
     amount: int
     points_reversed: int
     created: bool = Field(description="False when this refund id was already recorded (a retry)")
+
+
+class PointsEntryBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"delta": 5, "reason": "sign_in", "source_id": "2026-11-23"},
+                {"delta": -500, "reason": "gift_redemption", "source_id": "gift-order-8812"},
+            ]
+        },
+    )
+
+    delta: int = Field(
+        ge=-1_000_000, le=1_000_000, description="Points to add (positive) or take (negative); not zero"
+    )
+    reason: Literal["sign_in", "review", "survey_answer", "share", "gift_redemption", "manual_adjustment"]
+    source_id: str = Field(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_:\-]+$",
+        description="What caused it (the day of a sign-in, the review id, the gift order): counted once",
+    )
+
+
+class PointsEntryResult(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"balance": 293, "applied": True}]})
+
+    balance: int
+    applied: bool = Field(description="False when this source was already counted: nothing changed")

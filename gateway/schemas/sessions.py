@@ -4,15 +4,27 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class MemberSessionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"phone": "+8613800138000"}]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"phone": "+8613800138000"}, {"openid": "oWx1d5Kq2Lp3Mn4Bv5Cx6Zz7Yy8"}]
+        },
+    )
 
     phone: str = Field(
-        min_length=1, max_length=32, description="The member's phone, as the mini-program knows it"
+        default="", max_length=32, description="The member's phone, as the mini-program knows it"
     )
+    openid: str = Field(default="", max_length=64, description="Or the user's WeChat openid")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> MemberSessionBody:
+        if bool(self.phone) == bool(self.openid):
+            raise ValueError("give exactly one of phone or openid")
+        return self
 
 
 class MemberSessionOut(BaseModel):

@@ -10,12 +10,15 @@ from services.members.adapters import (
     calendar_mongo,
     directory_mongo,
     events,
+    links_mongo,
     merge_mongo,
     mongo,
+    points_mongo,
     privacy_mongo,
     purchases_mongo,
     refunds_mongo,
     segments_mongo,
+    tiers_mongo,
 )
 from services.members.domain import points, tiers
 from services.members.entrypoints import consumer
@@ -45,7 +48,15 @@ def wire(rt: Runtime) -> ServiceSpec:
     purchases = purchases_mongo.MongoPurchaseRepository(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER)
     refunds = refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox, purchases, tiers.DEFAULT_LADDER)
     worker = HandoverWorker(handovers)
-    calendar = calendar_mongo.MongoCalendar(rt.db, topic, rt.outbox, rt.settings.dormant_days)
+    ledger = points_mongo.MongoPointsLedger(rt.db, topic, rt.outbox)
+    calendar = calendar_mongo.MongoCalendar(
+        rt.db,
+        topic,
+        rt.outbox,
+        rt.settings.dormant_days,
+        ledger,
+        tiers_mongo.MongoTierReview(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER),
+    )
     calendar_worker = CalendarWorker(calendar)
     servicer = MembersServicer(
         members,
@@ -60,6 +71,8 @@ def wire(rt: Runtime) -> ServiceSpec:
         calendar,
         privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox),
         merge_mongo.MongoMerge(rt.db, topic, rt.outbox),
+        links_mongo.MongoMemberLinks(rt.db),
+        ledger,
     )
     return ServiceSpec(
         grpc_services=[

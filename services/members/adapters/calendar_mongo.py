@@ -7,7 +7,7 @@ nothing new, so every member hears about each birthday and each dormancy thresho
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -17,6 +17,8 @@ from chassis.cloudevents import Envelope
 from chassis.mongo import Document, insert_once
 from services.members.adapters import events
 from services.members.adapters.mongo import MEMBERS
+from services.members.adapters.points_mongo import MongoPointsLedger
+from services.members.adapters.tiers_mongo import MongoTierReview
 from services.members.domain.calendar import birthday_days, dormant_windows, starts_a_month
 
 CALENDAR_EVENTS = "calendar_events"
@@ -31,8 +33,16 @@ _REACHABLE: dict[str, Any] = {
 
 class MongoCalendar:
     def __init__(
-        self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox, dormant_days: tuple[int, ...]
+        self,
+        db: AsyncDatabase[Document],
+        topic: str,
+        out: outbox.Outbox,
+        dormant_days: tuple[int, ...],
+        ledger: MongoPointsLedger,
+        tier_review: MongoTierReview,
     ) -> None:
+        self._ledger = ledger
+        self._tier_review = tier_review
         self._members = db[MEMBERS]
         self._events = db[CALENDAR_EVENTS]
         self._state = db[CALENDAR_STATE]
@@ -41,8 +51,10 @@ class MongoCalendar:
         self._dormant_days = dormant_days
 
     async def run_day(self, today: date) -> dict[str, int]:
-        """Announce today's birthdays, birthday months and dormancies; return counts of new ones."""
-        counts = {"birthday_months_started": 0, "birthdays": 0, "dormant": 0}
+        """Announce today's birthdays, birthday months and dormancies, lapse points on 1 January
+        and review tiers; return counts of what happened now (a second run counts nothing)."""
+        counts = {"birthday_months_started": 0, "birthdays": 0, "dormant": 0, "points_expired": 0}
+        midnight = datetime.combine(today, time(), tzinfo=UTC)
         if starts_a_month(today):
             async for m in self._members.find({"birthday.month": today.month} | _REACHABLE, {"tenant_id": 1}):
                 counts["birthday_months_started"] += await self._announce(
@@ -66,6 +78,13 @@ class MongoCalendar:
                         tenant_id=m["tenant_id"], member_id=m["_id"], days=window.days, last_purchase_at=last
                     ),
                 )
+        if (today.month, today.day) == (1, 1):
+            holders = {"points_balance": {"$gt": 0}, "merged_into": {"$exists": False}}
+            async for m in self._members.find(holders, {"tenant_id": 1}):
+                counts["points_expired"] += bool(
+                    await self._ledger.expire(m["tenant_id"], m["_id"], midnight)
+                )
+        counts["tiers_changed"] = await self._tier_review.review_all(midnight)
         await self._state.update_one({"_id": "last_day"}, {"$set": {"day": today.isoformat()}}, upsert=True)
         return counts
 

@@ -24,6 +24,9 @@ def member_registered(m: Member) -> Envelope:
         surname=m.surname,
         home_store_id=m.home_store_id,
         channel=m.channel,
+        tier=m.tier,
+        referred_by_kind=m.referred_by.kind if m.referred_by else "",
+        referred_by_id=m.referred_by.id if m.referred_by else "",
     )
     payload.registered_at.FromDatetime(m.registered_at)
     return new_event(
@@ -242,4 +245,44 @@ def member_merged(
     payload.at.FromDatetime(at)
     return new_event(
         type=MEMBER_MERGED, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload, time=at
+    )
+
+
+REFERRAL_CONVERTED = "regulars.members.v1.referral_converted"
+
+
+def referral_converted(
+    *, tenant_id: str, member_id: str, referrer_kind: str, referrer_id: str, purchase_id: str, at: datetime
+) -> Envelope:
+    payload = events_pb2.ReferralConverted(
+        member_id=member_id,
+        tenant_id=tenant_id,
+        referrer_kind=referrer_kind,
+        referrer_id=referrer_id,
+        purchase_id=purchase_id,
+    )
+    payload.at.FromDatetime(at)
+    return new_event(
+        type=REFERRAL_CONVERTED,
+        source=SOURCE,
+        tenant_id=tenant_id,
+        subject=member_id,
+        payload=payload,
+        time=at,
+    )
+
+
+MEMBER_BLACKLIST_CHANGED = "regulars.members.v1.member_blacklist_changed"
+
+
+def member_blacklist_changed(*, tenant_id: str, member_id: str, reason: str, at: datetime) -> Envelope:
+    payload = events_pb2.MemberBlacklistChanged(member_id=member_id, tenant_id=tenant_id, reason=reason)
+    payload.at.FromDatetime(at)
+    return new_event(
+        type=MEMBER_BLACKLIST_CHANGED,
+        source=SOURCE,
+        tenant_id=tenant_id,
+        subject=member_id,
+        payload=payload,
+        time=at,
     )

@@ -11,10 +11,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from chassis import outbox
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.members.adapters import events
-from services.members.domain.model import Member, Profile
+from services.members.domain.model import Member, Profile, Referrer
 
 MEMBERS = "members"
 CONSENT_CHANGES = "consent_changes"  # every consent change with its time and source
+
+NO_PHONE = "none:"  # placeholder prefix: a mini-program member without a phone keeps the index unique
 
 INDEXES = {
     MEMBERS: [
@@ -32,30 +34,36 @@ NEW_MEMBER_DEFAULTS: Document = {
 
 
 def to_doc(m: Member) -> Document:
-    return {
-        "_id": m.id,
-        "tenant_id": m.tenant_id,
-        "phone": m.phone,
-        "name": m.name,
-        "surname": m.surname,
-        "home_store_id": m.home_store_id,
-        "channel": m.channel,
-        "registered_at": m.registered_at,
-        "owner_staff_id": m.owner_staff_id,
-        "gender": m.profile.gender,
-        "tags": list(m.profile.tags),
-        "notes": m.profile.notes,
-        "card_no": m.profile.card_no,
-        "consent": m.consent,
-        "preferred_channel": m.preferred_channel,
-    } | ({"birthday": {"month": b[0], "day": b[1], "year": b[2]}} if (b := m.profile.birthday) else {})
+    return (
+        {
+            "_id": m.id,
+            "tenant_id": m.tenant_id,
+            "phone": m.phone or f"{NO_PHONE}{m.id}",
+            "name": m.name,
+            "surname": m.surname,
+            "home_store_id": m.home_store_id,
+            "channel": m.channel,
+            "registered_at": m.registered_at,
+            "owner_staff_id": m.owner_staff_id,
+            "gender": m.profile.gender,
+            "tags": list(m.profile.tags),
+            "notes": m.profile.notes,
+            "card_no": m.profile.card_no,
+            "consent": m.consent,
+            "preferred_channel": m.preferred_channel,
+        }
+        | ({"openid": m.openid} if m.openid else {})
+        | ({"tier": m.tier} if m.tier else {})
+        | ({"referred_by": {"kind": r.kind, "id": r.id, "code": r.code}} if (r := m.referred_by) else {})
+        | ({"birthday": {"month": b[0], "day": b[1], "year": b[2]}} if (b := m.profile.birthday) else {})
+    )
 
 
 def from_doc(d: Document) -> Member:
     return Member(
         id=d["_id"],
         tenant_id=d["tenant_id"],
-        phone=d["phone"],
+        phone="" if d["phone"].startswith(NO_PHONE) else d["phone"],
         name=d.get("name", ""),
         surname=d.get("surname", ""),
         home_store_id=d.get("home_store_id", ""),
@@ -72,6 +80,9 @@ def from_doc(d: Document) -> Member:
         consent=dict(d.get("consent", {})),
         preferred_channel=d.get("preferred_channel", ""),
         blacklist_reason=(d.get("blacklist") or {}).get("reason", ""),
+        openid=d.get("openid", ""),
+        referred_by=Referrer(r["kind"], r["id"], r.get("code", "")) if (r := d.get("referred_by")) else None,
+        tier=d.get("tier", ""),
     )
 
 
@@ -115,6 +126,25 @@ class MongoMemberRepository:
             doc = await self._members.find_one_and_update(
                 {"_id": member_id}, change, return_document=ReturnDocument.AFTER
             )
+        return from_doc(doc) if doc else None
+
+    async def set_blacklist(self, tenant_id: str, member_id: str, reason: str, at: datetime) -> Member | None:
+        """Put on (reason) or take off ("") the blacklist, with member_blacklist_changed."""
+        changed = events.member_blacklist_changed(
+            tenant_id=tenant_id, member_id=member_id, reason=reason, at=at
+        )
+        change: dict[str, Any] = {"$set": outbox.embed_set(self._topic, changed)}
+        if reason:
+            change["$set"]["blacklist"] = {"reason": reason, "at": at}
+        else:
+            change["$unset"] = {"blacklist": ""}
+        async with self._outbox.locks.hold(outbox.lock_key(MEMBERS, member_id)):
+            if await find_for_tenant(self._members, tenant_id, member_id, {"_id": 1}) is None:
+                return None
+            doc = await self._members.find_one_and_update(
+                {"_id": member_id}, change, return_document=ReturnDocument.AFTER
+            )
+        await self._outbox.track(MEMBERS, member_id)
         return from_doc(doc) if doc else None
 
     async def set_consent(

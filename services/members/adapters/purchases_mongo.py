@@ -198,6 +198,19 @@ class MongoPurchaseRepository:
                     at=now,
                 )
             )
+        referrer = member.get("referred_by")
+        if referrer and reason == pts.EntryReason.PURCHASE.value and not member.get("referral_converted_at"):
+            fields["referral_converted_at"] = now  # the first purchase converts the referral, once
+            announced.append(
+                events.referral_converted(
+                    tenant_id=p.tenant_id,
+                    member_id=p.member_id,
+                    referrer_kind=referrer["kind"],
+                    referrer_id=referrer["id"],
+                    purchase_id=p.id,
+                    at=now,
+                )
+            )
         if announced:
             fields |= outbox.embed_set(self._topic, *announced)
         await self._members.update_one({"_id": p.member_id}, {"$set": fields})

@@ -33,6 +33,18 @@ class Member:
     consent: dict[str, bool] = field(default_factory=dict)
     preferred_channel: str = ""
     blacklist_reason: str = ""
+    openid: str = ""
+    referred_by: Referrer | None = None
+    tier: str = ""
+
+
+@dataclass(frozen=True)
+class Referrer:
+    """Who brought a member in: another member (their referral code) or an assistant (badge code)."""
+
+    kind: str  # "member" | "staff"
+    id: str
+    code: str
 
 
 CONSENT_CHANNELS = ("sms", "wechat", "app", "phone")
@@ -110,6 +122,9 @@ class Enrolment:
     staff_code: str = ""
     owner_staff_id: str = ""
     profile: Profile = field(default_factory=lambda: Profile())
+    openid: str = ""
+    unionid: str = ""
+    referral_code: str = ""
 
     @classmethod
     def parse(
@@ -125,15 +140,24 @@ class Enrolment:
         staff_code: str = "",
         owner_staff_id: str = "",
         profile: Profile | None = None,
+        openid: str = "",
+        unionid: str = "",
+        referral_code: str = "",
     ) -> Enrolment:
+        """A mini-program may enrol with only the member's openid: the phone is then optional."""
         if not tenant_id.strip():
             raise InvalidArgument("tenant_id", "tenant_id is required")
-        channel = channel or "store_app"
+        openid, unionid = _wechat_id("openid", openid), _wechat_id("unionid", unionid)
+        if unionid and not openid:
+            raise InvalidArgument("openid", "openid is required with a unionid")
+        channel = channel or (
+            "mini_program" if openid else "referral" if referral_code.strip() else "store_app"
+        )
         if channel not in CHANNELS:
             raise InvalidArgument("channel", f"channel must be one of {sorted(CHANNELS)}")
         return cls(
             tenant_id=tenant_id,
-            phone=normalise_phone(phone, default_region),
+            phone=normalise_phone(phone, default_region) if phone.strip() or not openid else "",
             name=_required_name("name", name),
             surname=_optional_name("surname", surname),
             store_id=store_id.strip(),
@@ -141,7 +165,18 @@ class Enrolment:
             staff_code=staff_code.strip().upper()[:32],
             owner_staff_id=owner_staff_id.strip()[:64],
             profile=profile or Profile(),
+            openid=openid,
+            unionid=unionid,
+            referral_code=referral_code.strip().upper()[:32],
         )
+
+
+def _wechat_id(field_name: str, raw: str) -> str:
+    """WeChat openids/unionids are 28-char URL-safe strings; accept any such token up to 64."""
+    value = raw.strip()
+    if len(value) > 64 or not all(c.isalnum() or c in "-_" for c in value):
+        raise InvalidArgument(field_name, f"{field_name} must be up to 64 letters, digits, - or _")
+    return value
 
 
 def normalise_phone(raw: str, default_region: str) -> str:

@@ -17,13 +17,15 @@ from services.members.domain import points as pts
 from services.members.domain.model import Enrolment, Profile
 from services.members.domain.purchases import Line, RefundLine
 from services.members.entrypoints import pb_mapping as pb
-from services.members.service import directory, handlers, profile, purchases, segments
+from services.members.service import directory, handlers, points, profile, purchases, segments
 from services.members.service.ports import (
     CalendarRunner,
     DirectoryRepository,
     HandoverRepository,
+    MemberLinks,
     MemberRepository,
     MergeRepository,
+    PointsLedger,
     PrivacyRepository,
     PurchaseRepository,
     RefundRepository,
@@ -48,7 +50,11 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         calendar: CalendarRunner,
         privacy: PrivacyRepository,
         merge: MergeRepository,
+        links: MemberLinks,
+        ledger: PointsLedger,
     ) -> None:
+        self._links = links
+        self._ledger = ledger
         self._merge = merge
         self._privacy = privacy
         self._calendar = calendar
@@ -84,8 +90,11 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
                 notes=request.notes,
                 card_no=request.card_no,
             ),
+            openid=request.openid,
+            unionid=request.unionid,
+            referral_code=request.referral_code,
         )
-        member, created = await handlers.enroll(cmd, self._repo, self._directory)
+        member, created = await handlers.enroll(cmd, self._repo, self._directory, self._links)
         member = await handlers.with_current_owner(member, self._directory)
         return members_pb2.EnrollMemberResponse(member=pb.member(member), created=created)
 
@@ -94,6 +103,31 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
     ) -> members_pb2.Member:
         member = await handlers.find_by_phone(request.tenant_id, request.phone, self._region, self._repo)
         return pb.member(await handlers.with_current_owner(member, self._directory))
+
+    async def FindMemberByOpenid(
+        self, request: members_pb2.FindMemberByOpenidRequest, context: Context
+    ) -> members_pb2.Member:
+        member = await handlers.find_by_openid(request.tenant_id, request.openid, self._repo, self._links)
+        return pb.member(await handlers.with_current_owner(member, self._directory))
+
+    async def GetReferralCode(
+        self, request: members_pb2.GetReferralCodeRequest, context: Context
+    ) -> members_pb2.ReferralCode:
+        code = await handlers.referral_code(request.tenant_id, request.member_id, self._links)
+        return members_pb2.ReferralCode(member_id=request.member_id, code=code)
+
+    async def AdjustPoints(
+        self, request: members_pb2.AdjustPointsRequest, context: Context
+    ) -> members_pb2.AdjustPointsResponse:
+        balance, applied = await points.adjust_points(
+            request.tenant_id,
+            request.member_id,
+            request.delta,
+            request.reason,
+            request.source_id,
+            self._ledger,
+        )
+        return members_pb2.AdjustPointsResponse(balance=balance, applied=applied)
 
     async def GetMember(self, request: members_pb2.GetMemberRequest, context: Context) -> members_pb2.Member:
         member = await handlers.get_member(request.tenant_id, request.member_id, self._repo)

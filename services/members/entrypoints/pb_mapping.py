@@ -31,6 +31,9 @@ def member(m: Member) -> members_pb2.Member:
         preferred_channel=m.preferred_channel,
         blacklist_reason=m.blacklist_reason,
         notes=m.profile.notes,
+        referred_by_kind=m.referred_by.kind if m.referred_by else "",
+        referred_by_id=m.referred_by.id if m.referred_by else "",
+        tier=m.tier,
     )
     if m.profile.birthday:
         month, day, year = m.profile.birthday

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from services.members.domain.directory import Handover, Staff, Store
 from services.members.domain.model import Member
+from services.members.domain.points import EntryReason
 from services.members.domain.purchases import Purchase, RecordedPurchase, Refund, RefundLine
 
 
@@ -24,9 +25,28 @@ class MemberRepository(Protocol):
         self, tenant_id: str, member_id: str, fields: dict[str, Any], unset: tuple[str, ...] = ()
     ) -> Member | None: ...
 
+    async def set_blacklist(self, tenant_id: str, member_id: str, reason: str, at: datetime) -> Member | None:
+        """Blacklist (reason) or clear it (""), announcing member_blacklist_changed."""
+
     async def set_consent(
         self, tenant_id: str, member_id: str, channel: str, granted: bool, source: str, at: datetime
     ) -> Member | None: ...
+
+
+class MemberLinks(Protocol):
+    """Openids and members' referral codes, each unique in its tenant."""
+
+    async def member_for_openid(self, tenant_id: str, openid: str) -> str | None: ...
+
+    async def claim_openid(self, tenant_id: str, openid: str, unionid: str, member_id: str) -> str:
+        """Link the openid to `member_id` unless it is linked already; the linked member's id."""
+
+    async def relink_openid(self, tenant_id: str, openid: str, from_member: str, to_member: str) -> None: ...
+
+    async def member_for_referral_code(self, tenant_id: str, code: str) -> str | None: ...
+
+    async def referral_code(self, tenant_id: str, member_id: str) -> str | None:
+        """The member's code (made on first request); None when there is no such member."""
 
 
 class DirectoryRepository(Protocol):
@@ -90,6 +110,13 @@ class PurchaseRepository(Protocol):
         self, tenant_id: str, member_id: str, limit: int = 20
     ) -> tuple[int, str, list[dict[str, Any]]]:
         """Balance (-1 when no such member), tier and the latest ledger entries."""
+
+
+class PointsLedger(Protocol):
+    async def adjust(
+        self, tenant_id: str, member_id: str, delta: int, reason: EntryReason, source_id: str, at: datetime
+    ) -> tuple[int, bool] | None:
+        """(balance, applied now); None when no such member; InsufficientPoints for a debit too big."""
 
 
 @dataclass(frozen=True)

@@ -84,11 +84,5 @@ async def handle_sms_reply(
 
 
 async def set_blacklist(tenant_id: str, member_id: str, reason: str, repo: MemberRepository) -> Member:
-    reason = blacklist_reason(reason)
-    if reason:
-        member = await repo.update(
-            tenant_id, member_id, {"blacklist": {"reason": reason, "at": datetime.now(UTC)}}
-        )
-    else:
-        member = await repo.update(tenant_id, member_id, {}, unset=("blacklist",))
+    member = await repo.set_blacklist(tenant_id, member_id, blacklist_reason(reason), datetime.now(UTC))
     return _found(member, member_id)

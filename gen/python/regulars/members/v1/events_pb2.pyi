@@ -38,6 +38,9 @@ class MemberRegistered(_message.Message):
     HOME_STORE_ID_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
     REGISTERED_AT_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    REFERRED_BY_KIND_FIELD_NUMBER: _builtins.int
+    REFERRED_BY_ID_FIELD_NUMBER: _builtins.int
     member_id: _builtins.str
     tenant_id: _builtins.str
     name: _builtins.str
@@ -45,6 +48,11 @@ class MemberRegistered(_message.Message):
     surname: _builtins.str
     home_store_id: _builtins.str
     channel: _builtins.str
+    tier: _builtins.str
+    """The tier a new member starts in (the lowest of the tenant's ladder)."""
+    referred_by_kind: _builtins.str
+    """Who brought the member in ("member" or "staff"), if anyone."""
+    referred_by_id: _builtins.str
     @_builtins.property
     def registered_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -57,10 +65,13 @@ class MemberRegistered(_message.Message):
         home_store_id: _builtins.str = ...,
         channel: _builtins.str = ...,
         registered_at: _timestamp_pb2.Timestamp | None = ...,
+        tier: _builtins.str = ...,
+        referred_by_kind: _builtins.str = ...,
+        referred_by_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["registered_at", b"registered_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "home_store_id", b"home_store_id", "member_id", b"member_id", "name", b"name", "registered_at", b"registered_at", "surname", b"surname", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "home_store_id", b"home_store_id", "member_id", b"member_id", "name", b"name", "referred_by_id", b"referred_by_id", "referred_by_kind", b"referred_by_kind", "registered_at", b"registered_at", "surname", b"surname", "tenant_id", b"tenant_id", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -458,3 +469,76 @@ class MemberMerged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MemberMerged: _TypeAlias = MemberMerged  # noqa: Y015
+
+@_typing.final
+class ReferralConverted(_message.Message):
+    """ce_type "regulars.members.v1.referral_converted": a referred member made their first purchase
+    (emitted once per referred member). Coupons reward the referrer; messaging thanks both.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    REFERRER_KIND_FIELD_NUMBER: _builtins.int
+    REFERRER_ID_FIELD_NUMBER: _builtins.int
+    PURCHASE_ID_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    referrer_kind: _builtins.str
+    """"member" or "staff"."""
+    referrer_id: _builtins.str
+    purchase_id: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        referrer_kind: _builtins.str = ...,
+        referrer_id: _builtins.str = ...,
+        purchase_id: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "member_id", b"member_id", "purchase_id", b"purchase_id", "referrer_id", b"referrer_id", "referrer_kind", b"referrer_kind", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReferralConverted: _TypeAlias = ReferralConverted  # noqa: Y015
+
+@_typing.final
+class MemberBlacklistChanged(_message.Message):
+    """ce_type "regulars.members.v1.member_blacklist_changed": the member was put on (reason set) or
+    taken off (reason empty) the blacklist. Coupons and messaging stop (or resume) targeting them.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    reason: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "member_id", b"member_id", "reason", b"reason", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberBlacklistChanged: _TypeAlias = MemberBlacklistChanged  # noqa: Y015

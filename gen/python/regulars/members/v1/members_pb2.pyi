@@ -114,6 +114,9 @@ class Member(_message.Message):
     PREFERRED_CHANNEL_FIELD_NUMBER: _builtins.int
     BLACKLIST_REASON_FIELD_NUMBER: _builtins.int
     NOTES_FIELD_NUMBER: _builtins.int
+    REFERRED_BY_KIND_FIELD_NUMBER: _builtins.int
+    REFERRED_BY_ID_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     phone: _builtins.str
@@ -128,6 +131,10 @@ class Member(_message.Message):
     blacklist_reason: _builtins.str
     """Empty unless blacklisted."""
     notes: _builtins.str
+    referred_by_kind: _builtins.str
+    """Who brought the member in: "member" or "staff" (empty when nobody), and their id."""
+    referred_by_id: _builtins.str
+    tier: _builtins.str
     @_builtins.property
     def registered_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -154,10 +161,13 @@ class Member(_message.Message):
         preferred_channel: _builtins.str = ...,
         blacklist_reason: _builtins.str = ...,
         notes: _builtins.str = ...,
+        referred_by_kind: _builtins.str = ...,
+        referred_by_id: _builtins.str = ...,
+        tier: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "registered_at", b"registered_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "blacklist_reason", b"blacklist_reason", "consent", b"consent", "gender", b"gender", "home_store_id", b"home_store_id", "id", b"id", "name", b"name", "notes", b"notes", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "preferred_channel", b"preferred_channel", "registered_at", b"registered_at", "surname", b"surname", "tags", b"tags", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "blacklist_reason", b"blacklist_reason", "consent", b"consent", "gender", b"gender", "home_store_id", b"home_store_id", "id", b"id", "name", b"name", "notes", b"notes", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "preferred_channel", b"preferred_channel", "referred_by_id", b"referred_by_id", "referred_by_kind", b"referred_by_kind", "registered_at", b"registered_at", "surname", b"surname", "tags", b"tags", "tenant_id", b"tenant_id", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -180,6 +190,9 @@ class EnrollMemberRequest(_message.Message):
     TAGS_FIELD_NUMBER: _builtins.int
     NOTES_FIELD_NUMBER: _builtins.int
     CARD_NO_FIELD_NUMBER: _builtins.int
+    OPENID_FIELD_NUMBER: _builtins.int
+    UNIONID_FIELD_NUMBER: _builtins.int
+    REFERRAL_CODE_FIELD_NUMBER: _builtins.int
     tenant_id: _builtins.str
     phone: _builtins.str
     """As typed at the till; parsed with the tenant's default region when it has no "+" prefix."""
@@ -198,6 +211,15 @@ class EnrollMemberRequest(_message.Message):
     """Free text about the customer (temperament, preferences); never logged."""
     card_no: _builtins.str
     """The paper membership card number, for imported members."""
+    openid: _builtins.str
+    """A mini-program enrolment: the user's WeChat openid (unique in the tenant; enrolling it
+    again returns the same member). The phone is then optional.
+    """
+    unionid: _builtins.str
+    referral_code: _builtins.str
+    """A referral link's code: an assistant's badge code (they become the owner) or a member's
+    referral code (GetReferralCode). The new member is linked to the referrer.
+    """
     @_builtins.property
     def birthday(self) -> Global___Birthday: ...
     @_builtins.property
@@ -218,10 +240,13 @@ class EnrollMemberRequest(_message.Message):
         tags: _abc.Iterable[_builtins.str] | None = ...,
         notes: _builtins.str = ...,
         card_no: _builtins.str = ...,
+        openid: _builtins.str = ...,
+        unionid: _builtins.str = ...,
+        referral_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "card_no", b"card_no", "channel", b"channel", "gender", b"gender", "name", b"name", "notes", b"notes", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "staff_code", b"staff_code", "store_id", b"store_id", "surname", b"surname", "tags", b"tags", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday", b"birthday", "card_no", b"card_no", "channel", b"channel", "gender", b"gender", "name", b"name", "notes", b"notes", "openid", b"openid", "owner_staff_id", b"owner_staff_id", "phone", b"phone", "referral_code", b"referral_code", "staff_code", b"staff_code", "store_id", b"store_id", "surname", b"surname", "tags", b"tags", "tenant_id", b"tenant_id", "unionid", b"unionid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -299,6 +324,132 @@ class GetMemberRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetMemberRequest: _TypeAlias = GetMemberRequest  # noqa: Y015
+
+@_typing.final
+class FindMemberByOpenidRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    OPENID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    openid: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        openid: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["openid", b"openid", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FindMemberByOpenidRequest: _TypeAlias = FindMemberByOpenidRequest  # noqa: Y015
+
+@_typing.final
+class GetReferralCodeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReferralCodeRequest: _TypeAlias = GetReferralCodeRequest  # noqa: Y015
+
+@_typing.final
+class ReferralCode(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    code: _builtins.str
+    """Short, unique in the tenant, e.g. "R7K2M9QX"; put it in a share link or a QR code."""
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "member_id", b"member_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReferralCode: _TypeAlias = ReferralCode  # noqa: Y015
+
+@_typing.final
+class AdjustPointsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    DELTA_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    SOURCE_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    delta: _builtins.int
+    """Points to add (positive) or take (negative); never zero."""
+    reason: _builtins.str
+    """"sign_in", "review", "survey_answer", "share", "gift_redemption" or "manual_adjustment"."""
+    source_id: _builtins.str
+    """What caused it (the review id, the day of a sign-in, the gift order); with the reason, the
+    entry's unique key. Letters, digits, "-", "_" and ":" only.
+    """
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        delta: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        source_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["delta", b"delta", "member_id", b"member_id", "reason", b"reason", "source_id", b"source_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdjustPointsRequest: _TypeAlias = AdjustPointsRequest  # noqa: Y015
+
+@_typing.final
+class AdjustPointsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BALANCE_FIELD_NUMBER: _builtins.int
+    APPLIED_FIELD_NUMBER: _builtins.int
+    balance: _builtins.int
+    applied: _builtins.bool
+    """False when this source was already counted: nothing changed."""
+    def __init__(
+        self,
+        *,
+        balance: _builtins.int = ...,
+        applied: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied", b"applied", "balance", b"balance"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdjustPointsResponse: _TypeAlias = AdjustPointsResponse  # noqa: Y015
 
 @_typing.final
 class FindMemberByPhoneRequest(_message.Message):
@@ -1384,10 +1535,16 @@ class CalendarDaySummary(_message.Message):
     BIRTHDAY_MONTHS_STARTED_FIELD_NUMBER: _builtins.int
     BIRTHDAYS_FIELD_NUMBER: _builtins.int
     DORMANT_FIELD_NUMBER: _builtins.int
+    POINTS_EXPIRED_FIELD_NUMBER: _builtins.int
+    TIERS_CHANGED_FIELD_NUMBER: _builtins.int
     date: _builtins.str
     birthday_months_started: _builtins.int
     birthdays: _builtins.int
     dormant: _builtins.int
+    points_expired: _builtins.int
+    """On 1 January: members whose points of the year before last lapsed."""
+    tiers_changed: _builtins.int
+    """Members whose tier went down because old spend left the 12-month window."""
     def __init__(
         self,
         *,
@@ -1395,10 +1552,12 @@ class CalendarDaySummary(_message.Message):
         birthday_months_started: _builtins.int = ...,
         birthdays: _builtins.int = ...,
         dormant: _builtins.int = ...,
+        points_expired: _builtins.int = ...,
+        tiers_changed: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday_months_started", b"birthday_months_started", "birthdays", b"birthdays", "date", b"date", "dormant", b"dormant"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birthday_months_started", b"birthday_months_started", "birthdays", b"birthdays", "date", b"date", "dormant", b"dormant", "points_expired", b"points_expired", "tiers_changed", b"tiers_changed"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -50,6 +50,16 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
                 _registered_method=True)
+        self.FindMemberByOpenid = channel.unary_unary(
+                '/regulars.members.v1.MembersService/FindMemberByOpenid',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByOpenidRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+                _registered_method=True)
+        self.GetReferralCode = channel.unary_unary(
+                '/regulars.members.v1.MembersService/GetReferralCode',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetReferralCodeRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ReferralCode.FromString,
+                _registered_method=True)
         self.UpdateProfile = channel.unary_unary(
                 '/regulars.members.v1.MembersService/UpdateProfile',
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.UpdateProfileRequest.SerializeToString,
@@ -135,6 +145,11 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Points.FromString,
                 _registered_method=True)
+        self.AdjustPoints = channel.unary_unary(
+                '/regulars.members.v1.MembersService/AdjustPoints',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.AdjustPointsRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.AdjustPointsResponse.FromString,
+                _registered_method=True)
         self.RefundPurchase = channel.unary_unary(
                 '/regulars.members.v1.MembersService/RefundPurchase',
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.RefundPurchaseRequest.SerializeToString,
@@ -186,6 +201,22 @@ class MembersServiceServicer:
     def FindMemberByPhone(self, request, context):
         """The member with this phone number (normalised like EnrollMember), e.g. to open a member
         session for a mini-program. NOT_FOUND when nobody in the tenant has it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FindMemberByOpenid(self, request, context):
+        """The member a mini-program user (WeChat openid) enrolled as. NOT_FOUND when there is none.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReferralCode(self, request, context):
+        """The member's own referral code, made on first request (unique in the tenant). A friend who
+        enrols with it is linked to the member; on the friend's first purchase members emits
+        referral_converted once.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -320,6 +351,16 @@ class MembersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AdjustPoints(self, request, context):
+        """Adds or takes points for anything but a purchase: a sign-in, a review, a survey answer, a
+        share, a gift redemption, a manual adjustment. Idempotent on (reason, source_id): the same
+        source counts once (`applied = false` on a repeat). FAILED_PRECONDITION when the balance
+        would go below zero. Emits points_changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RefundPurchase(self, request, context):
         """Refunds part or all of a purchase (no lines: everything not refunded yet). Idempotent on the
         refund id. Never gives back more per SKU than was paid; reverses the points proportionally
@@ -377,6 +418,16 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.FindMemberByPhone,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'FindMemberByOpenid': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindMemberByOpenid,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByOpenidRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
+            ),
+            'GetReferralCode': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReferralCode,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetReferralCodeRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ReferralCode.SerializeToString,
             ),
             'UpdateProfile': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateProfile,
@@ -462,6 +513,11 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.GetPoints,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Points.SerializeToString,
+            ),
+            'AdjustPoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdjustPoints,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.AdjustPointsRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.AdjustPointsResponse.SerializeToString,
             ),
             'RefundPurchase': grpc.unary_unary_rpc_method_handler(
                     servicer.RefundPurchase,
@@ -571,6 +627,60 @@ class MembersService:
             '/regulars.members.v1.MembersService/FindMemberByPhone',
             regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindMemberByOpenid(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/FindMemberByOpenid',
+            regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByOpenidRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReferralCode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/GetReferralCode',
+            regulars_dot_members_dot_v1_dot_members__pb2.GetReferralCodeRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.ReferralCode.FromString,
             options,
             channel_credentials,
             insecure,
@@ -1030,6 +1140,33 @@ class MembersService:
             '/regulars.members.v1.MembersService/GetPoints',
             regulars_dot_members_dot_v1_dot_members__pb2.GetPointsRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.Points.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdjustPoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/AdjustPoints',
+            regulars_dot_members_dot_v1_dot_members__pb2.AdjustPointsRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.AdjustPointsResponse.FromString,
             options,
             channel_credentials,
             insecure,

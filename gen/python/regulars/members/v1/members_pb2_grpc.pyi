@@ -45,6 +45,13 @@ class MembersServiceStub:
     """The member with this phone number (normalised like EnrollMember), e.g. to open a member
     session for a mini-program. NOT_FOUND when nobody in the tenant has it.
     """
+    FindMemberByOpenid: _grpc.UnaryUnaryMultiCallable[_members_pb2.FindMemberByOpenidRequest, _members_pb2.Member]
+    """The member a mini-program user (WeChat openid) enrolled as. NOT_FOUND when there is none."""
+    GetReferralCode: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetReferralCodeRequest, _members_pb2.ReferralCode]
+    """The member's own referral code, made on first request (unique in the tenant). A friend who
+    enrols with it is linked to the member; on the friend's first purchase members emits
+    referral_converted once.
+    """
     UpdateProfile: _grpc.UnaryUnaryMultiCallable[_members_pb2.UpdateProfileRequest, _members_pb2.Member]
     """Changes the profile; only the fields present in the request change."""
     SetConsent: _grpc.UnaryUnaryMultiCallable[_members_pb2.SetConsentRequest, _members_pb2.Member]
@@ -95,6 +102,12 @@ class MembersServiceStub:
     """
     GetPoints: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetPointsRequest, _members_pb2.Points]
     """The member's points balance and latest ledger entries."""
+    AdjustPoints: _grpc.UnaryUnaryMultiCallable[_members_pb2.AdjustPointsRequest, _members_pb2.AdjustPointsResponse]
+    """Adds or takes points for anything but a purchase: a sign-in, a review, a survey answer, a
+    share, a gift redemption, a manual adjustment. Idempotent on (reason, source_id): the same
+    source counts once (`applied = false` on a repeat). FAILED_PRECONDITION when the balance
+    would go below zero. Emits points_changed.
+    """
     RefundPurchase: _grpc.UnaryUnaryMultiCallable[_members_pb2.RefundPurchaseRequest, _members_pb2.RefundPurchaseResponse]
     """Refunds part or all of a purchase (no lines: everything not refunded yet). Idempotent on the
     refund id. Never gives back more per SKU than was paid; reverses the points proportionally
@@ -129,6 +142,13 @@ class MembersServiceAsyncStub(MembersServiceStub):
     FindMemberByPhone: _aio.UnaryUnaryMultiCallable[_members_pb2.FindMemberByPhoneRequest, _members_pb2.Member]  # type: ignore[assignment]
     """The member with this phone number (normalised like EnrollMember), e.g. to open a member
     session for a mini-program. NOT_FOUND when nobody in the tenant has it.
+    """
+    FindMemberByOpenid: _aio.UnaryUnaryMultiCallable[_members_pb2.FindMemberByOpenidRequest, _members_pb2.Member]  # type: ignore[assignment]
+    """The member a mini-program user (WeChat openid) enrolled as. NOT_FOUND when there is none."""
+    GetReferralCode: _aio.UnaryUnaryMultiCallable[_members_pb2.GetReferralCodeRequest, _members_pb2.ReferralCode]  # type: ignore[assignment]
+    """The member's own referral code, made on first request (unique in the tenant). A friend who
+    enrols with it is linked to the member; on the friend's first purchase members emits
+    referral_converted once.
     """
     UpdateProfile: _aio.UnaryUnaryMultiCallable[_members_pb2.UpdateProfileRequest, _members_pb2.Member]  # type: ignore[assignment]
     """Changes the profile; only the fields present in the request change."""
@@ -180,6 +200,12 @@ class MembersServiceAsyncStub(MembersServiceStub):
     """
     GetPoints: _aio.UnaryUnaryMultiCallable[_members_pb2.GetPointsRequest, _members_pb2.Points]  # type: ignore[assignment]
     """The member's points balance and latest ledger entries."""
+    AdjustPoints: _aio.UnaryUnaryMultiCallable[_members_pb2.AdjustPointsRequest, _members_pb2.AdjustPointsResponse]  # type: ignore[assignment]
+    """Adds or takes points for anything but a purchase: a sign-in, a review, a survey answer, a
+    share, a gift redemption, a manual adjustment. Idempotent on (reason, source_id): the same
+    source counts once (`applied = false` on a repeat). FAILED_PRECONDITION when the balance
+    would go below zero. Emits points_changed.
+    """
     RefundPurchase: _aio.UnaryUnaryMultiCallable[_members_pb2.RefundPurchaseRequest, _members_pb2.RefundPurchaseResponse]  # type: ignore[assignment]
     """Refunds part or all of a purchase (no lines: everything not refunded yet). Idempotent on the
     refund id. Never gives back more per SKU than was paid; reverses the points proportionally
@@ -229,6 +255,25 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_members_pb2.Member, _abc.Awaitable[_members_pb2.Member]]:
         """The member with this phone number (normalised like EnrollMember), e.g. to open a member
         session for a mini-program. NOT_FOUND when nobody in the tenant has it.
+        """
+
+    @_abc_1.abstractmethod
+    def FindMemberByOpenid(
+        self,
+        request: _members_pb2.FindMemberByOpenidRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.Member, _abc.Awaitable[_members_pb2.Member]]:
+        """The member a mini-program user (WeChat openid) enrolled as. NOT_FOUND when there is none."""
+
+    @_abc_1.abstractmethod
+    def GetReferralCode(
+        self,
+        request: _members_pb2.GetReferralCodeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.ReferralCode, _abc.Awaitable[_members_pb2.ReferralCode]]:
+        """The member's own referral code, made on first request (unique in the tenant). A friend who
+        enrols with it is linked to the member; on the friend's first purchase members emits
+        referral_converted once.
         """
 
     @_abc_1.abstractmethod
@@ -382,6 +427,18 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_members_pb2.Points, _abc.Awaitable[_members_pb2.Points]]:
         """The member's points balance and latest ledger entries."""
+
+    @_abc_1.abstractmethod
+    def AdjustPoints(
+        self,
+        request: _members_pb2.AdjustPointsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.AdjustPointsResponse, _abc.Awaitable[_members_pb2.AdjustPointsResponse]]:
+        """Adds or takes points for anything but a purchase: a sign-in, a review, a survey answer, a
+        share, a gift redemption, a manual adjustment. Idempotent on (reason, source_id): the same
+        source counts once (`applied = false` on a repeat). FAILED_PRECONDITION when the balance
+        would go below zero. Emits points_changed.
+        """
 
     @_abc_1.abstractmethod
     def RefundPurchase(
