@@ -123,11 +123,19 @@ def _wrap_stream(inner: Callable[..., Any], method: str) -> Callable[..., Any]:
     return wrapper
 
 
+# grpc core cancels calls that wait unserved beyond a small pending queue (1,000 by default);
+# a flash sale sends thousands at once, which should queue and be answered, not be cancelled.
+SERVER_OPTIONS = [
+    ("grpc.server.max_pending_requests", 20_000),
+    ("grpc.server.max_pending_requests_hard_limit", 40_000),
+]
+
+
 class GrpcServer:
     """A grpc.aio server with health and reflection for the given service names."""
 
     def __init__(self, port: int, service_names: list[str]) -> None:
-        self.server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()])
+        self.server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()], options=SERVER_OPTIONS)
         self.health = health.aio.HealthServicer()
         self._service_names = service_names
         self._port = port

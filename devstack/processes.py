@@ -111,7 +111,10 @@ class Stack:
         return env
 
     def service(self, name: str, **extra_env: str) -> ManagedProcess:
-        env = self.base_env() | {"GRPC_PORT": str(self.ports[name])} | extra_env
+        peers = {
+            f"{n.upper()}_GRPC_ADDR": f"127.0.0.1:{self.ports.get(n, DEFAULT_PORTS[n])}" for n in SERVICES
+        }
+        env = self.base_env() | peers | {"GRPC_PORT": str(self.ports[name])} | extra_env
         return ManagedProcess(
             name,
             [sys.executable, "-m", f"services.{name}"],

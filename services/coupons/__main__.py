@@ -2,6 +2,7 @@
 
 from chassis import runtime, settings
 from services.coupons import bootstrap
+from services.coupons.settings import CouponsSettings
 
 if __name__ == "__main__":
-    runtime.run("coupons", settings.load(settings.ServiceSettings), bootstrap.wire)
+    runtime.run("coupons", settings.load(CouponsSettings), bootstrap.wire)

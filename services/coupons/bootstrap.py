@@ -1,18 +1,75 @@
-"""Wires the coupons service. Until its issue lands it serves health and reflection only."""
+"""Wires the coupons service: the one place that knows every layer."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from regulars.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 
-from chassis.runtime import Runtime, ServiceSpec
+from chassis.runtime import Runtime, ServiceSpec, Subscription
+from services.coupons.adapters import coupons_mongo, events, rules_mongo, templates_mongo
+from services.coupons.adapters.audience_mongo import MongoAudience
+from services.coupons.adapters.jobs_mongo import MongoJobs
+from services.coupons.adapters.members_client import MembersClient
+from services.coupons.adapters.slots_mongo import MongoSlots
+from services.coupons.entrypoints import consumer
+from services.coupons.entrypoints.grpc_servicer import CouponsServicer
+from services.coupons.entrypoints.workers import ExpiryWorker, ScheduleWorker
+from services.coupons.service.catalogue import Catalogue
+from services.coupons.service.housekeeping import Expiry
+from services.coupons.service.issuing import Issuer
+from services.coupons.service.jobs import JobRunner
+from services.coupons.service.rules import RuleEngine
+from services.coupons.service.till import Till
+from services.coupons.service.wallet import Wallet
+from services.coupons.settings import CouponsSettings
 
 SERVICE_NAME = coupons_pb2.DESCRIPTOR.services_by_name["CouponsService"].full_name
+MEMBERS_TOPIC = "regulars.members.v1"
 
 
 def wire(rt: Runtime) -> ServiceSpec:
-    servicer = coupons_pb2_grpc.CouponsServiceServicer()
+    settings = rt.settings
+    assert isinstance(settings, CouponsSettings)
+    tz = ZoneInfo(settings.time_zone)
+    coupons = coupons_mongo.MongoCoupons(rt.db, settings.topic(events.TOPIC), rt.outbox)
+    templates = templates_mongo.MongoTemplates(rt.db)
+    slots = MongoSlots(rt.db)
+    audience = MongoAudience(rt.db)
+    job_store = MongoJobs(rt.db)
+    rule_store = rules_mongo.MongoRules(rt.db)
+    issuer = Issuer(templates, coupons, slots, audience, tz)
+    jobs = JobRunner(job_store, MembersClient(settings.members_grpc_addr), issuer, audience, templates)
+    rules = RuleEngine(rule_store, issuer, jobs)
+    till = Till(coupons, templates, slots)
+    wallet = Wallet(coupons, audience)
+    expiry = Expiry(coupons, settings.coupon_expiring_days)
+    servicer = CouponsServicer(
+        catalogue=Catalogue(templates, coupons, jobs.start_audience),
+        issuer=issuer,
+        till=till,
+        wallet=wallet,
+        jobs=jobs,
+        job_store=job_store,
+        rules=rules,
+        rule_store=rule_store,
+        expiry=expiry,
+        coupons=coupons,
+    )
     return ServiceSpec(
         grpc_services=[
             (SERVICE_NAME, lambda s: coupons_pb2_grpc.add_CouponsServiceServicer_to_server(servicer, s))
+        ],
+        indexes=coupons_mongo.INDEXES | templates_mongo.INDEXES | rules_mongo.INDEXES,
+        outbox_collections=[coupons_mongo.COUPONS],
+        produces=[settings.topic(events.TOPIC)],
+        subscription=Subscription(
+            topics=[settings.topic(MEMBERS_TOPIC)],
+            handlers=consumer.subscriptions(audience, till, wallet, rules),
+        ),
+        background=[
+            jobs.run,
+            ExpiryWorker(expiry, settings.expiry_poll_seconds).run,
+            ScheduleWorker(rules).run,
         ],
     )

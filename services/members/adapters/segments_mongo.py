@@ -52,6 +52,6 @@ class MongoSegmentRepository:
 
     async def member_ids(self, query: dict[str, Any]) -> AsyncIterator[str]:
         # One cursor read in batches: memory stays at one batch whatever the audience size.
-        cursor = self._members.find(query, {"_id": 1}, batch_size=STREAM_BATCH)
+        cursor = self._members.find(query, {"_id": 1}, batch_size=STREAM_BATCH).sort("_id", 1)
         async for d in cursor:
             yield d["_id"]

@@ -339,7 +339,10 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         spec = await segments.resolve_spec(
             request.tenant_id, request.segment_id, _criteria(request), self._segments
         )
-        async for member_id in segments.stream(request.tenant_id, spec, self._segments, self._directory):
+        stream = segments.stream(
+            request.tenant_id, spec, self._segments, self._directory, after=request.after_member_id
+        )
+        async for member_id in stream:
             yield members_pb2.SegmentMember(member_id=member_id)
 
     async def RefundPurchase(

@@ -78,8 +78,15 @@ async def preview(
 
 
 async def stream(
-    tenant_id: str, spec: SegmentSpec, repo: SegmentRepository, directory: DirectoryRepository
+    tenant_id: str,
+    spec: SegmentSpec,
+    repo: SegmentRepository,
+    directory: DirectoryRepository,
+    after: str = "",
 ) -> AsyncIterator[str]:
+    """Matching ids in ascending order, after `after` when resuming."""
     query = await member_filter(tenant_id, spec, directory)
+    if after:
+        query = {"$and": [query, {"_id": {"$gt": after}}]}
     async for member_id in repo.member_ids(query):
         yield member_id

@@ -22,15 +22,116 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!regulars/coupons/v1/coupons.proto\x12\x13regulars.coupons.v12\x10\n\x0e\x43ouponsServiceb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!regulars/coupons/v1/coupons.proto\x12\x13regulars.coupons.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc2\x01\n\x07\x42\x65nefit\x12-\n\x04kind\x18\x01 \x01(\x0e\x32\x1f.regulars.coupons.v1.CouponKind\x12\x12\n\namount_off\x18\x02 \x01(\x03\x12\x13\n\x0bpercent_off\x18\x03 \x01(\x05\x12\x14\n\x0cmax_discount\x18\x04 \x01(\x03\x12\x11\n\tthreshold\x18\x05 \x01(\x03\x12\x11\n\trepeating\x18\x06 \x01(\x08\x12\x10\n\x08gift_sku\x18\x07 \x01(\t\x12\x11\n\tmin_spend\x18\x08 \x01(\x03\"\xcb\x01\n\x05Scope\x12\x16\n\x0einclude_brands\x18\x01 \x03(\t\x12\x16\n\x0e\x65xclude_brands\x18\x02 \x03(\t\x12\x1a\n\x12include_categories\x18\x03 \x03(\t\x12\x1a\n\x12\x65xclude_categories\x18\x04 \x03(\t\x12\x14\n\x0cinclude_skus\x18\x05 \x03(\t\x12\x14\n\x0c\x65xclude_skus\x18\x06 \x03(\t\x12\x16\n\x0einclude_stores\x18\x07 \x03(\t\x12\x16\n\x0e\x65xclude_stores\x18\x08 \x03(\t\"\x96\x01\n\x08Validity\x12-\n\tstarts_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07\x65nds_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10\x64uration_seconds\x18\x03 \x01(\x03\x12\x14\n\x0cuntil_end_of\x18\x04 \x01(\t\"q\n\x06Limits\x12\x13\n\x0btotal_stock\x18\x01 \x01(\x03\x12\x18\n\x10per_member_limit\x18\x02 \x01(\x05\x12\x18\n\x10per_period_limit\x18\x03 \x01(\x05\x12\x0e\n\x06period\x18\x04 \x01(\t\x12\x0e\n\x06\x62udget\x18\x05 \x01(\x03\";\n\x08\x41udience\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\r\n\x05tiers\x18\x02 \x03(\t\x12\x12\n\nsegment_id\x18\x03 \x01(\t\"\x9a\x04\n\x08Template\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x04 \x01(\t\x12-\n\x07\x62\x65nefit\x18\x05 \x01(\x0b\x32\x1c.regulars.coupons.v1.Benefit\x12)\n\x05scope\x18\x06 \x01(\x0b\x32\x1a.regulars.coupons.v1.Scope\x12/\n\x08validity\x18\x07 \x01(\x0b\x32\x1d.regulars.coupons.v1.Validity\x12+\n\x06limits\x18\x08 \x01(\x0b\x32\x1b.regulars.coupons.v1.Limits\x12/\n\x08\x61udience\x18\t \x01(\x0b\x32\x1d.regulars.coupons.v1.Audience\x12\x11\n\tclaimable\x18\n \x01(\x08\x12\x11\n\tshareable\x18\x0b \x01(\x08\x12\x11\n\tstackable\x18\x0c \x01(\x08\x12\r\n\x05state\x18\r \x01(\t\x12\x0f\n\x07version\x18\x0e \x01(\x05\x12.\n\ncreated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15stays_spent_on_refund\x18\x10 \x01(\x08\x12\x0e\n\x06issued\x18\x11 \x01(\x03\x12\x13\n\x0b\x62udget_used\x18\x12 \x01(\x03\x12\x16\n\x0e\x61udience_ready\x18\x13 \x01(\x08\"\xf4\x02\n\x0eTemplateFields\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12-\n\x07\x62\x65nefit\x18\x03 \x01(\x0b\x32\x1c.regulars.coupons.v1.Benefit\x12)\n\x05scope\x18\x04 \x01(\x0b\x32\x1a.regulars.coupons.v1.Scope\x12/\n\x08validity\x18\x05 \x01(\x0b\x32\x1d.regulars.coupons.v1.Validity\x12+\n\x06limits\x18\x06 \x01(\x0b\x32\x1b.regulars.coupons.v1.Limits\x12/\n\x08\x61udience\x18\x07 \x01(\x0b\x32\x1d.regulars.coupons.v1.Audience\x12\x11\n\tclaimable\x18\x08 \x01(\x08\x12\x11\n\tshareable\x18\t \x01(\x08\x12\x11\n\tstackable\x18\n \x01(\x08\x12\x1d\n\x15stays_spent_on_refund\x18\x0b \x01(\x08\"a\n\x15\x43reateTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x35\n\x08template\x18\x02 \x01(\x0b\x32#.regulars.coupons.v1.TemplateFields\"<\n\x12GetTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"8\n\x14ListTemplatesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\"I\n\x15ListTemplatesResponse\x12\x30\n\ttemplates\x18\x01 \x03(\x0b\x32\x1d.regulars.coupons.v1.Template\"\x8b\x01\n\x15UpdateTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x35\n\x08template\x18\x03 \x01(\x0b\x32#.regulars.coupons.v1.TemplateFields\x12\x13\n\x0bupdate_mask\x18\x04 \x03(\t\"P\n\x17SetTemplateStateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\r\n\x05state\x18\x03 \x01(\t\"\x91\x05\n\x06\x43oupon\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12\x18\n\x10template_version\x18\x04 \x01(\x05\x12\x11\n\tmember_id\x18\x05 \x01(\t\x12\x0c\n\x04\x63ode\x18\x06 \x01(\t\x12\x0c\n\x04name\x18\x07 \x01(\t\x12-\n\x07\x62\x65nefit\x18\x08 \x01(\x0b\x32\x1c.regulars.coupons.v1.Benefit\x12)\n\x05scope\x18\t \x01(\x0b\x32\x1a.regulars.coupons.v1.Scope\x12\x11\n\tstackable\x18\n \x01(\x08\x12\x11\n\tshareable\x18\x0b \x01(\x08\x12/\n\x05state\x18\x0c \x01(\x0e\x32 .regulars.coupons.v1.CouponState\x12.\n\nvalid_from\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tissued_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x10 \x01(\t\x12\x13\n\x0b\x63heckout_id\x18\x11 \x01(\t\x12\x33\n\x0flock_expires_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x33\n\nredemption\x18\x13 \x01(\x0b\x32\x1f.regulars.coupons.v1.Redemption\x12\x1b\n\x13shared_to_coupon_id\x18\x14 \x01(\t\x12\x1d\n\x15shared_from_coupon_id\x18\x15 \x01(\t\"\xaa\x01\n\nRedemption\x12\x12\n\nreceipt_no\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x10\n\x08staff_id\x18\x03 \x01(\t\x12\x10\n\x08\x64iscount\x18\x04 \x01(\x03\x12\x15\n\rreceipt_total\x18\x05 \x01(\x03\x12\x13\n\x0bpurchase_id\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"O\n\x12\x43laimCouponRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\"\x86\x01\n\x13\x43laimCouponResponse\x12\x32\n\x07outcome\x18\x01 \x01(\x0e\x32!.regulars.coupons.v1.ClaimOutcome\x12+\n\x06\x63oupon\x18\x02 \x01(\x0b\x32\x1b.regulars.coupons.v1.Coupon\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"t\n\x12IssueCouponRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x10\n\x08issue_id\x18\x04 \x01(\t\x12\x11\n\tissued_by\x18\x05 \x01(\t\"f\n\x18IssueCompensationRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x04 \x01(\t\"c\n\x14StartIssueJobRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\x12\n\nsegment_id\x18\x03 \x01(\t\x12\x0f\n\x07job_key\x18\x04 \x01(\t\"7\n\x12GetIssueJobRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0e\n\x06job_id\x18\x02 \x01(\t\"\x89\x02\n\x08IssueJob\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12\x12\n\nsegment_id\x18\x04 \x01(\t\x12\r\n\x05state\x18\x05 \x01(\t\x12\x14\n\x0cmembers_seen\x18\x06 \x01(\x03\x12\x0e\n\x06issued\x18\x07 \x01(\x03\x12\x0f\n\x07skipped\x18\x08 \x01(\x03\x12\x0e\n\x06\x64\x65tail\x18\t \x01(\t\x12.\n\nstarted_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"r\n\x18ListMemberCouponsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x30\n\x06states\x18\x03 \x03(\x0e\x32 .regulars.coupons.v1.CouponState\"I\n\x19ListMemberCouponsResponse\x12,\n\x07\x63oupons\x18\x01 \x03(\x0b\x32\x1b.regulars.coupons.v1.Coupon\"3\n\x10GetCouponRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\"c\n\x12ShareCouponRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x16\n\x0e\x66rom_member_id\x18\x03 \x01(\t\x12\x14\n\x0cto_member_id\x18\x04 \x01(\t\"^\n\x08\x43\x61rtLine\x12\x0b\n\x03sku\x18\x01 \x01(\t\x12\r\n\x05\x62rand\x18\x02 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\x05\x12\x12\n\nunit_price\x18\x05 \x01(\x03\"{\n\x13ValidateCartRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12,\n\x05lines\x18\x04 \x03(\x0b\x32\x1d.regulars.coupons.v1.CartLine\"}\n\x0b\x43ouponCheck\x12+\n\x06\x63oupon\x18\x01 \x01(\x0b\x32\x1b.regulars.coupons.v1.Coupon\x12\x0f\n\x07\x61pplies\x18\x02 \x01(\x08\x12\x10\n\x08\x64iscount\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\xb1\x01\n\x14ValidateCartResponse\x12\x12\n\ncart_total\x18\x01 \x01(\x03\x12\x30\n\x06\x63hecks\x18\x02 \x03(\x0b\x32 .regulars.coupons.v1.CouponCheck\x12\x37\n\tsuggested\x18\x03 \x03(\x0b\x32$.regulars.coupons.v1.SuggestedCoupon\x12\x1a\n\x12suggested_discount\x18\x04 \x01(\x03\"1\n\x0fSuggestedCoupon\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x10\n\x08\x64iscount\x18\x02 \x01(\x03\"p\n\x11LockCouponRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x13\n\x0b\x63heckout_id\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x13\n\x0bttl_seconds\x18\x05 \x01(\x05\"\xc1\x01\n\x13RedeemCouponRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x12\n\nreceipt_no\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x13\n\x0b\x63heckout_id\x18\x05 \x01(\t\x12\x10\n\x08staff_id\x18\x06 \x01(\t\x12\x10\n\x08\x64iscount\x18\x07 \x01(\x03\x12\x15\n\rreceipt_total\x18\x08 \x01(\x03\x12\x13\n\x0bpurchase_id\x18\t \x01(\t\"L\n\x14ReleaseCouponRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0c\n\x04\x63ode\x18\x02 \x01(\t\x12\x13\n\x0b\x63heckout_id\x18\x03 \x01(\t\"2\n\x0eRuleConditions\x12\x11\n\tmin_spend\x18\x01 \x01(\x03\x12\r\n\x05tiers\x18\x02 \x03(\t\"\xfc\x01\n\x04Rule\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07trigger\x18\x04 \x01(\t\x12\x13\n\x0btemplate_id\x18\x05 \x01(\t\x12\x37\n\nconditions\x18\x06 \x01(\x0b\x32#.regulars.coupons.v1.RuleConditions\x12\x14\n\x0c\x64\x61y_of_month\x18\x07 \x01(\x05\x12\x12\n\nsegment_id\x18\x08 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\t \x01(\x08\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"O\n\x11\x43reateRuleRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\'\n\x04rule\x18\x02 \x01(\x0b\x32\x19.regulars.coupons.v1.Rule\"%\n\x10ListRulesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"=\n\x11ListRulesResponse\x12(\n\x05rules\x18\x01 \x03(\x0b\x32\x19.regulars.coupons.v1.Rule\"J\n\x14SetRuleActiveRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07rule_id\x18\x02 \x01(\t\x12\x0e\n\x06\x61\x63tive\x18\x03 \x01(\x08\":\n\x10RunExpiryRequest\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"9\n\rExpirySummary\x12\x0f\n\x07\x65xpired\x18\x01 \x01(\x03\x12\x17\n\x0f\x65xpiring_warned\x18\x02 \x01(\x03\"\"\n\x12RunScheduleRequest\x12\x0c\n\x04\x64\x61te\x18\x01 \x01(\t\"\'\n\x0fScheduleSummary\x12\x14\n\x0cjobs_started\x18\x01 \x01(\x03\"B\n\x18GetTemplateReportRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\"M\n\tReportRow\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x10\n\x08redeemed\x18\x02 \x01(\x03\x12\x10\n\x08\x64iscount\x18\x03 \x01(\x03\x12\x0f\n\x07revenue\x18\x04 \x01(\x03\"\x9f\x02\n\x0eTemplateReport\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0e\n\x06issued\x18\x02 \x01(\x03\x12\x0f\n\x07\x63laimed\x18\x03 \x01(\x03\x12\x0e\n\x06shared\x18\x04 \x01(\x03\x12\x10\n\x08redeemed\x18\x05 \x01(\x03\x12\x0f\n\x07\x65xpired\x18\x06 \x01(\x03\x12\x17\n\x0fredemption_rate\x18\x07 \x01(\x01\x12\x16\n\x0etotal_discount\x18\x08 \x01(\x03\x12\x0f\n\x07revenue\x18\t \x01(\x03\x12\x30\n\x08\x62y_store\x18\n \x03(\x0b\x32\x1e.regulars.coupons.v1.ReportRow\x12\x30\n\x08\x62y_staff\x18\x0b \x03(\x0b\x32\x1e.regulars.coupons.v1.ReportRow*\x93\x01\n\nCouponKind\x12\x1b\n\x17\x43OUPON_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43OUPON_KIND_AMOUNT_OFF\x10\x01\x12\x1b\n\x17\x43OUPON_KIND_PERCENT_OFF\x10\x02\x12\x19\n\x15\x43OUPON_KIND_THRESHOLD\x10\x03\x12\x14\n\x10\x43OUPON_KIND_GIFT\x10\x04*\xae\x01\n\x0b\x43ouponState\x12\x1c\n\x18\x43OUPON_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x43OUPON_STATE_AVAILABLE\x10\x01\x12\x17\n\x13\x43OUPON_STATE_LOCKED\x10\x02\x12\x19\n\x15\x43OUPON_STATE_REDEEMED\x10\x03\x12\x18\n\x14\x43OUPON_STATE_EXPIRED\x10\x04\x12\x17\n\x13\x43OUPON_STATE_SHARED\x10\x05*\xc5\x01\n\x0c\x43laimOutcome\x12\x1d\n\x19\x43LAIM_OUTCOME_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43LAIM_OUTCOME_ISSUED\x10\x01\x12\x1a\n\x16\x43LAIM_OUTCOME_SOLD_OUT\x10\x02\x12\x1f\n\x1b\x43LAIM_OUTCOME_LIMIT_REACHED\x10\x03\x12\x1e\n\x1a\x43LAIM_OUTCOME_NOT_ELIGIBLE\x10\x04\x12\x1f\n\x1b\x43LAIM_OUTCOME_NOT_AVAILABLE\x10\x05\x32\xf3\x10\n\x0e\x43ouponsService\x12[\n\x0e\x43reateTemplate\x12*.regulars.coupons.v1.CreateTemplateRequest\x1a\x1d.regulars.coupons.v1.Template\x12U\n\x0bGetTemplate\x12\'.regulars.coupons.v1.GetTemplateRequest\x1a\x1d.regulars.coupons.v1.Template\x12\x66\n\rListTemplates\x12).regulars.coupons.v1.ListTemplatesRequest\x1a*.regulars.coupons.v1.ListTemplatesResponse\x12[\n\x0eUpdateTemplate\x12*.regulars.coupons.v1.UpdateTemplateRequest\x1a\x1d.regulars.coupons.v1.Template\x12_\n\x10SetTemplateState\x12,.regulars.coupons.v1.SetTemplateStateRequest\x1a\x1d.regulars.coupons.v1.Template\x12`\n\x0b\x43laimCoupon\x12\'.regulars.coupons.v1.ClaimCouponRequest\x1a(.regulars.coupons.v1.ClaimCouponResponse\x12`\n\x0bIssueCoupon\x12\'.regulars.coupons.v1.IssueCouponRequest\x1a(.regulars.coupons.v1.ClaimCouponResponse\x12l\n\x11IssueCompensation\x12-.regulars.coupons.v1.IssueCompensationRequest\x1a(.regulars.coupons.v1.ClaimCouponResponse\x12Y\n\rStartIssueJob\x12).regulars.coupons.v1.StartIssueJobRequest\x1a\x1d.regulars.coupons.v1.IssueJob\x12U\n\x0bGetIssueJob\x12\'.regulars.coupons.v1.GetIssueJobRequest\x1a\x1d.regulars.coupons.v1.IssueJob\x12r\n\x11ListMemberCoupons\x12-.regulars.coupons.v1.ListMemberCouponsRequest\x1a..regulars.coupons.v1.ListMemberCouponsResponse\x12O\n\tGetCoupon\x12%.regulars.coupons.v1.GetCouponRequest\x1a\x1b.regulars.coupons.v1.Coupon\x12S\n\x0bShareCoupon\x12\'.regulars.coupons.v1.ShareCouponRequest\x1a\x1b.regulars.coupons.v1.Coupon\x12\x63\n\x0cValidateCart\x12(.regulars.coupons.v1.ValidateCartRequest\x1a).regulars.coupons.v1.ValidateCartResponse\x12Q\n\nLockCoupon\x12&.regulars.coupons.v1.LockCouponRequest\x1a\x1b.regulars.coupons.v1.Coupon\x12U\n\x0cRedeemCoupon\x12(.regulars.coupons.v1.RedeemCouponRequest\x1a\x1b.regulars.coupons.v1.Coupon\x12W\n\rReleaseCoupon\x12).regulars.coupons.v1.ReleaseCouponRequest\x1a\x1b.regulars.coupons.v1.Coupon\x12O\n\nCreateRule\x12&.regulars.coupons.v1.CreateRuleRequest\x1a\x19.regulars.coupons.v1.Rule\x12Z\n\tListRules\x12%.regulars.coupons.v1.ListRulesRequest\x1a&.regulars.coupons.v1.ListRulesResponse\x12U\n\rSetRuleActive\x12).regulars.coupons.v1.SetRuleActiveRequest\x1a\x19.regulars.coupons.v1.Rule\x12V\n\tRunExpiry\x12%.regulars.coupons.v1.RunExpiryRequest\x1a\".regulars.coupons.v1.ExpirySummary\x12\\\n\x0bRunSchedule\x12\'.regulars.coupons.v1.RunScheduleRequest\x1a$.regulars.coupons.v1.ScheduleSummary\x12g\n\x11GetTemplateReport\x12-.regulars.coupons.v1.GetTemplateReportRequest\x1a#.regulars.coupons.v1.TemplateReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'regulars.coupons.v1.coupons_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COUPONSSERVICE']._serialized_start=58
-  _globals['_COUPONSSERVICE']._serialized_end=74
+  _globals['_COUPONKIND']._serialized_start=6468
+  _globals['_COUPONKIND']._serialized_end=6615
+  _globals['_COUPONSTATE']._serialized_start=6618
+  _globals['_COUPONSTATE']._serialized_end=6792
+  _globals['_CLAIMOUTCOME']._serialized_start=6795
+  _globals['_CLAIMOUTCOME']._serialized_end=6992
+  _globals['_BENEFIT']._serialized_start=92
+  _globals['_BENEFIT']._serialized_end=286
+  _globals['_SCOPE']._serialized_start=289
+  _globals['_SCOPE']._serialized_end=492
+  _globals['_VALIDITY']._serialized_start=495
+  _globals['_VALIDITY']._serialized_end=645
+  _globals['_LIMITS']._serialized_start=647
+  _globals['_LIMITS']._serialized_end=760
+  _globals['_AUDIENCE']._serialized_start=762
+  _globals['_AUDIENCE']._serialized_end=821
+  _globals['_TEMPLATE']._serialized_start=824
+  _globals['_TEMPLATE']._serialized_end=1362
+  _globals['_TEMPLATEFIELDS']._serialized_start=1365
+  _globals['_TEMPLATEFIELDS']._serialized_end=1737
+  _globals['_CREATETEMPLATEREQUEST']._serialized_start=1739
+  _globals['_CREATETEMPLATEREQUEST']._serialized_end=1836
+  _globals['_GETTEMPLATEREQUEST']._serialized_start=1838
+  _globals['_GETTEMPLATEREQUEST']._serialized_end=1898
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=1900
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=1956
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=1958
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=2031
+  _globals['_UPDATETEMPLATEREQUEST']._serialized_start=2034
+  _globals['_UPDATETEMPLATEREQUEST']._serialized_end=2173
+  _globals['_SETTEMPLATESTATEREQUEST']._serialized_start=2175
+  _globals['_SETTEMPLATESTATEREQUEST']._serialized_end=2255
+  _globals['_COUPON']._serialized_start=2258
+  _globals['_COUPON']._serialized_end=2915
+  _globals['_REDEMPTION']._serialized_start=2918
+  _globals['_REDEMPTION']._serialized_end=3088
+  _globals['_CLAIMCOUPONREQUEST']._serialized_start=3090
+  _globals['_CLAIMCOUPONREQUEST']._serialized_end=3169
+  _globals['_CLAIMCOUPONRESPONSE']._serialized_start=3172
+  _globals['_CLAIMCOUPONRESPONSE']._serialized_end=3306
+  _globals['_ISSUECOUPONREQUEST']._serialized_start=3308
+  _globals['_ISSUECOUPONREQUEST']._serialized_end=3424
+  _globals['_ISSUECOMPENSATIONREQUEST']._serialized_start=3426
+  _globals['_ISSUECOMPENSATIONREQUEST']._serialized_end=3528
+  _globals['_STARTISSUEJOBREQUEST']._serialized_start=3530
+  _globals['_STARTISSUEJOBREQUEST']._serialized_end=3629
+  _globals['_GETISSUEJOBREQUEST']._serialized_start=3631
+  _globals['_GETISSUEJOBREQUEST']._serialized_end=3686
+  _globals['_ISSUEJOB']._serialized_start=3689
+  _globals['_ISSUEJOB']._serialized_end=3954
+  _globals['_LISTMEMBERCOUPONSREQUEST']._serialized_start=3956
+  _globals['_LISTMEMBERCOUPONSREQUEST']._serialized_end=4070
+  _globals['_LISTMEMBERCOUPONSRESPONSE']._serialized_start=4072
+  _globals['_LISTMEMBERCOUPONSRESPONSE']._serialized_end=4145
+  _globals['_GETCOUPONREQUEST']._serialized_start=4147
+  _globals['_GETCOUPONREQUEST']._serialized_end=4198
+  _globals['_SHARECOUPONREQUEST']._serialized_start=4200
+  _globals['_SHARECOUPONREQUEST']._serialized_end=4299
+  _globals['_CARTLINE']._serialized_start=4301
+  _globals['_CARTLINE']._serialized_end=4395
+  _globals['_VALIDATECARTREQUEST']._serialized_start=4397
+  _globals['_VALIDATECARTREQUEST']._serialized_end=4520
+  _globals['_COUPONCHECK']._serialized_start=4522
+  _globals['_COUPONCHECK']._serialized_end=4647
+  _globals['_VALIDATECARTRESPONSE']._serialized_start=4650
+  _globals['_VALIDATECARTRESPONSE']._serialized_end=4827
+  _globals['_SUGGESTEDCOUPON']._serialized_start=4829
+  _globals['_SUGGESTEDCOUPON']._serialized_end=4878
+  _globals['_LOCKCOUPONREQUEST']._serialized_start=4880
+  _globals['_LOCKCOUPONREQUEST']._serialized_end=4992
+  _globals['_REDEEMCOUPONREQUEST']._serialized_start=4995
+  _globals['_REDEEMCOUPONREQUEST']._serialized_end=5188
+  _globals['_RELEASECOUPONREQUEST']._serialized_start=5190
+  _globals['_RELEASECOUPONREQUEST']._serialized_end=5266
+  _globals['_RULECONDITIONS']._serialized_start=5268
+  _globals['_RULECONDITIONS']._serialized_end=5318
+  _globals['_RULE']._serialized_start=5321
+  _globals['_RULE']._serialized_end=5573
+  _globals['_CREATERULEREQUEST']._serialized_start=5575
+  _globals['_CREATERULEREQUEST']._serialized_end=5654
+  _globals['_LISTRULESREQUEST']._serialized_start=5656
+  _globals['_LISTRULESREQUEST']._serialized_end=5693
+  _globals['_LISTRULESRESPONSE']._serialized_start=5695
+  _globals['_LISTRULESRESPONSE']._serialized_end=5756
+  _globals['_SETRULEACTIVEREQUEST']._serialized_start=5758
+  _globals['_SETRULEACTIVEREQUEST']._serialized_end=5832
+  _globals['_RUNEXPIRYREQUEST']._serialized_start=5834
+  _globals['_RUNEXPIRYREQUEST']._serialized_end=5892
+  _globals['_EXPIRYSUMMARY']._serialized_start=5894
+  _globals['_EXPIRYSUMMARY']._serialized_end=5951
+  _globals['_RUNSCHEDULEREQUEST']._serialized_start=5953
+  _globals['_RUNSCHEDULEREQUEST']._serialized_end=5987
+  _globals['_SCHEDULESUMMARY']._serialized_start=5989
+  _globals['_SCHEDULESUMMARY']._serialized_end=6028
+  _globals['_GETTEMPLATEREPORTREQUEST']._serialized_start=6030
+  _globals['_GETTEMPLATEREPORTREQUEST']._serialized_end=6096
+  _globals['_REPORTROW']._serialized_start=6098
+  _globals['_REPORTROW']._serialized_end=6175
+  _globals['_TEMPLATEREPORT']._serialized_start=6178
+  _globals['_TEMPLATEREPORT']._serialized_end=6465
+  _globals['_COUPONSSERVICE']._serialized_start=6995
+  _globals['_COUPONSSERVICE']._serialized_end=9158
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,1617 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+import builtins as _builtins
+import sys
+import typing as _typing
+
+if sys.version_info >= (3, 11):
+    from typing import TypeAlias as _TypeAlias, Never as _Never
+else:
+    from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _CouponKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CouponKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CouponKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    COUPON_KIND_UNSPECIFIED: _CouponKind.ValueType  # 0
+    COUPON_KIND_AMOUNT_OFF: _CouponKind.ValueType  # 1
+    COUPON_KIND_PERCENT_OFF: _CouponKind.ValueType  # 2
+    COUPON_KIND_THRESHOLD: _CouponKind.ValueType  # 3
+    COUPON_KIND_GIFT: _CouponKind.ValueType  # 4
+
+class CouponKind(_CouponKind, metaclass=_CouponKindEnumTypeWrapper): ...
+
+COUPON_KIND_UNSPECIFIED: CouponKind.ValueType  # 0
+COUPON_KIND_AMOUNT_OFF: CouponKind.ValueType  # 1
+COUPON_KIND_PERCENT_OFF: CouponKind.ValueType  # 2
+COUPON_KIND_THRESHOLD: CouponKind.ValueType  # 3
+COUPON_KIND_GIFT: CouponKind.ValueType  # 4
+Global___CouponKind: _TypeAlias = CouponKind  # noqa: Y015
+
+class _CouponState:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CouponStateEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CouponState.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    COUPON_STATE_UNSPECIFIED: _CouponState.ValueType  # 0
+    COUPON_STATE_AVAILABLE: _CouponState.ValueType  # 1
+    COUPON_STATE_LOCKED: _CouponState.ValueType  # 2
+    """Held by a checkout until lock_expires_at."""
+    COUPON_STATE_REDEEMED: _CouponState.ValueType  # 3
+    COUPON_STATE_EXPIRED: _CouponState.ValueType  # 4
+    COUPON_STATE_SHARED: _CouponState.ValueType  # 5
+    """Given to a friend: see shared_to_coupon_id."""
+
+class CouponState(_CouponState, metaclass=_CouponStateEnumTypeWrapper): ...
+
+COUPON_STATE_UNSPECIFIED: CouponState.ValueType  # 0
+COUPON_STATE_AVAILABLE: CouponState.ValueType  # 1
+COUPON_STATE_LOCKED: CouponState.ValueType  # 2
+"""Held by a checkout until lock_expires_at."""
+COUPON_STATE_REDEEMED: CouponState.ValueType  # 3
+COUPON_STATE_EXPIRED: CouponState.ValueType  # 4
+COUPON_STATE_SHARED: CouponState.ValueType  # 5
+"""Given to a friend: see shared_to_coupon_id."""
+Global___CouponState: _TypeAlias = CouponState  # noqa: Y015
+
+class _ClaimOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ClaimOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ClaimOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CLAIM_OUTCOME_UNSPECIFIED: _ClaimOutcome.ValueType  # 0
+    CLAIM_OUTCOME_ISSUED: _ClaimOutcome.ValueType  # 1
+    CLAIM_OUTCOME_SOLD_OUT: _ClaimOutcome.ValueType  # 2
+    CLAIM_OUTCOME_LIMIT_REACHED: _ClaimOutcome.ValueType  # 3
+    CLAIM_OUTCOME_NOT_ELIGIBLE: _ClaimOutcome.ValueType  # 4
+    CLAIM_OUTCOME_NOT_AVAILABLE: _ClaimOutcome.ValueType  # 5
+    """The template is not active, not claimable, or its validity has ended."""
+
+class ClaimOutcome(_ClaimOutcome, metaclass=_ClaimOutcomeEnumTypeWrapper): ...
+
+CLAIM_OUTCOME_UNSPECIFIED: ClaimOutcome.ValueType  # 0
+CLAIM_OUTCOME_ISSUED: ClaimOutcome.ValueType  # 1
+CLAIM_OUTCOME_SOLD_OUT: ClaimOutcome.ValueType  # 2
+CLAIM_OUTCOME_LIMIT_REACHED: ClaimOutcome.ValueType  # 3
+CLAIM_OUTCOME_NOT_ELIGIBLE: ClaimOutcome.ValueType  # 4
+CLAIM_OUTCOME_NOT_AVAILABLE: ClaimOutcome.ValueType  # 5
+"""The template is not active, not claimable, or its validity has ended."""
+Global___ClaimOutcome: _TypeAlias = ClaimOutcome  # noqa: Y015
+
+@_typing.final
+class Benefit(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    AMOUNT_OFF_FIELD_NUMBER: _builtins.int
+    PERCENT_OFF_FIELD_NUMBER: _builtins.int
+    MAX_DISCOUNT_FIELD_NUMBER: _builtins.int
+    THRESHOLD_FIELD_NUMBER: _builtins.int
+    REPEATING_FIELD_NUMBER: _builtins.int
+    GIFT_SKU_FIELD_NUMBER: _builtins.int
+    MIN_SPEND_FIELD_NUMBER: _builtins.int
+    kind: Global___CouponKind.ValueType
+    amount_off: _builtins.int
+    """amount_off and threshold kinds: the amount taken off (per threshold reached, if repeating)."""
+    percent_off: _builtins.int
+    """percent_off kind, in basis points: 1500 = 15 % off."""
+    max_discount: _builtins.int
+    """Cap of a percent_off (or repeating threshold) discount; 0 = none."""
+    threshold: _builtins.int
+    """"Spend ¥300, get ¥50 off": threshold 30000, amount_off 5000."""
+    repeating: _builtins.bool
+    """"... per ¥300 spent"."""
+    gift_sku: _builtins.str
+    """gift kind: the coupon pays for one unit of this SKU."""
+    min_spend: _builtins.int
+    """On the eligible subtotal (lines in scope); 0 = none."""
+    def __init__(
+        self,
+        *,
+        kind: Global___CouponKind.ValueType = ...,
+        amount_off: _builtins.int = ...,
+        percent_off: _builtins.int = ...,
+        max_discount: _builtins.int = ...,
+        threshold: _builtins.int = ...,
+        repeating: _builtins.bool = ...,
+        gift_sku: _builtins.str = ...,
+        min_spend: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_off", b"amount_off", "gift_sku", b"gift_sku", "kind", b"kind", "max_discount", b"max_discount", "min_spend", b"min_spend", "percent_off", b"percent_off", "repeating", b"repeating", "threshold", b"threshold"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Benefit: _TypeAlias = Benefit  # noqa: Y015
+
+@_typing.final
+class Scope(_message.Message):
+    """Where the coupon counts. An empty include list means everything; an exclusion always wins."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    INCLUDE_BRANDS_FIELD_NUMBER: _builtins.int
+    EXCLUDE_BRANDS_FIELD_NUMBER: _builtins.int
+    INCLUDE_CATEGORIES_FIELD_NUMBER: _builtins.int
+    EXCLUDE_CATEGORIES_FIELD_NUMBER: _builtins.int
+    INCLUDE_SKUS_FIELD_NUMBER: _builtins.int
+    EXCLUDE_SKUS_FIELD_NUMBER: _builtins.int
+    INCLUDE_STORES_FIELD_NUMBER: _builtins.int
+    EXCLUDE_STORES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def include_brands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def exclude_brands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def include_categories(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def exclude_categories(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def include_skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def exclude_skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def include_stores(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def exclude_stores(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        include_brands: _abc.Iterable[_builtins.str] | None = ...,
+        exclude_brands: _abc.Iterable[_builtins.str] | None = ...,
+        include_categories: _abc.Iterable[_builtins.str] | None = ...,
+        exclude_categories: _abc.Iterable[_builtins.str] | None = ...,
+        include_skus: _abc.Iterable[_builtins.str] | None = ...,
+        exclude_skus: _abc.Iterable[_builtins.str] | None = ...,
+        include_stores: _abc.Iterable[_builtins.str] | None = ...,
+        exclude_stores: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["exclude_brands", b"exclude_brands", "exclude_categories", b"exclude_categories", "exclude_skus", b"exclude_skus", "exclude_stores", b"exclude_stores", "include_brands", b"include_brands", "include_categories", b"include_categories", "include_skus", b"include_skus", "include_stores", b"include_stores"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Scope: _TypeAlias = Scope  # noqa: Y015
+
+@_typing.final
+class Validity(_message.Message):
+    """Either a fixed window, or relative to issue: a duration or the end of the issuing day/month."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STARTS_AT_FIELD_NUMBER: _builtins.int
+    ENDS_AT_FIELD_NUMBER: _builtins.int
+    DURATION_SECONDS_FIELD_NUMBER: _builtins.int
+    UNTIL_END_OF_FIELD_NUMBER: _builtins.int
+    duration_seconds: _builtins.int
+    until_end_of: _builtins.str
+    """"day" or "month" (in the tenant's time zone)."""
+    @_builtins.property
+    def starts_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def ends_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        starts_at: _timestamp_pb2.Timestamp | None = ...,
+        ends_at: _timestamp_pb2.Timestamp | None = ...,
+        duration_seconds: _builtins.int = ...,
+        until_end_of: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ends_at", b"ends_at", "starts_at", b"starts_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duration_seconds", b"duration_seconds", "ends_at", b"ends_at", "starts_at", b"starts_at", "until_end_of", b"until_end_of"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Validity: _TypeAlias = Validity  # noqa: Y015
+
+@_typing.final
+class Limits(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOTAL_STOCK_FIELD_NUMBER: _builtins.int
+    PER_MEMBER_LIMIT_FIELD_NUMBER: _builtins.int
+    PER_PERIOD_LIMIT_FIELD_NUMBER: _builtins.int
+    PERIOD_FIELD_NUMBER: _builtins.int
+    BUDGET_FIELD_NUMBER: _builtins.int
+    total_stock: _builtins.int
+    """0 = unlimited."""
+    per_member_limit: _builtins.int
+    """Coupons of this template one member may hold over its life; 0 = unlimited."""
+    per_period_limit: _builtins.int
+    period: _builtins.str
+    """"day", "week" or "month" (with per_period_limit)."""
+    budget: _builtins.int
+    """Total discount this template may give; 0 = unlimited."""
+    def __init__(
+        self,
+        *,
+        total_stock: _builtins.int = ...,
+        per_member_limit: _builtins.int = ...,
+        per_period_limit: _builtins.int = ...,
+        period: _builtins.str = ...,
+        budget: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget", "per_member_limit", b"per_member_limit", "per_period_limit", b"per_period_limit", "period", b"period", "total_stock", b"total_stock"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Limits: _TypeAlias = Limits  # noqa: Y015
+
+@_typing.final
+class Audience(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    TIERS_FIELD_NUMBER: _builtins.int
+    SEGMENT_ID_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"all", "tiers" or "segment"."""
+    segment_id: _builtins.str
+    """A members segment; materialised when the template activates."""
+    @_builtins.property
+    def tiers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        tiers: _abc.Iterable[_builtins.str] | None = ...,
+        segment_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "segment_id", b"segment_id", "tiers", b"tiers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Audience: _TypeAlias = Audience  # noqa: Y015
+
+@_typing.final
+class Template(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    BENEFIT_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
+    VALIDITY_FIELD_NUMBER: _builtins.int
+    LIMITS_FIELD_NUMBER: _builtins.int
+    AUDIENCE_FIELD_NUMBER: _builtins.int
+    CLAIMABLE_FIELD_NUMBER: _builtins.int
+    SHAREABLE_FIELD_NUMBER: _builtins.int
+    STACKABLE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    STAYS_SPENT_ON_REFUND_FIELD_NUMBER: _builtins.int
+    ISSUED_FIELD_NUMBER: _builtins.int
+    BUDGET_USED_FIELD_NUMBER: _builtins.int
+    AUDIENCE_READY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    name: _builtins.str
+    description: _builtins.str
+    claimable: _builtins.bool
+    """Members may claim it themselves (otherwise it is only issued)."""
+    shareable: _builtins.bool
+    stackable: _builtins.bool
+    """False: exclusive, used alone."""
+    state: _builtins.str
+    """"draft", "active", "paused", "ended"."""
+    version: _builtins.int
+    stays_spent_on_refund: _builtins.bool
+    """When a refunded purchase gives the coupon back, it stays spent (default: usable again)."""
+    issued: _builtins.int
+    """Coupons issued so far (stock used)."""
+    budget_used: _builtins.int
+    audience_ready: _builtins.bool
+    """For a segment audience: false until the segment has been copied in at activation."""
+    @_builtins.property
+    def benefit(self) -> Global___Benefit: ...
+    @_builtins.property
+    def scope(self) -> Global___Scope: ...
+    @_builtins.property
+    def validity(self) -> Global___Validity: ...
+    @_builtins.property
+    def limits(self) -> Global___Limits: ...
+    @_builtins.property
+    def audience(self) -> Global___Audience: ...
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        benefit: Global___Benefit | None = ...,
+        scope: Global___Scope | None = ...,
+        validity: Global___Validity | None = ...,
+        limits: Global___Limits | None = ...,
+        audience: Global___Audience | None = ...,
+        claimable: _builtins.bool = ...,
+        shareable: _builtins.bool = ...,
+        stackable: _builtins.bool = ...,
+        state: _builtins.str = ...,
+        version: _builtins.int = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        stays_spent_on_refund: _builtins.bool = ...,
+        issued: _builtins.int = ...,
+        budget_used: _builtins.int = ...,
+        audience_ready: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "benefit", b"benefit", "created_at", b"created_at", "limits", b"limits", "scope", b"scope", "validity", b"validity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "audience_ready", b"audience_ready", "benefit", b"benefit", "budget_used", b"budget_used", "claimable", b"claimable", "created_at", b"created_at", "description", b"description", "id", b"id", "issued", b"issued", "limits", b"limits", "name", b"name", "scope", b"scope", "shareable", b"shareable", "stackable", b"stackable", "state", b"state", "stays_spent_on_refund", b"stays_spent_on_refund", "tenant_id", b"tenant_id", "validity", b"validity", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Template: _TypeAlias = Template  # noqa: Y015
+
+@_typing.final
+class TemplateFields(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    BENEFIT_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
+    VALIDITY_FIELD_NUMBER: _builtins.int
+    LIMITS_FIELD_NUMBER: _builtins.int
+    AUDIENCE_FIELD_NUMBER: _builtins.int
+    CLAIMABLE_FIELD_NUMBER: _builtins.int
+    SHAREABLE_FIELD_NUMBER: _builtins.int
+    STACKABLE_FIELD_NUMBER: _builtins.int
+    STAYS_SPENT_ON_REFUND_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    description: _builtins.str
+    claimable: _builtins.bool
+    shareable: _builtins.bool
+    stackable: _builtins.bool
+    stays_spent_on_refund: _builtins.bool
+    @_builtins.property
+    def benefit(self) -> Global___Benefit: ...
+    @_builtins.property
+    def scope(self) -> Global___Scope: ...
+    @_builtins.property
+    def validity(self) -> Global___Validity: ...
+    @_builtins.property
+    def limits(self) -> Global___Limits: ...
+    @_builtins.property
+    def audience(self) -> Global___Audience: ...
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        description: _builtins.str = ...,
+        benefit: Global___Benefit | None = ...,
+        scope: Global___Scope | None = ...,
+        validity: Global___Validity | None = ...,
+        limits: Global___Limits | None = ...,
+        audience: Global___Audience | None = ...,
+        claimable: _builtins.bool = ...,
+        shareable: _builtins.bool = ...,
+        stackable: _builtins.bool = ...,
+        stays_spent_on_refund: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "benefit", b"benefit", "limits", b"limits", "scope", b"scope", "validity", b"validity"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "benefit", b"benefit", "claimable", b"claimable", "description", b"description", "limits", b"limits", "name", b"name", "scope", b"scope", "shareable", b"shareable", "stackable", b"stackable", "stays_spent_on_refund", b"stays_spent_on_refund", "validity", b"validity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TemplateFields: _TypeAlias = TemplateFields  # noqa: Y015
+
+@_typing.final
+class CreateTemplateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    @_builtins.property
+    def template(self) -> Global___TemplateFields: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        template: Global___TemplateFields | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["template", b"template", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateTemplateRequest: _TypeAlias = CreateTemplateRequest  # noqa: Y015
+
+@_typing.final
+class GetTemplateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    template_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["template_id", b"template_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTemplateRequest: _TypeAlias = GetTemplateRequest  # noqa: Y015
+
+@_typing.final
+class ListTemplatesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    state: _builtins.str
+    """Empty: every state."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        state: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["state", b"state", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTemplatesRequest: _TypeAlias = ListTemplatesRequest  # noqa: Y015
+
+@_typing.final
+class ListTemplatesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def templates(self) -> _containers.RepeatedCompositeFieldContainer[Global___Template]: ...
+    def __init__(
+        self,
+        *,
+        templates: _abc.Iterable[Global___Template] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["templates", b"templates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListTemplatesResponse: _TypeAlias = ListTemplatesResponse  # noqa: Y015
+
+@_typing.final
+class UpdateTemplateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    template_id: _builtins.str
+    @_builtins.property
+    def template(self) -> Global___TemplateFields: ...
+    @_builtins.property
+    def update_mask(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Which fields of `template` to change, e.g. ["name", "limits"]."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        template: Global___TemplateFields | None = ...,
+        update_mask: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["template", b"template"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["template", b"template", "template_id", b"template_id", "tenant_id", b"tenant_id", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateTemplateRequest: _TypeAlias = UpdateTemplateRequest  # noqa: Y015
+
+@_typing.final
+class SetTemplateStateRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    template_id: _builtins.str
+    state: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        state: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["state", b"state", "template_id", b"template_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetTemplateStateRequest: _TypeAlias = SetTemplateStateRequest  # noqa: Y015
+
+@_typing.final
+class Coupon(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_VERSION_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    BENEFIT_FIELD_NUMBER: _builtins.int
+    SCOPE_FIELD_NUMBER: _builtins.int
+    STACKABLE_FIELD_NUMBER: _builtins.int
+    SHAREABLE_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    ISSUED_AT_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    CHECKOUT_ID_FIELD_NUMBER: _builtins.int
+    LOCK_EXPIRES_AT_FIELD_NUMBER: _builtins.int
+    REDEMPTION_FIELD_NUMBER: _builtins.int
+    SHARED_TO_COUPON_ID_FIELD_NUMBER: _builtins.int
+    SHARED_FROM_COUPON_ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    template_id: _builtins.str
+    template_version: _builtins.int
+    member_id: _builtins.str
+    code: _builtins.str
+    """What the till types or scans, e.g. "7K2M-9QXD-4T1E"."""
+    name: _builtins.str
+    stackable: _builtins.bool
+    shareable: _builtins.bool
+    state: Global___CouponState.ValueType
+    source: _builtins.str
+    """"claim", "issue", "job", "rule", "share", "compensation"."""
+    checkout_id: _builtins.str
+    shared_to_coupon_id: _builtins.str
+    shared_from_coupon_id: _builtins.str
+    @_builtins.property
+    def benefit(self) -> Global___Benefit: ...
+    @_builtins.property
+    def scope(self) -> Global___Scope: ...
+    @_builtins.property
+    def valid_from(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def valid_until(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def issued_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def lock_expires_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def redemption(self) -> Global___Redemption: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        template_version: _builtins.int = ...,
+        member_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        name: _builtins.str = ...,
+        benefit: Global___Benefit | None = ...,
+        scope: Global___Scope | None = ...,
+        stackable: _builtins.bool = ...,
+        shareable: _builtins.bool = ...,
+        state: Global___CouponState.ValueType = ...,
+        valid_from: _timestamp_pb2.Timestamp | None = ...,
+        valid_until: _timestamp_pb2.Timestamp | None = ...,
+        issued_at: _timestamp_pb2.Timestamp | None = ...,
+        source: _builtins.str = ...,
+        checkout_id: _builtins.str = ...,
+        lock_expires_at: _timestamp_pb2.Timestamp | None = ...,
+        redemption: Global___Redemption | None = ...,
+        shared_to_coupon_id: _builtins.str = ...,
+        shared_from_coupon_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["benefit", b"benefit", "issued_at", b"issued_at", "lock_expires_at", b"lock_expires_at", "redemption", b"redemption", "scope", b"scope", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["benefit", b"benefit", "checkout_id", b"checkout_id", "code", b"code", "id", b"id", "issued_at", b"issued_at", "lock_expires_at", b"lock_expires_at", "member_id", b"member_id", "name", b"name", "redemption", b"redemption", "scope", b"scope", "shareable", b"shareable", "shared_from_coupon_id", b"shared_from_coupon_id", "shared_to_coupon_id", b"shared_to_coupon_id", "source", b"source", "stackable", b"stackable", "state", b"state", "template_id", b"template_id", "template_version", b"template_version", "tenant_id", b"tenant_id", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Coupon: _TypeAlias = Coupon  # noqa: Y015
+
+@_typing.final
+class Redemption(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    DISCOUNT_FIELD_NUMBER: _builtins.int
+    RECEIPT_TOTAL_FIELD_NUMBER: _builtins.int
+    PURCHASE_ID_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    receipt_no: _builtins.str
+    store_id: _builtins.str
+    staff_id: _builtins.str
+    discount: _builtins.int
+    receipt_total: _builtins.int
+    purchase_id: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        receipt_no: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        discount: _builtins.int = ...,
+        receipt_total: _builtins.int = ...,
+        purchase_id: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "discount", b"discount", "purchase_id", b"purchase_id", "receipt_no", b"receipt_no", "receipt_total", b"receipt_total", "staff_id", b"staff_id", "store_id", b"store_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Redemption: _TypeAlias = Redemption  # noqa: Y015
+
+@_typing.final
+class ClaimCouponRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    template_id: _builtins.str
+    member_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "template_id", b"template_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClaimCouponRequest: _TypeAlias = ClaimCouponRequest  # noqa: Y015
+
+@_typing.final
+class ClaimCouponResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    COUPON_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    outcome: Global___ClaimOutcome.ValueType
+    detail: _builtins.str
+    """A sentence for the member or the staff, e.g. "sold out"."""
+    @_builtins.property
+    def coupon(self) -> Global___Coupon:
+        """Set when issued (also when an idempotent issue was already done)."""
+
+    def __init__(
+        self,
+        *,
+        outcome: Global___ClaimOutcome.ValueType = ...,
+        coupon: Global___Coupon | None = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon", "detail", b"detail", "outcome", b"outcome"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClaimCouponResponse: _TypeAlias = ClaimCouponResponse  # noqa: Y015
+
+@_typing.final
+class IssueCouponRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    ISSUE_ID_FIELD_NUMBER: _builtins.int
+    ISSUED_BY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    template_id: _builtins.str
+    member_id: _builtins.str
+    issue_id: _builtins.str
+    """Idempotency key: the same issue_id gives the same coupon."""
+    issued_by: _builtins.str
+    """Who issued it (a staff id, or "system")."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        issue_id: _builtins.str = ...,
+        issued_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["issue_id", b"issue_id", "issued_by", b"issued_by", "member_id", b"member_id", "template_id", b"template_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueCouponRequest: _TypeAlias = IssueCouponRequest  # noqa: Y015
+
+@_typing.final
+class IssueCompensationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    template_id: _builtins.str
+    member_id: _builtins.str
+    case_id: _builtins.str
+    """The complaint case: one coupon per case."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "member_id", b"member_id", "template_id", b"template_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueCompensationRequest: _TypeAlias = IssueCompensationRequest  # noqa: Y015
+
+@_typing.final
+class StartIssueJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    SEGMENT_ID_FIELD_NUMBER: _builtins.int
+    JOB_KEY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    template_id: _builtins.str
+    segment_id: _builtins.str
+    job_key: _builtins.str
+    """Idempotency key: starting the same job_key again returns the job."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        segment_id: _builtins.str = ...,
+        job_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_key", b"job_key", "segment_id", b"segment_id", "template_id", b"template_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StartIssueJobRequest: _TypeAlias = StartIssueJobRequest  # noqa: Y015
+
+@_typing.final
+class GetIssueJobRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    JOB_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    job_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        job_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["job_id", b"job_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetIssueJobRequest: _TypeAlias = GetIssueJobRequest  # noqa: Y015
+
+@_typing.final
+class IssueJob(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    SEGMENT_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    MEMBERS_SEEN_FIELD_NUMBER: _builtins.int
+    ISSUED_FIELD_NUMBER: _builtins.int
+    SKIPPED_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    STARTED_AT_FIELD_NUMBER: _builtins.int
+    FINISHED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    template_id: _builtins.str
+    segment_id: _builtins.str
+    state: _builtins.str
+    """"running", "done", "failed"."""
+    members_seen: _builtins.int
+    """Members seen, coupons issued, and members skipped (limit reached, not eligible, sold out)."""
+    issued: _builtins.int
+    skipped: _builtins.int
+    detail: _builtins.str
+    @_builtins.property
+    def started_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def finished_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        segment_id: _builtins.str = ...,
+        state: _builtins.str = ...,
+        members_seen: _builtins.int = ...,
+        issued: _builtins.int = ...,
+        skipped: _builtins.int = ...,
+        detail: _builtins.str = ...,
+        started_at: _timestamp_pb2.Timestamp | None = ...,
+        finished_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["finished_at", b"finished_at", "started_at", b"started_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["detail", b"detail", "finished_at", b"finished_at", "id", b"id", "issued", b"issued", "members_seen", b"members_seen", "segment_id", b"segment_id", "skipped", b"skipped", "started_at", b"started_at", "state", b"state", "template_id", b"template_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueJob: _TypeAlias = IssueJob  # noqa: Y015
+
+@_typing.final
+class ListMemberCouponsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STATES_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    @_builtins.property
+    def states(self) -> _containers.RepeatedScalarFieldContainer[Global___CouponState.ValueType]:
+        """Only these states; empty: all."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        states: _abc.Iterable[Global___CouponState.ValueType] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "states", b"states", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMemberCouponsRequest: _TypeAlias = ListMemberCouponsRequest  # noqa: Y015
+
+@_typing.final
+class ListMemberCouponsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUPONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def coupons(self) -> _containers.RepeatedCompositeFieldContainer[Global___Coupon]: ...
+    def __init__(
+        self,
+        *,
+        coupons: _abc.Iterable[Global___Coupon] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupons", b"coupons"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListMemberCouponsResponse: _TypeAlias = ListMemberCouponsResponse  # noqa: Y015
+
+@_typing.final
+class GetCouponRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    code: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCouponRequest: _TypeAlias = GetCouponRequest  # noqa: Y015
+
+@_typing.final
+class ShareCouponRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    FROM_MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TO_MEMBER_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    code: _builtins.str
+    from_member_id: _builtins.str
+    """The holder sharing it (a member session can only share its own)."""
+    to_member_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        from_member_id: _builtins.str = ...,
+        to_member_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "from_member_id", b"from_member_id", "tenant_id", b"tenant_id", "to_member_id", b"to_member_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShareCouponRequest: _TypeAlias = ShareCouponRequest  # noqa: Y015
+
+@_typing.final
+class CartLine(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SKU_FIELD_NUMBER: _builtins.int
+    BRAND_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    QUANTITY_FIELD_NUMBER: _builtins.int
+    UNIT_PRICE_FIELD_NUMBER: _builtins.int
+    sku: _builtins.str
+    brand: _builtins.str
+    category: _builtins.str
+    quantity: _builtins.int
+    unit_price: _builtins.int
+    def __init__(
+        self,
+        *,
+        sku: _builtins.str = ...,
+        brand: _builtins.str = ...,
+        category: _builtins.str = ...,
+        quantity: _builtins.int = ...,
+        unit_price: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["brand", b"brand", "category", b"category", "quantity", b"quantity", "sku", b"sku", "unit_price", b"unit_price"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CartLine: _TypeAlias = CartLine  # noqa: Y015
+
+@_typing.final
+class ValidateCartRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___CartLine]: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        lines: _abc.Iterable[Global___CartLine] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["lines", b"lines", "member_id", b"member_id", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidateCartRequest: _TypeAlias = ValidateCartRequest  # noqa: Y015
+
+@_typing.final
+class CouponCheck(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUPON_FIELD_NUMBER: _builtins.int
+    APPLIES_FIELD_NUMBER: _builtins.int
+    DISCOUNT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    applies: _builtins.bool
+    discount: _builtins.int
+    reason: _builtins.str
+    """"ok", "expired", "not_yet_valid", "wrong_store", "no_eligible_items", "below_min_spend",
+    "below_threshold", "gift_not_in_cart", "not_stackable", "not_available".
+    """
+    detail: _builtins.str
+    @_builtins.property
+    def coupon(self) -> Global___Coupon: ...
+    def __init__(
+        self,
+        *,
+        coupon: Global___Coupon | None = ...,
+        applies: _builtins.bool = ...,
+        discount: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["coupon", b"coupon"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applies", b"applies", "coupon", b"coupon", "detail", b"detail", "discount", b"discount", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CouponCheck: _TypeAlias = CouponCheck  # noqa: Y015
+
+@_typing.final
+class ValidateCartResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CART_TOTAL_FIELD_NUMBER: _builtins.int
+    CHECKS_FIELD_NUMBER: _builtins.int
+    SUGGESTED_FIELD_NUMBER: _builtins.int
+    SUGGESTED_DISCOUNT_FIELD_NUMBER: _builtins.int
+    cart_total: _builtins.int
+    suggested_discount: _builtins.int
+    @_builtins.property
+    def checks(self) -> _containers.RepeatedCompositeFieldContainer[Global___CouponCheck]: ...
+    @_builtins.property
+    def suggested(self) -> _containers.RepeatedCompositeFieldContainer[Global___SuggestedCoupon]:
+        """The best combination: codes with what each takes off."""
+
+    def __init__(
+        self,
+        *,
+        cart_total: _builtins.int = ...,
+        checks: _abc.Iterable[Global___CouponCheck] | None = ...,
+        suggested: _abc.Iterable[Global___SuggestedCoupon] | None = ...,
+        suggested_discount: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cart_total", b"cart_total", "checks", b"checks", "suggested", b"suggested", "suggested_discount", b"suggested_discount"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidateCartResponse: _TypeAlias = ValidateCartResponse  # noqa: Y015
+
+@_typing.final
+class SuggestedCoupon(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    DISCOUNT_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    discount: _builtins.int
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        discount: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "discount", b"discount"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SuggestedCoupon: _TypeAlias = SuggestedCoupon  # noqa: Y015
+
+@_typing.final
+class LockCouponRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    CHECKOUT_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    TTL_SECONDS_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    code: _builtins.str
+    checkout_id: _builtins.str
+    """The checkout holding it (one per till transaction)."""
+    store_id: _builtins.str
+    ttl_seconds: _builtins.int
+    """0: the default (5 minutes)."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        checkout_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        ttl_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkout_id", b"checkout_id", "code", b"code", "store_id", b"store_id", "tenant_id", b"tenant_id", "ttl_seconds", b"ttl_seconds"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LockCouponRequest: _TypeAlias = LockCouponRequest  # noqa: Y015
+
+@_typing.final
+class RedeemCouponRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    CHECKOUT_ID_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    DISCOUNT_FIELD_NUMBER: _builtins.int
+    RECEIPT_TOTAL_FIELD_NUMBER: _builtins.int
+    PURCHASE_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    code: _builtins.str
+    receipt_no: _builtins.str
+    store_id: _builtins.str
+    checkout_id: _builtins.str
+    """The checkout that locked it, if any."""
+    staff_id: _builtins.str
+    discount: _builtins.int
+    """What the coupon took off this receipt, and the receipt's total paid (for reports)."""
+    receipt_total: _builtins.int
+    purchase_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        receipt_no: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        checkout_id: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        discount: _builtins.int = ...,
+        receipt_total: _builtins.int = ...,
+        purchase_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkout_id", b"checkout_id", "code", b"code", "discount", b"discount", "purchase_id", b"purchase_id", "receipt_no", b"receipt_no", "receipt_total", b"receipt_total", "staff_id", b"staff_id", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RedeemCouponRequest: _TypeAlias = RedeemCouponRequest  # noqa: Y015
+
+@_typing.final
+class ReleaseCouponRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    CHECKOUT_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    code: _builtins.str
+    checkout_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        code: _builtins.str = ...,
+        checkout_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["checkout_id", b"checkout_id", "code", b"code", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleaseCouponRequest: _TypeAlias = ReleaseCouponRequest  # noqa: Y015
+
+@_typing.final
+class RuleConditions(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MIN_SPEND_FIELD_NUMBER: _builtins.int
+    TIERS_FIELD_NUMBER: _builtins.int
+    min_spend: _builtins.int
+    """purchase_made: only purchases paying at least this."""
+    @_builtins.property
+    def tiers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only members in these tiers (empty: any)."""
+
+    def __init__(
+        self,
+        *,
+        min_spend: _builtins.int = ...,
+        tiers: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["min_spend", b"min_spend", "tiers", b"tiers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RuleConditions: _TypeAlias = RuleConditions  # noqa: Y015
+
+@_typing.final
+class Rule(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    TRIGGER_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    CONDITIONS_FIELD_NUMBER: _builtins.int
+    DAY_OF_MONTH_FIELD_NUMBER: _builtins.int
+    SEGMENT_ID_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    name: _builtins.str
+    trigger: _builtins.str
+    """"member_registered", "purchase_made", "member_birthday_month_started",
+    "referral_converted" (rewards the referring member) or "schedule".
+    """
+    template_id: _builtins.str
+    day_of_month: _builtins.int
+    """schedule: the day of the month it runs (1..28) and the members segment it issues to."""
+    segment_id: _builtins.str
+    active: _builtins.bool
+    @_builtins.property
+    def conditions(self) -> Global___RuleConditions: ...
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        trigger: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        conditions: Global___RuleConditions | None = ...,
+        day_of_month: _builtins.int = ...,
+        segment_id: _builtins.str = ...,
+        active: _builtins.bool = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conditions", b"conditions", "created_at", b"created_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "conditions", b"conditions", "created_at", b"created_at", "day_of_month", b"day_of_month", "id", b"id", "name", b"name", "segment_id", b"segment_id", "template_id", b"template_id", "tenant_id", b"tenant_id", "trigger", b"trigger"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Rule: _TypeAlias = Rule  # noqa: Y015
+
+@_typing.final
+class CreateRuleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    @_builtins.property
+    def rule(self) -> Global___Rule: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        rule: Global___Rule | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rule", b"rule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rule", b"rule", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateRuleRequest: _TypeAlias = CreateRuleRequest  # noqa: Y015
+
+@_typing.final
+class ListRulesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRulesRequest: _TypeAlias = ListRulesRequest  # noqa: Y015
+
+@_typing.final
+class ListRulesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RULES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___Rule]: ...
+    def __init__(
+        self,
+        *,
+        rules: _abc.Iterable[Global___Rule] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rules", b"rules"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRulesResponse: _TypeAlias = ListRulesResponse  # noqa: Y015
+
+@_typing.final
+class SetRuleActiveRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    rule_id: _builtins.str
+    active: _builtins.bool
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
+        active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "rule_id", b"rule_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetRuleActiveRequest: _TypeAlias = SetRuleActiveRequest  # noqa: Y015
+
+@_typing.final
+class RunExpiryRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunExpiryRequest: _TypeAlias = RunExpiryRequest  # noqa: Y015
+
+@_typing.final
+class ExpirySummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EXPIRED_FIELD_NUMBER: _builtins.int
+    EXPIRING_WARNED_FIELD_NUMBER: _builtins.int
+    expired: _builtins.int
+    expiring_warned: _builtins.int
+    def __init__(
+        self,
+        *,
+        expired: _builtins.int = ...,
+        expiring_warned: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expired", b"expired", "expiring_warned", b"expiring_warned"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExpirySummary: _TypeAlias = ExpirySummary  # noqa: Y015
+
+@_typing.final
+class RunScheduleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DATE_FIELD_NUMBER: _builtins.int
+    date: _builtins.str
+    """"YYYY-MM-DD"."""
+    def __init__(
+        self,
+        *,
+        date: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["date", b"date"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunScheduleRequest: _TypeAlias = RunScheduleRequest  # noqa: Y015
+
+@_typing.final
+class ScheduleSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    JOBS_STARTED_FIELD_NUMBER: _builtins.int
+    jobs_started: _builtins.int
+    """Issue jobs started (one per due rule; a second run starts none)."""
+    def __init__(
+        self,
+        *,
+        jobs_started: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jobs_started", b"jobs_started"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduleSummary: _TypeAlias = ScheduleSummary  # noqa: Y015
+
+@_typing.final
+class GetTemplateReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    template_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["template_id", b"template_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTemplateReportRequest: _TypeAlias = GetTemplateReportRequest  # noqa: Y015
+
+@_typing.final
+class ReportRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    REDEEMED_FIELD_NUMBER: _builtins.int
+    DISCOUNT_FIELD_NUMBER: _builtins.int
+    REVENUE_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """The store or the assistant."""
+    redeemed: _builtins.int
+    discount: _builtins.int
+    revenue: _builtins.int
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        redeemed: _builtins.int = ...,
+        discount: _builtins.int = ...,
+        revenue: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["discount", b"discount", "key", b"key", "redeemed", b"redeemed", "revenue", b"revenue"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportRow: _TypeAlias = ReportRow  # noqa: Y015
+
+@_typing.final
+class TemplateReport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    ISSUED_FIELD_NUMBER: _builtins.int
+    CLAIMED_FIELD_NUMBER: _builtins.int
+    SHARED_FIELD_NUMBER: _builtins.int
+    REDEEMED_FIELD_NUMBER: _builtins.int
+    EXPIRED_FIELD_NUMBER: _builtins.int
+    REDEMPTION_RATE_FIELD_NUMBER: _builtins.int
+    TOTAL_DISCOUNT_FIELD_NUMBER: _builtins.int
+    REVENUE_FIELD_NUMBER: _builtins.int
+    BY_STORE_FIELD_NUMBER: _builtins.int
+    BY_STAFF_FIELD_NUMBER: _builtins.int
+    template_id: _builtins.str
+    issued: _builtins.int
+    claimed: _builtins.int
+    shared: _builtins.int
+    redeemed: _builtins.int
+    expired: _builtins.int
+    redemption_rate: _builtins.float
+    """redeemed / (issued - shared), 0..1."""
+    total_discount: _builtins.int
+    revenue: _builtins.int
+    """Total paid on receipts that used the template's coupons."""
+    @_builtins.property
+    def by_store(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportRow]: ...
+    @_builtins.property
+    def by_staff(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReportRow]: ...
+    def __init__(
+        self,
+        *,
+        template_id: _builtins.str = ...,
+        issued: _builtins.int = ...,
+        claimed: _builtins.int = ...,
+        shared: _builtins.int = ...,
+        redeemed: _builtins.int = ...,
+        expired: _builtins.int = ...,
+        redemption_rate: _builtins.float = ...,
+        total_discount: _builtins.int = ...,
+        revenue: _builtins.int = ...,
+        by_store: _abc.Iterable[Global___ReportRow] | None = ...,
+        by_staff: _abc.Iterable[Global___ReportRow] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by_staff", b"by_staff", "by_store", b"by_store", "claimed", b"claimed", "expired", b"expired", "issued", b"issued", "redeemed", b"redeemed", "redemption_rate", b"redemption_rate", "revenue", b"revenue", "shared", b"shared", "template_id", b"template_id", "total_discount", b"total_discount"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TemplateReport: _TypeAlias = TemplateReport  # noqa: Y015

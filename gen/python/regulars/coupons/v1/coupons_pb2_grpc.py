@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from regulars.coupons.v1 import coupons_pb2 as regulars_dot_coupons_dot_v1_dot_coupons__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -26,7 +27,8 @@ if _version_not_supported:
 
 class CouponsServiceStub:
     """The coupons service: templates, claim, issue, till redemption, rollback, automatic rules.
-    Its RPCs arrive with the coupons issue; until then the server answers grpc.health.v1 only.
+    Strict as a ledger: never beyond stock, never redeemed twice, a refund gives back exactly what
+    it took. Money is in minor units (fen) throughout.
     """
 
     def __init__(self, channel):
@@ -35,16 +37,414 @@ class CouponsServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.CreateTemplate = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/CreateTemplate',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.CreateTemplateRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.FromString,
+                _registered_method=True)
+        self.GetTemplate = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/GetTemplate',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetTemplateRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.FromString,
+                _registered_method=True)
+        self.ListTemplates = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/ListTemplates',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListTemplatesRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListTemplatesResponse.FromString,
+                _registered_method=True)
+        self.UpdateTemplate = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/UpdateTemplate',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.UpdateTemplateRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.FromString,
+                _registered_method=True)
+        self.SetTemplateState = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/SetTemplateState',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.SetTemplateStateRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.FromString,
+                _registered_method=True)
+        self.ClaimCoupon = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/ClaimCoupon',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponResponse.FromString,
+                _registered_method=True)
+        self.IssueCoupon = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/IssueCoupon',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueCouponRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponResponse.FromString,
+                _registered_method=True)
+        self.IssueCompensation = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/IssueCompensation',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueCompensationRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponResponse.FromString,
+                _registered_method=True)
+        self.StartIssueJob = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/StartIssueJob',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.StartIssueJobRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueJob.FromString,
+                _registered_method=True)
+        self.GetIssueJob = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/GetIssueJob',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetIssueJobRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueJob.FromString,
+                _registered_method=True)
+        self.ListMemberCoupons = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/ListMemberCoupons',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsResponse.FromString,
+                _registered_method=True)
+        self.GetCoupon = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/GetCoupon',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetCouponRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.ShareCoupon = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/ShareCoupon',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ShareCouponRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.ValidateCart = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/ValidateCart',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ValidateCartRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ValidateCartResponse.FromString,
+                _registered_method=True)
+        self.LockCoupon = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/LockCoupon',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.LockCouponRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.RedeemCoupon = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/RedeemCoupon',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.RedeemCouponRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.ReleaseCoupon = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/ReleaseCoupon',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ReleaseCouponRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.FromString,
+                _registered_method=True)
+        self.CreateRule = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/CreateRule',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.CreateRuleRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Rule.FromString,
+                _registered_method=True)
+        self.ListRules = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/ListRules',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListRulesRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListRulesResponse.FromString,
+                _registered_method=True)
+        self.SetRuleActive = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/SetRuleActive',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.SetRuleActiveRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Rule.FromString,
+                _registered_method=True)
+        self.RunExpiry = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/RunExpiry',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.RunExpiryRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ExpirySummary.FromString,
+                _registered_method=True)
+        self.RunSchedule = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/RunSchedule',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.RunScheduleRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ScheduleSummary.FromString,
+                _registered_method=True)
+        self.GetTemplateReport = channel.unary_unary(
+                '/regulars.coupons.v1.CouponsService/GetTemplateReport',
+                request_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetTemplateReportRequest.SerializeToString,
+                response_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.TemplateReport.FromString,
+                _registered_method=True)
 
 
 class CouponsServiceServicer:
     """The coupons service: templates, claim, issue, till redemption, rollback, automatic rules.
-    Its RPCs arrive with the coupons issue; until then the server answers grpc.health.v1 only.
+    Strict as a ledger: never beyond stock, never redeemed twice, a refund gives back exactly what
+    it took. Money is in minor units (fen) throughout.
     """
+
+    def CreateTemplate(self, request, context):
+        """Templates (staff). A template starts as a draft.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplates(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTemplate(self, request, context):
+        """Only the fields present change. Once live, what a coupon gives (benefit, scope, stacking)
+        is fixed (FAILED_PRECONDITION); coupons already issued keep the terms they were issued with.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTemplateState(self, request, context):
+        """draft -> active <-> paused, any -> ended. Activating a segment-audience template
+        materialises its audience in the background (see Template.audience_ready).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ClaimCoupon(self, request, context):
+        """A member grabs a coupon (mini-program). Audience, template state, per-member limits and
+        stock are checked on one path with local data; a refusal (sold out, limit reached, not
+        eligible, not active) is an outcome, not an error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueCoupon(self, request, context):
+        """Staff or the system gives one member a coupon. Idempotent on issue_id. Respects state,
+        stock and per-member limits, not the audience or `claimable` (staff decide).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def IssueCompensation(self, request, context):
+        """For feedback: a coupon for a complaint case, once per case_id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartIssueJob(self, request, context):
+        """Issues a template to every member of a segment, in the background: streams the segment,
+        shows progress, resumes after a restart, issues each member at most once (idempotent on
+        job_key), respects stock.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetIssueJob(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMemberCoupons(self, request, context):
+        """The member's coupons (the wallet), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCoupon(self, request, context):
+        """One coupon by its code (what the till scans).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShareCoupon(self, request, context):
+        """A shareable coupon goes to a friend: the original is gone, the friend holds a new one with
+        the same terms and expiry. Idempotent (sharing the same coupon again returns the friend's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ValidateCart(self, request, context):
+        """At the till: which of the member's coupons apply to this cart, what each takes off, why
+        the others do not, and the best combination the stacking rules allow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LockCoupon(self, request, context):
+        """Holds a coupon for one checkout until it times out: no other till can use it meanwhile.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RedeemCoupon(self, request, context):
+        """Spends the coupon. Idempotent on the receipt number: a retry returns the same redemption.
+        FAILED_PRECONDITION when it is spent, expired, locked by another checkout, or the
+        template's budget cannot cover the discount.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseCoupon(self, request, context):
+        """Gives a locked coupon back (the checkout was abandoned). Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateRule(self, request, context):
+        """Automatic rules: issue a template when something happens, once per triggering event.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRules(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRuleActive(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunExpiry(self, request, context):
+        """Marks coupons expired and warns of those expiring soon, as of `at` (the service runs it
+        by itself every few minutes; tests pass a clock). Safe to run twice.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunSchedule(self, request, context):
+        """Runs the scheduled rules due on `date` (the service does it daily by itself).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTemplateReport(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
 
 def add_CouponsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'CreateTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTemplate,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.CreateTemplateRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.SerializeToString,
+            ),
+            'GetTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTemplate,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetTemplateRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.SerializeToString,
+            ),
+            'ListTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplates,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListTemplatesRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListTemplatesResponse.SerializeToString,
+            ),
+            'UpdateTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTemplate,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.UpdateTemplateRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.SerializeToString,
+            ),
+            'SetTemplateState': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTemplateState,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.SetTemplateStateRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.SerializeToString,
+            ),
+            'ClaimCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClaimCoupon,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponResponse.SerializeToString,
+            ),
+            'IssueCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueCoupon,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueCouponRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponResponse.SerializeToString,
+            ),
+            'IssueCompensation': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueCompensation,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueCompensationRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponResponse.SerializeToString,
+            ),
+            'StartIssueJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartIssueJob,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.StartIssueJobRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueJob.SerializeToString,
+            ),
+            'GetIssueJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetIssueJob,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetIssueJobRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueJob.SerializeToString,
+            ),
+            'ListMemberCoupons': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMemberCoupons,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsResponse.SerializeToString,
+            ),
+            'GetCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCoupon,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetCouponRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.SerializeToString,
+            ),
+            'ShareCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShareCoupon,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ShareCouponRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.SerializeToString,
+            ),
+            'ValidateCart': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateCart,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ValidateCartRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ValidateCartResponse.SerializeToString,
+            ),
+            'LockCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.LockCoupon,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.LockCouponRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.SerializeToString,
+            ),
+            'RedeemCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.RedeemCoupon,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.RedeemCouponRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.SerializeToString,
+            ),
+            'ReleaseCoupon': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseCoupon,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ReleaseCouponRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.SerializeToString,
+            ),
+            'CreateRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateRule,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.CreateRuleRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Rule.SerializeToString,
+            ),
+            'ListRules': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRules,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListRulesRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListRulesResponse.SerializeToString,
+            ),
+            'SetRuleActive': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRuleActive,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.SetRuleActiveRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.Rule.SerializeToString,
+            ),
+            'RunExpiry': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunExpiry,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.RunExpiryRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ExpirySummary.SerializeToString,
+            ),
+            'RunSchedule': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunSchedule,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.RunScheduleRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.ScheduleSummary.SerializeToString,
+            ),
+            'GetTemplateReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTemplateReport,
+                    request_deserializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetTemplateReportRequest.FromString,
+                    response_serializer=regulars_dot_coupons_dot_v1_dot_coupons__pb2.TemplateReport.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'regulars.coupons.v1.CouponsService', rpc_method_handlers)
@@ -55,5 +455,627 @@ def add_CouponsServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class CouponsService:
     """The coupons service: templates, claim, issue, till redemption, rollback, automatic rules.
-    Its RPCs arrive with the coupons issue; until then the server answers grpc.health.v1 only.
+    Strict as a ledger: never beyond stock, never redeemed twice, a refund gives back exactly what
+    it took. Money is in minor units (fen) throughout.
     """
+
+    @staticmethod
+    def CreateTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/CreateTemplate',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.CreateTemplateRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/GetTemplate',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetTemplateRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/ListTemplates',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListTemplatesRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/UpdateTemplate',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.UpdateTemplateRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTemplateState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/SetTemplateState',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.SetTemplateStateRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClaimCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/ClaimCoupon',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/IssueCoupon',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueCouponRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueCompensation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/IssueCompensation',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueCompensationRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ClaimCouponResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartIssueJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/StartIssueJob',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.StartIssueJobRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetIssueJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/GetIssueJob',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetIssueJobRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.IssueJob.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMemberCoupons(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/ListMemberCoupons',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListMemberCouponsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/GetCoupon',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetCouponRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShareCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/ShareCoupon',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ShareCouponRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ValidateCart(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/ValidateCart',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ValidateCartRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ValidateCartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LockCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/LockCoupon',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.LockCouponRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RedeemCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/RedeemCoupon',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.RedeemCouponRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseCoupon(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/ReleaseCoupon',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ReleaseCouponRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Coupon.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/CreateRule',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.CreateRuleRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Rule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRules(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/ListRules',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListRulesRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ListRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRuleActive(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/SetRuleActive',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.SetRuleActiveRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.Rule.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunExpiry(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/RunExpiry',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.RunExpiryRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ExpirySummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunSchedule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/RunSchedule',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.RunScheduleRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.ScheduleSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTemplateReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.coupons.v1.CouponsService/GetTemplateReport',
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.GetTemplateReportRequest.SerializeToString,
+            regulars_dot_coupons_dot_v1_dot_coupons__pb2.TemplateReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from regulars.coupons.v1 import coupons_pb2 as _coupons_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -27,27 +28,349 @@ GRPC_VERSION: str
 
 class CouponsServiceStub:
     """The coupons service: templates, claim, issue, till redemption, rollback, automatic rules.
-    Its RPCs arrive with the coupons issue; until then the server answers grpc.health.v1 only.
+    Strict as a ledger: never beyond stock, never redeemed twice, a refund gives back exactly what
+    it took. Money is in minor units (fen) throughout.
     """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> CouponsServiceAsyncStub: ...
+    CreateTemplate: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.CreateTemplateRequest, _coupons_pb2.Template]
+    """Templates (staff). A template starts as a draft."""
+    GetTemplate: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.GetTemplateRequest, _coupons_pb2.Template]
+    ListTemplates: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.ListTemplatesRequest, _coupons_pb2.ListTemplatesResponse]
+    UpdateTemplate: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.UpdateTemplateRequest, _coupons_pb2.Template]
+    """Only the fields present change. Once live, what a coupon gives (benefit, scope, stacking)
+    is fixed (FAILED_PRECONDITION); coupons already issued keep the terms they were issued with.
+    """
+    SetTemplateState: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.SetTemplateStateRequest, _coupons_pb2.Template]
+    """draft -> active <-> paused, any -> ended. Activating a segment-audience template
+    materialises its audience in the background (see Template.audience_ready).
+    """
+    ClaimCoupon: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.ClaimCouponRequest, _coupons_pb2.ClaimCouponResponse]
+    """A member grabs a coupon (mini-program). Audience, template state, per-member limits and
+    stock are checked on one path with local data; a refusal (sold out, limit reached, not
+    eligible, not active) is an outcome, not an error.
+    """
+    IssueCoupon: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.IssueCouponRequest, _coupons_pb2.ClaimCouponResponse]
+    """Staff or the system gives one member a coupon. Idempotent on issue_id. Respects state,
+    stock and per-member limits, not the audience or `claimable` (staff decide).
+    """
+    IssueCompensation: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.IssueCompensationRequest, _coupons_pb2.ClaimCouponResponse]
+    """For feedback: a coupon for a complaint case, once per case_id."""
+    StartIssueJob: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.StartIssueJobRequest, _coupons_pb2.IssueJob]
+    """Issues a template to every member of a segment, in the background: streams the segment,
+    shows progress, resumes after a restart, issues each member at most once (idempotent on
+    job_key), respects stock.
+    """
+    GetIssueJob: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.GetIssueJobRequest, _coupons_pb2.IssueJob]
+    ListMemberCoupons: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.ListMemberCouponsRequest, _coupons_pb2.ListMemberCouponsResponse]
+    """The member's coupons (the wallet), newest first."""
+    GetCoupon: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.GetCouponRequest, _coupons_pb2.Coupon]
+    """One coupon by its code (what the till scans)."""
+    ShareCoupon: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.ShareCouponRequest, _coupons_pb2.Coupon]
+    """A shareable coupon goes to a friend: the original is gone, the friend holds a new one with
+    the same terms and expiry. Idempotent (sharing the same coupon again returns the friend's).
+    """
+    ValidateCart: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.ValidateCartRequest, _coupons_pb2.ValidateCartResponse]
+    """At the till: which of the member's coupons apply to this cart, what each takes off, why
+    the others do not, and the best combination the stacking rules allow.
+    """
+    LockCoupon: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.LockCouponRequest, _coupons_pb2.Coupon]
+    """Holds a coupon for one checkout until it times out: no other till can use it meanwhile."""
+    RedeemCoupon: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.RedeemCouponRequest, _coupons_pb2.Coupon]
+    """Spends the coupon. Idempotent on the receipt number: a retry returns the same redemption.
+    FAILED_PRECONDITION when it is spent, expired, locked by another checkout, or the
+    template's budget cannot cover the discount.
+    """
+    ReleaseCoupon: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.ReleaseCouponRequest, _coupons_pb2.Coupon]
+    """Gives a locked coupon back (the checkout was abandoned). Idempotent."""
+    CreateRule: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.CreateRuleRequest, _coupons_pb2.Rule]
+    """Automatic rules: issue a template when something happens, once per triggering event."""
+    ListRules: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.ListRulesRequest, _coupons_pb2.ListRulesResponse]
+    SetRuleActive: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.SetRuleActiveRequest, _coupons_pb2.Rule]
+    RunExpiry: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.RunExpiryRequest, _coupons_pb2.ExpirySummary]
+    """Marks coupons expired and warns of those expiring soon, as of `at` (the service runs it
+    by itself every few minutes; tests pass a clock). Safe to run twice.
+    """
+    RunSchedule: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.RunScheduleRequest, _coupons_pb2.ScheduleSummary]
+    """Runs the scheduled rules due on `date` (the service does it daily by itself)."""
+    GetTemplateReport: _grpc.UnaryUnaryMultiCallable[_coupons_pb2.GetTemplateReportRequest, _coupons_pb2.TemplateReport]
 
 @_typing.type_check_only
 class CouponsServiceAsyncStub(CouponsServiceStub):
     """The coupons service: templates, claim, issue, till redemption, rollback, automatic rules.
-    Its RPCs arrive with the coupons issue; until then the server answers grpc.health.v1 only.
+    Strict as a ledger: never beyond stock, never redeemed twice, a refund gives back exactly what
+    it took. Money is in minor units (fen) throughout.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
+    CreateTemplate: _aio.UnaryUnaryMultiCallable[_coupons_pb2.CreateTemplateRequest, _coupons_pb2.Template]  # type: ignore[assignment]
+    """Templates (staff). A template starts as a draft."""
+    GetTemplate: _aio.UnaryUnaryMultiCallable[_coupons_pb2.GetTemplateRequest, _coupons_pb2.Template]  # type: ignore[assignment]
+    ListTemplates: _aio.UnaryUnaryMultiCallable[_coupons_pb2.ListTemplatesRequest, _coupons_pb2.ListTemplatesResponse]  # type: ignore[assignment]
+    UpdateTemplate: _aio.UnaryUnaryMultiCallable[_coupons_pb2.UpdateTemplateRequest, _coupons_pb2.Template]  # type: ignore[assignment]
+    """Only the fields present change. Once live, what a coupon gives (benefit, scope, stacking)
+    is fixed (FAILED_PRECONDITION); coupons already issued keep the terms they were issued with.
+    """
+    SetTemplateState: _aio.UnaryUnaryMultiCallable[_coupons_pb2.SetTemplateStateRequest, _coupons_pb2.Template]  # type: ignore[assignment]
+    """draft -> active <-> paused, any -> ended. Activating a segment-audience template
+    materialises its audience in the background (see Template.audience_ready).
+    """
+    ClaimCoupon: _aio.UnaryUnaryMultiCallable[_coupons_pb2.ClaimCouponRequest, _coupons_pb2.ClaimCouponResponse]  # type: ignore[assignment]
+    """A member grabs a coupon (mini-program). Audience, template state, per-member limits and
+    stock are checked on one path with local data; a refusal (sold out, limit reached, not
+    eligible, not active) is an outcome, not an error.
+    """
+    IssueCoupon: _aio.UnaryUnaryMultiCallable[_coupons_pb2.IssueCouponRequest, _coupons_pb2.ClaimCouponResponse]  # type: ignore[assignment]
+    """Staff or the system gives one member a coupon. Idempotent on issue_id. Respects state,
+    stock and per-member limits, not the audience or `claimable` (staff decide).
+    """
+    IssueCompensation: _aio.UnaryUnaryMultiCallable[_coupons_pb2.IssueCompensationRequest, _coupons_pb2.ClaimCouponResponse]  # type: ignore[assignment]
+    """For feedback: a coupon for a complaint case, once per case_id."""
+    StartIssueJob: _aio.UnaryUnaryMultiCallable[_coupons_pb2.StartIssueJobRequest, _coupons_pb2.IssueJob]  # type: ignore[assignment]
+    """Issues a template to every member of a segment, in the background: streams the segment,
+    shows progress, resumes after a restart, issues each member at most once (idempotent on
+    job_key), respects stock.
+    """
+    GetIssueJob: _aio.UnaryUnaryMultiCallable[_coupons_pb2.GetIssueJobRequest, _coupons_pb2.IssueJob]  # type: ignore[assignment]
+    ListMemberCoupons: _aio.UnaryUnaryMultiCallable[_coupons_pb2.ListMemberCouponsRequest, _coupons_pb2.ListMemberCouponsResponse]  # type: ignore[assignment]
+    """The member's coupons (the wallet), newest first."""
+    GetCoupon: _aio.UnaryUnaryMultiCallable[_coupons_pb2.GetCouponRequest, _coupons_pb2.Coupon]  # type: ignore[assignment]
+    """One coupon by its code (what the till scans)."""
+    ShareCoupon: _aio.UnaryUnaryMultiCallable[_coupons_pb2.ShareCouponRequest, _coupons_pb2.Coupon]  # type: ignore[assignment]
+    """A shareable coupon goes to a friend: the original is gone, the friend holds a new one with
+    the same terms and expiry. Idempotent (sharing the same coupon again returns the friend's).
+    """
+    ValidateCart: _aio.UnaryUnaryMultiCallable[_coupons_pb2.ValidateCartRequest, _coupons_pb2.ValidateCartResponse]  # type: ignore[assignment]
+    """At the till: which of the member's coupons apply to this cart, what each takes off, why
+    the others do not, and the best combination the stacking rules allow.
+    """
+    LockCoupon: _aio.UnaryUnaryMultiCallable[_coupons_pb2.LockCouponRequest, _coupons_pb2.Coupon]  # type: ignore[assignment]
+    """Holds a coupon for one checkout until it times out: no other till can use it meanwhile."""
+    RedeemCoupon: _aio.UnaryUnaryMultiCallable[_coupons_pb2.RedeemCouponRequest, _coupons_pb2.Coupon]  # type: ignore[assignment]
+    """Spends the coupon. Idempotent on the receipt number: a retry returns the same redemption.
+    FAILED_PRECONDITION when it is spent, expired, locked by another checkout, or the
+    template's budget cannot cover the discount.
+    """
+    ReleaseCoupon: _aio.UnaryUnaryMultiCallable[_coupons_pb2.ReleaseCouponRequest, _coupons_pb2.Coupon]  # type: ignore[assignment]
+    """Gives a locked coupon back (the checkout was abandoned). Idempotent."""
+    CreateRule: _aio.UnaryUnaryMultiCallable[_coupons_pb2.CreateRuleRequest, _coupons_pb2.Rule]  # type: ignore[assignment]
+    """Automatic rules: issue a template when something happens, once per triggering event."""
+    ListRules: _aio.UnaryUnaryMultiCallable[_coupons_pb2.ListRulesRequest, _coupons_pb2.ListRulesResponse]  # type: ignore[assignment]
+    SetRuleActive: _aio.UnaryUnaryMultiCallable[_coupons_pb2.SetRuleActiveRequest, _coupons_pb2.Rule]  # type: ignore[assignment]
+    RunExpiry: _aio.UnaryUnaryMultiCallable[_coupons_pb2.RunExpiryRequest, _coupons_pb2.ExpirySummary]  # type: ignore[assignment]
+    """Marks coupons expired and warns of those expiring soon, as of `at` (the service runs it
+    by itself every few minutes; tests pass a clock). Safe to run twice.
+    """
+    RunSchedule: _aio.UnaryUnaryMultiCallable[_coupons_pb2.RunScheduleRequest, _coupons_pb2.ScheduleSummary]  # type: ignore[assignment]
+    """Runs the scheduled rules due on `date` (the service does it daily by itself)."""
+    GetTemplateReport: _aio.UnaryUnaryMultiCallable[_coupons_pb2.GetTemplateReportRequest, _coupons_pb2.TemplateReport]  # type: ignore[assignment]
 
 class CouponsServiceServicer(metaclass=_abc_1.ABCMeta):
     """The coupons service: templates, claim, issue, till redemption, rollback, automatic rules.
-    Its RPCs arrive with the coupons issue; until then the server answers grpc.health.v1 only.
+    Strict as a ledger: never beyond stock, never redeemed twice, a refund gives back exactly what
+    it took. Money is in minor units (fen) throughout.
     """
 
-    ...
+    @_abc_1.abstractmethod
+    def CreateTemplate(
+        self,
+        request: _coupons_pb2.CreateTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Template, _abc.Awaitable[_coupons_pb2.Template]]:
+        """Templates (staff). A template starts as a draft."""
+
+    @_abc_1.abstractmethod
+    def GetTemplate(
+        self,
+        request: _coupons_pb2.GetTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Template, _abc.Awaitable[_coupons_pb2.Template]]: ...
+
+    @_abc_1.abstractmethod
+    def ListTemplates(
+        self,
+        request: _coupons_pb2.ListTemplatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.ListTemplatesResponse, _abc.Awaitable[_coupons_pb2.ListTemplatesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def UpdateTemplate(
+        self,
+        request: _coupons_pb2.UpdateTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Template, _abc.Awaitable[_coupons_pb2.Template]]:
+        """Only the fields present change. Once live, what a coupon gives (benefit, scope, stacking)
+        is fixed (FAILED_PRECONDITION); coupons already issued keep the terms they were issued with.
+        """
+
+    @_abc_1.abstractmethod
+    def SetTemplateState(
+        self,
+        request: _coupons_pb2.SetTemplateStateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Template, _abc.Awaitable[_coupons_pb2.Template]]:
+        """draft -> active <-> paused, any -> ended. Activating a segment-audience template
+        materialises its audience in the background (see Template.audience_ready).
+        """
+
+    @_abc_1.abstractmethod
+    def ClaimCoupon(
+        self,
+        request: _coupons_pb2.ClaimCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.ClaimCouponResponse, _abc.Awaitable[_coupons_pb2.ClaimCouponResponse]]:
+        """A member grabs a coupon (mini-program). Audience, template state, per-member limits and
+        stock are checked on one path with local data; a refusal (sold out, limit reached, not
+        eligible, not active) is an outcome, not an error.
+        """
+
+    @_abc_1.abstractmethod
+    def IssueCoupon(
+        self,
+        request: _coupons_pb2.IssueCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.ClaimCouponResponse, _abc.Awaitable[_coupons_pb2.ClaimCouponResponse]]:
+        """Staff or the system gives one member a coupon. Idempotent on issue_id. Respects state,
+        stock and per-member limits, not the audience or `claimable` (staff decide).
+        """
+
+    @_abc_1.abstractmethod
+    def IssueCompensation(
+        self,
+        request: _coupons_pb2.IssueCompensationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.ClaimCouponResponse, _abc.Awaitable[_coupons_pb2.ClaimCouponResponse]]:
+        """For feedback: a coupon for a complaint case, once per case_id."""
+
+    @_abc_1.abstractmethod
+    def StartIssueJob(
+        self,
+        request: _coupons_pb2.StartIssueJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.IssueJob, _abc.Awaitable[_coupons_pb2.IssueJob]]:
+        """Issues a template to every member of a segment, in the background: streams the segment,
+        shows progress, resumes after a restart, issues each member at most once (idempotent on
+        job_key), respects stock.
+        """
+
+    @_abc_1.abstractmethod
+    def GetIssueJob(
+        self,
+        request: _coupons_pb2.GetIssueJobRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.IssueJob, _abc.Awaitable[_coupons_pb2.IssueJob]]: ...
+
+    @_abc_1.abstractmethod
+    def ListMemberCoupons(
+        self,
+        request: _coupons_pb2.ListMemberCouponsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.ListMemberCouponsResponse, _abc.Awaitable[_coupons_pb2.ListMemberCouponsResponse]]:
+        """The member's coupons (the wallet), newest first."""
+
+    @_abc_1.abstractmethod
+    def GetCoupon(
+        self,
+        request: _coupons_pb2.GetCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Coupon, _abc.Awaitable[_coupons_pb2.Coupon]]:
+        """One coupon by its code (what the till scans)."""
+
+    @_abc_1.abstractmethod
+    def ShareCoupon(
+        self,
+        request: _coupons_pb2.ShareCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Coupon, _abc.Awaitable[_coupons_pb2.Coupon]]:
+        """A shareable coupon goes to a friend: the original is gone, the friend holds a new one with
+        the same terms and expiry. Idempotent (sharing the same coupon again returns the friend's).
+        """
+
+    @_abc_1.abstractmethod
+    def ValidateCart(
+        self,
+        request: _coupons_pb2.ValidateCartRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.ValidateCartResponse, _abc.Awaitable[_coupons_pb2.ValidateCartResponse]]:
+        """At the till: which of the member's coupons apply to this cart, what each takes off, why
+        the others do not, and the best combination the stacking rules allow.
+        """
+
+    @_abc_1.abstractmethod
+    def LockCoupon(
+        self,
+        request: _coupons_pb2.LockCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Coupon, _abc.Awaitable[_coupons_pb2.Coupon]]:
+        """Holds a coupon for one checkout until it times out: no other till can use it meanwhile."""
+
+    @_abc_1.abstractmethod
+    def RedeemCoupon(
+        self,
+        request: _coupons_pb2.RedeemCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Coupon, _abc.Awaitable[_coupons_pb2.Coupon]]:
+        """Spends the coupon. Idempotent on the receipt number: a retry returns the same redemption.
+        FAILED_PRECONDITION when it is spent, expired, locked by another checkout, or the
+        template's budget cannot cover the discount.
+        """
+
+    @_abc_1.abstractmethod
+    def ReleaseCoupon(
+        self,
+        request: _coupons_pb2.ReleaseCouponRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Coupon, _abc.Awaitable[_coupons_pb2.Coupon]]:
+        """Gives a locked coupon back (the checkout was abandoned). Idempotent."""
+
+    @_abc_1.abstractmethod
+    def CreateRule(
+        self,
+        request: _coupons_pb2.CreateRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Rule, _abc.Awaitable[_coupons_pb2.Rule]]:
+        """Automatic rules: issue a template when something happens, once per triggering event."""
+
+    @_abc_1.abstractmethod
+    def ListRules(
+        self,
+        request: _coupons_pb2.ListRulesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.ListRulesResponse, _abc.Awaitable[_coupons_pb2.ListRulesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def SetRuleActive(
+        self,
+        request: _coupons_pb2.SetRuleActiveRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.Rule, _abc.Awaitable[_coupons_pb2.Rule]]: ...
+
+    @_abc_1.abstractmethod
+    def RunExpiry(
+        self,
+        request: _coupons_pb2.RunExpiryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.ExpirySummary, _abc.Awaitable[_coupons_pb2.ExpirySummary]]:
+        """Marks coupons expired and warns of those expiring soon, as of `at` (the service runs it
+        by itself every few minutes; tests pass a clock). Safe to run twice.
+        """
+
+    @_abc_1.abstractmethod
+    def RunSchedule(
+        self,
+        request: _coupons_pb2.RunScheduleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.ScheduleSummary, _abc.Awaitable[_coupons_pb2.ScheduleSummary]]:
+        """Runs the scheduled rules due on `date` (the service does it daily by itself)."""
+
+    @_abc_1.abstractmethod
+    def GetTemplateReport(
+        self,
+        request: _coupons_pb2.GetTemplateReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_coupons_pb2.TemplateReport, _abc.Awaitable[_coupons_pb2.TemplateReport]]: ...
 
 def add_CouponsServiceServicer_to_server(servicer: CouponsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1196,8 +1196,11 @@ class StreamSegmentMembersRequest(_message.Message):
     TENANT_ID_FIELD_NUMBER: _builtins.int
     SEGMENT_ID_FIELD_NUMBER: _builtins.int
     CRITERIA_FIELD_NUMBER: _builtins.int
+    AFTER_MEMBER_ID_FIELD_NUMBER: _builtins.int
     tenant_id: _builtins.str
     segment_id: _builtins.str
+    after_member_id: _builtins.str
+    """Resume after this member: ids stream in ascending order, so a job that stopped can go on."""
     @_builtins.property
     def criteria(self) -> _struct_pb2.Struct: ...
     def __init__(
@@ -1206,10 +1209,11 @@ class StreamSegmentMembersRequest(_message.Message):
         tenant_id: _builtins.str = ...,
         segment_id: _builtins.str = ...,
         criteria: _struct_pb2.Struct | None = ...,
+        after_member_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["criteria", b"criteria"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["criteria", b"criteria", "segment_id", b"segment_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_member_id", b"after_member_id", "criteria", b"criteria", "segment_id", b"segment_id", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,75 @@
+"""The events coupons publishes, as protobuf in CloudEvents envelopes (key = member id)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.message import Message
+from regulars.coupons.v1 import events_pb2
+
+from chassis.cloudevents import Envelope, new_event
+from services.coupons.adapters import pb
+from services.coupons.domain.coupons import Coupon
+
+SOURCE = "regulars/coupons"
+TOPIC = "regulars.coupons.v1"
+COUPON_ISSUED = "regulars.coupons.v1.coupon_issued"
+COUPON_REDEEMED = "regulars.coupons.v1.coupon_redeemed"
+COUPON_RELEASED = "regulars.coupons.v1.coupon_released"
+COUPON_EXPIRING = "regulars.coupons.v1.coupon_expiring"
+COUPON_EXPIRED = "regulars.coupons.v1.coupon_expired"
+
+
+def _event(type_: str, c: Coupon, payload: Message, at: datetime) -> Envelope:
+    return new_event(
+        type=type_, source=SOURCE, tenant_id=c.tenant_id, subject=c.member_id, payload=payload, time=at
+    )
+
+
+def coupon_issued(c: Coupon) -> Envelope:
+    return _event(
+        COUPON_ISSUED, c, events_pb2.CouponIssued(coupon=pb.coupon(c), source_ref=c.source_ref), c.issued_at
+    )
+
+
+def coupon_redeemed(c: Coupon) -> Envelope:
+    assert c.redemption is not None
+    payload = events_pb2.CouponRedeemed(
+        coupon_id=c.id,
+        tenant_id=c.tenant_id,
+        member_id=c.member_id,
+        template_id=c.template_id,
+        redemption=pb.redemption(c.redemption),
+    )
+    return _event(COUPON_REDEEMED, c, payload, c.redemption.at)
+
+
+def coupon_released(c: Coupon, at: datetime, refund_id: str = "") -> Envelope:
+    payload = events_pb2.CouponReleased(
+        coupon_id=c.id,
+        tenant_id=c.tenant_id,
+        member_id=c.member_id,
+        template_id=c.template_id,
+        restored_by_refund_id=refund_id,
+        at=pb.ts(at),
+    )
+    return _event(COUPON_RELEASED, c, payload, at)
+
+
+def coupon_expiring(c: Coupon, days_left: int, at: datetime) -> Envelope:
+    payload = events_pb2.CouponExpiring(
+        coupon_id=c.id,
+        tenant_id=c.tenant_id,
+        member_id=c.member_id,
+        name=c.terms.name,
+        valid_until=pb.ts(c.valid_until),
+        days_left=days_left,
+    )
+    return _event(COUPON_EXPIRING, c, payload, at)
+
+
+def coupon_expired(c: Coupon, at: datetime) -> Envelope:
+    payload = events_pb2.CouponExpired(
+        coupon_id=c.id, tenant_id=c.tenant_id, member_id=c.member_id, template_id=c.template_id, at=pb.ts(at)
+    )
+    return _event(COUPON_EXPIRED, c, payload, at)

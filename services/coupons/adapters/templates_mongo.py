@@ -1,0 +1,98 @@
+"""Coupon templates in MongoDB, and the budget of discount each may give.
+
+The budget is charged per redemption with a conditional update that also records the charge
+under a key of (coupon, receipt): a retried redemption is charged once, a refund gives back
+exactly that charge once, and the used total never passes the budget. Writes hold the
+template's lock (one writer per document on FerretDB, which updates without isolation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from chassis.locks import KeyedLocks
+from chassis.mongo import Document, find_for_tenant, insert_once
+from services.coupons.adapters.documents import template_doc, template_from
+from services.coupons.domain.templates import Template
+
+TEMPLATES = "templates"
+INDEXES = {TEMPLATES: [IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING)], name="tenant_state")]}
+
+
+def budget_key(coupon_id: str, receipt_no: str) -> str:
+    """A field-name-safe key of one redemption (receipt numbers may hold dots)."""
+    return f"{coupon_id}_{hashlib.sha256(receipt_no.encode()).hexdigest()[:16]}"
+
+
+class MongoTemplates:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
+        self._templates = db[TEMPLATES]
+        self._locks = KeyedLocks()
+
+    async def add(self, t: Template, stays_spent_on_refund: bool) -> None:
+        doc = template_doc(t, stays_spent_on_refund) | {"budget_used": 0, "audience_ready": False}
+        await insert_once(self._templates, doc)
+
+    async def get(self, tenant_id: str, template_id: str) -> tuple[Template, Document] | None:
+        """The template and its stored extras (stays_spent_on_refund, budget_used, audience_ready)."""
+        doc = await find_for_tenant(self._templates, tenant_id, template_id)
+        return (template_from(doc), doc) if doc else None
+
+    async def of_tenant(self, tenant_id: str, state: str = "") -> list[tuple[Template, Document]]:
+        query: dict[str, Any] = {"tenant_id": tenant_id} | ({"state": state} if state else {})
+        docs = await self._templates.find(query).sort("created_at", -1).limit(500).to_list()
+        return [(template_from(d), d) for d in docs]
+
+    async def save(self, t: Template, stays_spent_on_refund: bool, expected_version: int) -> bool:
+        """Write an edited template unless someone else edited it first (version check)."""
+        fields = template_doc(t, stays_spent_on_refund)
+        del fields["_id"]
+        async with self._locks.hold(t.id):
+            result = await self._templates.update_one(
+                {"_id": t.id, "version": expected_version, "state": {"$ne": "ended"}}, {"$set": fields}
+            )
+        return result.modified_count == 1
+
+    async def set_state(self, t: Template, expected: str) -> bool:
+        async with self._locks.hold(t.id):
+            result = await self._templates.update_one(
+                {"_id": t.id, "state": expected}, {"$set": {"state": t.state.value}}
+            )
+        return result.modified_count == 1
+
+    async def set_audience_ready(self, template_id: str) -> None:
+        async with self._locks.hold(template_id):
+            await self._templates.update_one({"_id": template_id}, {"$set": {"audience_ready": True}})
+
+    async def charge_budget(self, template_id: str, budget: int, key: str, amount: int) -> bool:
+        """Record `amount` of discount under `key`; False when it would pass the budget."""
+        async with self._locks.hold(template_id):
+            doc = await self._templates.find_one_and_update(
+                {
+                    "_id": template_id,
+                    f"budget_marks.{key}": {"$exists": False},
+                    "budget_used": {"$lte": budget - amount},
+                },
+                {"$inc": {"budget_used": amount}, "$set": {f"budget_marks.{key}": amount}},
+                return_document=ReturnDocument.AFTER,
+            )
+            if doc is not None:
+                return True
+            again = await self._templates.find_one({"_id": template_id}, {f"budget_marks.{key}": 1})
+        return bool(again and key in again.get("budget_marks", {}))  # charged before: a retry
+
+    async def refund_budget(self, template_id: str, key: str) -> None:
+        """Give back the discount charged under `key`, once."""
+        async with self._locks.hold(template_id):
+            doc = await self._templates.find_one({"_id": template_id}, {f"budget_marks.{key}": 1})
+            amount = (doc or {}).get("budget_marks", {}).get(key)
+            if amount is None:
+                return
+            await self._templates.update_one(
+                {"_id": template_id, f"budget_marks.{key}": {"$exists": True}},
+                {"$inc": {"budget_used": -amount}, "$unset": {f"budget_marks.{key}": ""}},
+            )

@@ -1,0 +1,155 @@
+"""Issue a template to a whole segment, or copy a segment in as a template's audience.
+
+Runs in the background: streams the segment from members (never all ids in memory), works a
+batch at a time, writes progress after each batch, and after a restart goes on from there.
+Every issue is idempotent per (job, member), so a member the stopped run already served is
+not served twice; stock is respected because each issue takes a stock slot like a claim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import UTC, datetime
+
+import grpc
+
+from chassis import logs
+from chassis.errors import InvalidArgument
+from chassis.mongo import Document
+from services.coupons.adapters.audience_mongo import MongoAudience
+from services.coupons.adapters.jobs_mongo import MongoJobs
+from services.coupons.adapters.members_client import MembersClient
+from services.coupons.adapters.templates_mongo import MongoTemplates
+from services.coupons.domain.coupons import Outcome, Source, deterministic_id
+from services.coupons.domain.templates import Template
+from services.coupons.service.issuing import Issuer
+
+log = logs.get(__name__)
+BATCH = 100
+PARALLEL = 8  # issues in flight at once within a batch
+
+
+class JobRunner:
+    def __init__(
+        self,
+        jobs: MongoJobs,
+        members: MembersClient,
+        issuer: Issuer,
+        audience: MongoAudience,
+        templates: MongoTemplates,
+        idle_seconds: float = 5.0,
+    ) -> None:
+        self._jobs = jobs
+        self._members = members
+        self._issuer = issuer
+        self._audience = audience
+        self._templates = templates
+        self._idle_seconds = idle_seconds
+        self._wake = asyncio.Event()
+
+    async def start_issue(self, tenant_id: str, template_id: str, segment_id: str, job_key: str) -> Document:
+        job, _ = await self.start_issue_once(tenant_id, template_id, segment_id, job_key)
+        return job
+
+    async def start_issue_once(
+        self, tenant_id: str, template_id: str, segment_id: str, job_key: str
+    ) -> tuple[Document, bool]:
+        """The job for `job_key`, started now (True) or before (False)."""
+        for field, value in (("segment_id", segment_id), ("job_key", job_key)):
+            if not value.strip() or len(value) > 128:
+                raise InvalidArgument(field, f"{field} is required (up to 128 characters)")
+        await self._issuer.template(tenant_id, template_id)  # NOT_FOUND for a foreign or missing template
+        job, created = await self._jobs.start(
+            self._new(
+                deterministic_id(tenant_id, "issue-job", job_key), tenant_id, "issue", template_id, segment_id
+            )
+        )
+        self._wake.set()
+        return job, created
+
+    async def start_audience(self, template: Template) -> None:
+        job_id = deterministic_id(template.tenant_id, "audience-job", template.id)
+        await self._jobs.start(
+            self._new(job_id, template.tenant_id, "audience", template.id, template.audience.segment_id)
+        )
+        self._wake.set()
+
+    @staticmethod
+    def _new(job_id: str, tenant_id: str, kind: str, template_id: str, segment_id: str) -> Document:
+        return {
+            "_id": job_id,
+            "tenant_id": tenant_id,
+            "kind": kind,
+            "template_id": template_id,
+            "segment_id": segment_id,
+            "state": "running",
+            "cursor": "",
+            "members_seen": 0,
+            "issued": 0,
+            "skipped": 0,
+            "detail": "",
+            "started_at": datetime.now(UTC),
+        }
+
+    async def run(self) -> None:
+        """Work every running job; then sleep until a job starts (or a while passes)."""
+        while True:
+            self._wake.clear()
+            try:
+                for job in await self._jobs.running():
+                    await self._run(job)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("segment job pass failed", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._idle_seconds)
+
+    async def _run(self, job: Document) -> None:
+        batch: list[str] = []
+        try:
+            async for member_id in self._members.segment_members(
+                job["tenant_id"], job["segment_id"], job["cursor"]
+            ):
+                batch.append(member_id)
+                if len(batch) >= BATCH:
+                    if not await self._batch(job, batch):
+                        return await self._jobs.finish(job["_id"], "done", datetime.now(UTC), "sold out")
+                    batch = []
+            if batch and not await self._batch(job, batch):
+                return await self._jobs.finish(job["_id"], "done", datetime.now(UTC), "sold out")
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                return await self._jobs.finish(job["_id"], "failed", datetime.now(UTC), exc.details() or "")
+            raise  # members unreachable: the next pass resumes from the cursor
+        if job["kind"] == "audience":
+            await self._templates.set_audience_ready(job["template_id"])
+        await self._jobs.finish(job["_id"], "done", datetime.now(UTC))
+
+    async def _batch(self, job: Document, batch: list[str]) -> bool:
+        """Serve one batch and record it; False once the template is sold out."""
+        counts = {"members_seen": len(batch), "issued": 0, "skipped": 0}
+        sold_out = False
+        if job["kind"] == "audience":
+            await self._audience.add_to_segment(job["tenant_id"], job["template_id"], batch)
+        else:
+            for start in range(0, len(batch), PARALLEL):
+                results = await asyncio.gather(
+                    *(
+                        self._issuer.issue(
+                            job["tenant_id"],
+                            job["template_id"],
+                            member_id,
+                            source=Source.JOB,
+                            key=f"{job['_id']}:{member_id}",
+                            source_ref=job["_id"],
+                        )
+                        for member_id in batch[start : start + PARALLEL]
+                    )
+                )
+                for r in results:
+                    counts["issued" if r.outcome is Outcome.ISSUED else "skipped"] += 1
+                    sold_out = sold_out or r.outcome is Outcome.SOLD_OUT
+        await self._jobs.advance(job["_id"], batch[-1], counts)
+        return not sold_out

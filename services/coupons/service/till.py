@@ -1,0 +1,221 @@
+"""Using coupons at the till: validate a cart, lock, redeem, release, and roll back on a refund.
+
+Each change holds the coupon's lock and ends in one conditional update from the state it
+leaves, so of 100 tills redeeming one coupon at once exactly one wins; a retried redemption
+(same receipt) gets the same answer; a refund delivered three times restores once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from chassis.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.coupons.adapters.coupons_mongo import MongoCoupons
+from services.coupons.adapters.slots_mongo import MongoSlots, is_limit_slot
+from services.coupons.adapters.templates_mongo import MongoTemplates, budget_key
+from services.coupons.domain import coupons as rules
+from services.coupons.domain.codes import normalise_code
+from services.coupons.domain.coupons import Coupon, CouponState, Redemption
+from services.coupons.domain.discounts import Cart, CartLine, Decision, Reason, check_window, compute
+from services.coupons.domain.stacking import Candidate, Suggestion, suggest
+from services.coupons.domain.templates import MAX_MONEY
+
+
+@dataclass(frozen=True)
+class Check:
+    coupon: Coupon
+    decision: Decision
+
+
+class Till:
+    def __init__(
+        self,
+        coupons: MongoCoupons,
+        templates: MongoTemplates,
+        slots: MongoSlots,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._coupons = coupons
+        self._templates = templates
+        self._slots = slots
+        self._clock = clock
+
+    async def by_code(self, tenant_id: str, code: str) -> Coupon:
+        coupon = await self._coupons.by_code(tenant_id, normalise_code(code))
+        if coupon is None:
+            raise NotFound("no coupon has this code")
+        return coupon
+
+    async def validate(
+        self, tenant_id: str, member_id: str, store_id: str, lines: Sequence[Mapping[str, object]]
+    ) -> tuple[Cart, list[Check], Suggestion]:
+        """Every coupon the member holds, judged on this cart, and the best combination."""
+        if not member_id.strip():
+            raise InvalidArgument("member_id", "member_id is required")
+        cart = Cart.parse(store_id, lines, member_id)
+        now = self._clock()
+        held = await self._coupons.of_member(tenant_id, member_id, ["available", "locked"])
+        checks = [Check(c, self._judge(c, cart, now)) for c in held]
+        candidates = [
+            Candidate(
+                ch.coupon.id,
+                ch.coupon.template_id,
+                ch.coupon.terms.stackable,
+                ch.decision,
+                ch.coupon.valid_until,
+            )
+            for ch in checks
+        ]
+        return cart, checks, suggest(candidates, cart.total)
+
+    @staticmethod
+    def _judge(c: Coupon, cart: Cart, now: datetime) -> Decision:
+        state = c.state_at(now)
+        if state is CouponState.LOCKED:
+            return Decision(False, 0, Reason.NOT_AVAILABLE, "held by a checkout in progress")
+        return check_window(c.valid_from, c.valid_until, now) or compute(c.terms.benefit, c.terms.scope, cart)
+
+    async def lock(
+        self, tenant_id: str, code: str, checkout_id: str, store_id: str, ttl_seconds: int
+    ) -> Coupon:
+        checkout_id = rules.receipt("checkout_id", checkout_id)
+        ttl = rules.lock_ttl(ttl_seconds)
+        found = await self.by_code(tenant_id, code)
+        async with self._coupons.hold(found.id):
+            now = self._clock()
+            c = await self._current(found)
+            rules.check_lockable(c, checkout_id, store_id, now)
+            locked = await self._coupons.lock(c, checkout_id, now + ttl, now)
+        if locked is None:
+            raise FailedPrecondition("the coupon changed meanwhile; try again")
+        return locked
+
+    async def redeem(
+        self,
+        tenant_id: str,
+        code: str,
+        *,
+        receipt_no: str,
+        store_id: str,
+        checkout_id: str = "",
+        staff_id: str = "",
+        discount: int,
+        receipt_total: int,
+        purchase_id: str = "",
+    ) -> Coupon:
+        receipt_no = rules.receipt("receipt_no", receipt_no)
+        store_id = rules.receipt("store_id", store_id)
+        for field, amount in (("discount", discount), ("receipt_total", receipt_total)):
+            if not 0 <= amount <= MAX_MONEY:
+                raise InvalidArgument(field, f"{field} must not be negative")
+        found = await self.by_code(tenant_id, code)
+        async with self._coupons.hold(found.id):
+            now = self._clock()
+            c = await self._current(found)
+            if rules.check_redeemable(c, receipt_no, checkout_id, store_id, now):
+                if purchase_id and c.redemption and not c.redemption.purchase_id:
+                    return await self._coupons.attach_purchase(c, purchase_id) or c
+                return c  # the same receipt again: a retry
+            found_template = await self._templates.get(tenant_id, c.template_id)
+            budget = found_template[0].limits.budget if found_template else 0
+            key = budget_key(c.id, receipt_no)
+            if budget and not await self._templates.charge_budget(c.template_id, budget, key, discount):
+                raise FailedPrecondition("this campaign's discount budget is used up")
+            redemption = Redemption(
+                receipt_no,
+                store_id,
+                staff_id.strip()[:64],
+                discount,
+                receipt_total,
+                purchase_id.strip()[:160],
+                now,
+            )
+            redeemed = await self._coupons.redeem(c, redemption, checkout_id, now)
+            if redeemed is None:
+                if budget:
+                    await self._templates.refund_budget(c.template_id, key)
+                raise FailedPrecondition("the coupon changed meanwhile; try again")
+        return redeemed
+
+    async def release(self, tenant_id: str, code: str, checkout_id: str) -> Coupon:
+        checkout_id = rules.receipt("checkout_id", checkout_id)
+        found = await self.by_code(tenant_id, code)
+        async with self._coupons.hold(found.id):
+            c = await self._current(found)
+            if c.state is CouponState.AVAILABLE:
+                return c  # released before (or timed out): nothing to do
+            if c.state is not CouponState.LOCKED or c.checkout_id != checkout_id:
+                raise FailedPrecondition("the coupon is not held by this checkout")
+            released = await self._coupons.release(c, checkout_id, self._clock())
+        if released is None:
+            raise FailedPrecondition("the coupon changed meanwhile; try again")
+        return released
+
+    async def redeem_from_purchase(
+        self,
+        tenant_id: str,
+        member_id: str,
+        code: str,
+        *,
+        purchase_id: str,
+        receipt_no: str,
+        store_id: str,
+        staff_id: str,
+        lines: Sequence[CartLine],
+        total_paid: int,
+    ) -> Coupon | None:
+        """A purchase_made that names a code: redeem it for that receipt unless already done."""
+        try:
+            c = await self.by_code(tenant_id, code)
+        except (NotFound, InvalidArgument):
+            return None  # a code of another system, or a typo on the receipt: nothing of ours
+        if c.member_id != member_id:
+            return None
+        cart = Cart(store_id, tuple(lines), member_id)
+        decision = compute(c.terms.benefit, c.terms.scope, cart)
+        try:
+            return await self.redeem(
+                tenant_id,
+                code,
+                receipt_no=receipt_no,
+                store_id=store_id,
+                staff_id=staff_id,
+                discount=decision.discount,
+                receipt_total=total_paid,
+                purchase_id=purchase_id,
+            )
+        except FailedPrecondition:
+            return None  # spent on another receipt, expired...: the till's own answer stands
+
+    async def roll_back(self, tenant_id: str, code: str, purchase_id: str, refund_id: str) -> bool:
+        """Undo the coupon's redemption by this purchase, once: True when it was undone now.
+
+        The coupon is usable again if still valid, unless its template says coupons stay
+        spent; the template's budget gets the discount back; a coupon that stays spent frees
+        the member's limit slot, so the member may claim another. Each step is idempotent, so
+        a redelivered event repeats them harmlessly.
+        """
+        try:
+            c = await self.by_code(tenant_id, code)
+        except (NotFound, InvalidArgument):
+            return False
+        if c.redemption is None or c.redemption.purchase_id != purchase_id:
+            return False
+        found_template = await self._templates.get(tenant_id, c.template_id)
+        stays_spent = bool(found_template and found_template[1].get("stays_spent_on_refund"))
+        async with self._coupons.hold(c.id):
+            now = self._clock()
+            usable = not stays_spent and now < c.valid_until
+            restored = await self._coupons.restore(c, purchase_id, refund_id, usable, now)
+        await self._templates.refund_budget(c.template_id, budget_key(c.id, c.redemption.receipt_no))
+        if not usable or stays_spent:
+            await self._slots.free([s for s in await self._coupons.slots_of(c.id) if is_limit_slot(s)])
+        return restored is not None
+
+    async def _current(self, c: Coupon) -> Coupon:
+        fresh = await self._coupons.get(c.tenant_id, c.id)
+        if fresh is None:
+            raise NotFound("no coupon has this code")
+        return fresh
