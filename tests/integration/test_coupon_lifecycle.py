@@ -384,3 +384,59 @@ async def test_sharing_merging_validating_and_expiry(coupons_stack: Stack) -> No
     assert expired.expired >= 1
     assert again.expired == 0
     assert lapsed.state == coupons_pb2.COUPON_STATE_EXPIRED
+
+
+async def test_claims_follow_tiers_the_blacklist_and_a_segment_copied_in_at_activation(
+    coupons_stack: Stack,
+) -> None:
+    apis = Apis(coupons_stack)
+    try:
+        gold_only = await active_template(
+            apis.coupons, TENANT, name="Gold", audience=coupons_pb2.Audience(kind="tiers", tiers=["gold"])
+        )
+        for_all = await active_template(apis.coupons, TENANT, name="Everyone")
+        criteria = struct_pb2.Struct()
+        criteria.update({"tags_any": ["insider"]})
+        segment = await apis.members.CreateSegment(
+            members_pb2.CreateSegmentRequest(tenant_id=TENANT, name="Insiders", criteria=criteria)
+        )
+        insider = await apis.enrol("Insider", "+8613966600001", tags=["insider"])
+        buyer = await apis.enrol("Buyer", "+8613966600002")
+        listed = await apis.enrol("Listed", "+8613966600003")
+        segment_only = await active_template(
+            apis.coupons,
+            TENANT,
+            name="Insiders",
+            audience=coupons_pb2.Audience(kind="segment", segment_id=segment.id),
+        )
+
+        async def claim(template: Any, member_id: str) -> str:
+            reply = await apis.coupons.ClaimCoupon(
+                coupons_pb2.ClaimCouponRequest(tenant_id=TENANT, template_id=template.id, member_id=member_id)
+            )
+            return str(coupons_pb2.ClaimOutcome.Name(reply.outcome))
+
+        assert await claim(gold_only, buyer.id) == "CLAIM_OUTCOME_NOT_ELIGIBLE"
+        await apis.members.RecordPurchase(purchase(buyer.id, "R-900", 900_000))  # ¥9,000: gold
+        await until(lambda: _is(claim(gold_only, buyer.id), "CLAIM_OUTCOME_ISSUED"))
+
+        await apis.members.SetBlacklist(
+            members_pb2.SetBlacklistRequest(tenant_id=TENANT, member_id=listed.id, reason="extortion")
+        )
+        await until(lambda: _is(claim(for_all, listed.id), "CLAIM_OUTCOME_NOT_ELIGIBLE"))
+
+        async def ready() -> Any:
+            t = await apis.coupons.GetTemplate(
+                coupons_pb2.GetTemplateRequest(tenant_id=TENANT, template_id=segment_only.id)
+            )
+            return t.audience_ready
+
+        await until(ready)
+        assert await claim(segment_only, insider.id) == "CLAIM_OUTCOME_ISSUED"
+        assert await claim(segment_only, buyer.id) == "CLAIM_OUTCOME_NOT_ELIGIBLE"
+    finally:
+        await apis.close()
+
+
+async def _is(outcome: Any, expected: str) -> bool:
+    return bool(await outcome == expected)
