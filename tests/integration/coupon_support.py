@@ -1,32 +1,10 @@
-"""Shared set-up of the coupons integration tests: a members + coupons stack and templates."""
+"""Templates for the coupons integration tests (the stack is the `coupons_stack` fixture)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from regulars.coupons.v1 import coupons_pb2
-
-from devstack.processes import Stack, free_port
-from tests.support import fresh_namespace, server_urls
-
-
-@pytest.fixture
-def coupons_stack() -> Iterator[Stack]:
-    mongodb, kafka = server_urls()
-    s = Stack(
-        mongodb_url=mongodb,
-        kafka_bootstrap_servers=kafka,
-        namespace=fresh_namespace(),
-        ports={"members": free_port(), "coupons": free_port()},
-    )
-    try:
-        s.start("members")
-        s.start("coupons")
-        yield s
-    finally:
-        s.stop_all()
 
 
 def template_fields(**overrides: Any) -> coupons_pb2.TemplateFields:

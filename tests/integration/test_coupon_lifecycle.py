@@ -18,11 +18,10 @@ from regulars.members.v1 import events_pb2 as member_events
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from devstack.processes import Stack
-from tests.integration.coupon_support import active_template, coupons_stack
+from tests.integration.coupon_support import active_template
 from tests.kafka_tools import header, produce, read_all
 from tests.support import eventually
 
-__all__ = ["coupons_stack"]  # the fixture, used by name
 TENANT = "tenant-lifecycle"
 
 

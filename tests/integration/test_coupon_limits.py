@@ -13,10 +13,9 @@ from pymongo import MongoClient
 from regulars.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 
 from devstack.processes import Stack
-from tests.integration.coupon_support import active_template, coupons_stack
+from tests.integration.coupon_support import active_template
 from tests.support import bad_field
 
-__all__ = ["coupons_stack"]  # the fixture, used by name
 TENANT = "tenant-coupons"
 
 

@@ -3,40 +3,22 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-import pytest
 from pymongo import MongoClient
 from regulars.members.v1 import events_pb2, members_pb2, members_pb2_grpc
 from ulid import ULID
 
-from devstack.processes import Stack, free_port
+from devstack.processes import Stack
 from services.members.adapters.mongo import to_doc
 from services.members.domain.model import Member
 from tests.kafka_tools import header, read_all
-from tests.support import eventually, fresh_namespace, server_urls
+from tests.support import eventually
 
 TENANT = "tenant-handover"
 MEMBERS = 10_000
-
-
-@pytest.fixture
-def stack() -> Iterator[Stack]:
-    mongodb, kafka = server_urls()
-    s = Stack(
-        mongodb_url=mongodb,
-        kafka_bootstrap_servers=kafka,
-        namespace=fresh_namespace(),
-        ports={"members": free_port()},
-    )
-    try:
-        s.start("members")
-        yield s
-    finally:
-        s.stop_all()
 
 
 def stub(s: Stack) -> members_pb2_grpc.MembersServiceStub:

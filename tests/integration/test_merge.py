@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import grpc
@@ -12,26 +11,10 @@ from google.protobuf.struct_pb2 import Struct
 from pymongo import MongoClient
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
-from devstack.processes import Stack, free_port
+from devstack.processes import Stack
 from tests.integration.test_purchases import TENANT, purchase_request
 from tests.kafka_tools import header, read_all
-from tests.support import eventually, fresh_namespace, server_urls
-
-
-@pytest.fixture
-def stack() -> Iterator[Stack]:
-    mongodb, kafka = server_urls()
-    s = Stack(
-        mongodb_url=mongodb,
-        kafka_bootstrap_servers=kafka,
-        namespace=fresh_namespace(),
-        ports={"members": free_port()},
-    )
-    try:
-        s.start("members")
-        yield s
-    finally:
-        s.stop_all()
+from tests.support import eventually
 
 
 def test_points_purchases_stats_and_tags_move_to_the_survivor_once(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,27 +12,11 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from pymongo import MongoClient
 from regulars.members.v1 import events_pb2, members_pb2, members_pb2_grpc
 
-from devstack.processes import Stack, free_port
+from devstack.processes import Stack
 from tests.kafka_tools import header, read_all
-from tests.support import eventually, fresh_namespace, server_urls
+from tests.support import eventually
 
 TENANT = "tenant-purchases"
-
-
-@pytest.fixture
-def stack() -> Iterator[Stack]:
-    mongodb, kafka = server_urls()
-    s = Stack(
-        mongodb_url=mongodb,
-        kafka_bootstrap_servers=kafka,
-        namespace=fresh_namespace(),
-        ports={"members": free_port()},
-    )
-    try:
-        s.start("members")
-        yield s
-    finally:
-        s.stop_all()
 
 
 def purchase_request(member_id: str, receipt: str, paid: int = 120_000) -> members_pb2.RecordPurchaseRequest:

@@ -4,7 +4,6 @@ tier review, against real FerretDB and Kafka."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,29 +14,13 @@ from pymongo import MongoClient
 from regulars.members.v1 import events_pb2, members_pb2, members_pb2_grpc
 from ulid import ULID
 
-from devstack.processes import Stack, free_port
+from devstack.processes import Stack
 from services.members.adapters.mongo import to_doc
 from services.members.domain.model import Member
 from tests.kafka_tools import header, read_all
-from tests.support import bad_field, eventually, fresh_namespace, server_urls
+from tests.support import bad_field, eventually
 
 TENANT = "tenant-referrals"
-
-
-@pytest.fixture
-def stack() -> Iterator[Stack]:
-    mongodb, kafka = server_urls()
-    s = Stack(
-        mongodb_url=mongodb,
-        kafka_bootstrap_servers=kafka,
-        namespace=fresh_namespace(),
-        ports={"members": free_port()},
-    )
-    try:
-        s.start("members")
-        yield s
-    finally:
-        s.stop_all()
 
 
 def purchase(member_id: str, receipt: str, paid: int = 10_000) -> members_pb2.RecordPurchaseRequest:
@@ -222,6 +205,10 @@ async def test_points_for_sign_ins_count_once_and_a_gift_cannot_overdraw(stack: 
 async def test_new_year_lapses_old_points_and_the_nightly_review_lowers_a_lapsed_tier(
     stack: Stack, mongo: MongoClient[Any]
 ) -> None:
+    # Years ahead of the real clock: the service's own daily worker reviews tiers for today, so
+    # the member also spent this month (gold today too) and the test's days lie in the future.
+    now = datetime.now(UTC)
+    y = now.year + 1  # spent in December y; earned points in y and y+1
     db = mongo[f"{stack.namespace}regulars_members"]
     member = Member(
         id=str(ULID()),
@@ -235,12 +222,13 @@ async def test_new_year_lapses_old_points_and_the_nightly_review_lowers_a_lapsed
         tier="gold",
     )
     db["members"].insert_one(
-        to_doc(member) | {"points_balance": 130, "stats": {"spend_by_month": {"2026-12": 900_000}}}
+        to_doc(member)
+        | {"points_balance": 130, "stats": {"spend_by_month": {f"{y}-12": 900_000, f"{now:%Y-%m}": 900_000}}}
     )
     for source, delta, at in [
-        ("purchase:old", 100, datetime(2026, 3, 1, tzinfo=UTC)),
-        ("purchase:new", 50, datetime(2027, 6, 1, tzinfo=UTC)),
-        ("gift_redemption:g", -20, datetime(2027, 7, 1, tzinfo=UTC)),
+        ("purchase:old", 100, datetime(y, 3, 1, tzinfo=UTC)),
+        ("purchase:new", 50, datetime(y + 1, 6, 1, tzinfo=UTC)),
+        ("gift_redemption:g", -20, datetime(y + 1, 7, 1, tzinfo=UTC)),
     ]:
         db["points_entries"].insert_one(
             {
@@ -255,14 +243,14 @@ async def test_new_year_lapses_old_points_and_the_nightly_review_lowers_a_lapsed
         )
     async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.ports['members']}") as channel:
         api: Any = members_pb2_grpc.MembersServiceStub(channel)
-        autumn = await api.RunCalendarDay(members_pb2.RunCalendarDayRequest(date="2027-11-01"))
-        new_year = await api.RunCalendarDay(members_pb2.RunCalendarDayRequest(date="2028-01-01"))
-        twice = await api.RunCalendarDay(members_pb2.RunCalendarDayRequest(date="2028-01-01"))
+        autumn = await api.RunCalendarDay(members_pb2.RunCalendarDayRequest(date=f"{y + 1}-11-01"))
+        new_year = await api.RunCalendarDay(members_pb2.RunCalendarDayRequest(date=f"{y + 2}-01-01"))
+        twice = await api.RunCalendarDay(members_pb2.RunCalendarDayRequest(date=f"{y + 2}-01-01"))
         points = await api.GetPoints(members_pb2.GetPointsRequest(tenant_id=TENANT, member_id=member.id))
-    assert (autumn.points_expired, autumn.tiers_changed) == (0, 0)  # 2026-12 still in the window
+    assert (autumn.points_expired, autumn.tiers_changed) == (0, 0)  # December y is still in the window
     assert (new_year.points_expired, new_year.tiers_changed) == (1, 1)
     assert (twice.points_expired, twice.tiers_changed) == (0, 0)
-    # 100 earned in 2026, 20 of them spent in 2027 (oldest first): 80 lapse, the 2027 50 stay.
+    # 100 earned in y, 20 of them spent in y+1 (oldest first): 80 lapse, the 50 of y+1 stay.
     assert (points.balance, points.tier) == (50, "normal")
     lapsed = [e for e in points.entries if e.reason == "expiry"]
     assert [e.delta for e in lapsed] == [-80]
