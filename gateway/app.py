@@ -21,6 +21,7 @@ from gateway.idempotency import IdempotencyMiddleware
 from gateway.member_tokens import MemberTokens
 from gateway.routers import (
     api_keys,
+    coupons,
     directory,
     health,
     members,
@@ -103,6 +104,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(segments.router)
     app.include_router(profile.router)
     app.include_router(privacy.router)
+    app.include_router(coupons.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

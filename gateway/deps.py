@@ -107,29 +107,40 @@ def _clients(request: Request) -> ServiceClients:
     return clients
 
 
-def _member_id_for(scope: str) -> Callable[..., Awaitable[tuple[Caller, str]]]:
-    """The `{member_id}` path parameter, checked against what a session may see."""
+def _member_id_for(scope: str, *, must_exist: bool = False) -> Callable[..., Awaitable[tuple[Caller, str]]]:
+    """The `{member_id}` path parameter, checked against what a session may see (and, with
+    `must_exist`, that an API key names a member of its tenant)."""
 
     async def dependency(
         request: Request,
         member_id: Annotated[str, Path(min_length=1, max_length=64, description="Member id")],
         caller: Annotated[Caller, Depends(require(scope))],
     ) -> tuple[Caller, str]:
-        # Not 403: a session must not learn whether another member id exists.
-        hidden = Problem(404, "not-found", "Not found", f"member {member_id} not found")
-        if not caller.may_act_for(member_id):
-            raise hidden
-        if caller.kind == "staff":
-            clients: ServiceClients = request.app.state.clients
-            member = await clients.members.GetMember(
-                members_pb2.GetMemberRequest(tenant_id=caller.tenant_id, member_id=member_id),
-                timeout=clients.timeout,
-            )
-            if not caller.may_see_member(member.owner_staff_id, member.home_store_id):
-                raise hidden
+        await ensure_may_see_member(request, caller, member_id, must_exist=must_exist)
         return caller, member_id
 
     return dependency
+
+
+async def ensure_may_see_member(
+    request: Request, caller: Caller, member_id: str, *, must_exist: bool = False
+) -> None:
+    """404 unless the caller may act for `member_id`: a member session for itself, a staff
+    session for the members it looks after (read from the members service), an API key for any
+    member id, or with `must_exist` only for a member of its tenant (for routes whose service
+    would otherwise accept an unknown id, e.g. a coupon wallet or a claim)."""
+    # Not 403: a session must not learn whether another member id exists.
+    hidden = Problem(404, "not-found", "Not found", f"member {member_id} not found")
+    if not caller.may_act_for(member_id):
+        raise hidden
+    if caller.kind == "staff" or (must_exist and caller.kind == "api_key"):
+        clients: ServiceClients = request.app.state.clients
+        member = await clients.members.GetMember(
+            members_pb2.GetMemberRequest(tenant_id=caller.tenant_id, member_id=member_id),
+            timeout=clients.timeout,
+        )
+        if not caller.may_see_member(member.owner_staff_id, member.home_store_id):
+            raise hidden
 
 
 ClientsDep = Annotated[ServiceClients, Depends(_clients)]
@@ -149,3 +160,9 @@ WriteConsent = Annotated[tuple[Caller, str], Depends(_member_id_for("members:con
 PointsMember = Annotated[tuple[Caller, str], Depends(_member_id_for("points:write"))]
 PrivacyMember = Annotated[tuple[Caller, str], Depends(_member_id_for("members:privacy"))]
 WriteConsentKey = Annotated[Caller, Depends(require("members:consent"))]
+AdminCoupons = Annotated[Caller, Depends(require("coupons:admin"))]
+IssueCoupons = Annotated[Caller, Depends(require("coupons:issue"))]
+RedeemCoupons = Annotated[Caller, Depends(require("coupons:redeem"))]
+ReadCoupons = Annotated[Caller, Depends(require("coupons:read"))]
+WalletMember = Annotated[tuple[Caller, str], Depends(_member_id_for("coupons:read", must_exist=True))]
+ClaimingMember = Annotated[tuple[Caller, str], Depends(_member_id_for("coupons:claim", must_exist=True))]

@@ -23,10 +23,24 @@ SCOPES: dict[str, str] = {
     "segments:write": "Save segments",
     "directory:write": "Create stores, add staff, hand a leaving assistant's members over",
     "keys:admin": "Create, list and revoke the tenant's API keys",
+    "coupons:admin": "Manage coupon templates, automatic rules and issue jobs; read coupon reports",
+    "coupons:issue": "Give one member a coupon, or a compensation coupon for a complaint",
+    "coupons:redeem": "Check a cart's coupons, lock, redeem and release coupons at the till",
+    "coupons:read": "Read members' coupon wallets and coupons by code",
+    "coupons:claim": "Claim and share coupons for a member",
 }
-MEMBER_SESSION_SCOPES = frozenset({"members:read", "members:consent"})
+MEMBER_SESSION_SCOPES = frozenset({"members:read", "members:consent", "coupons:read", "coupons:claim"})
 STAFF_SESSION_SCOPES = frozenset(
-    {"members:read", "members:write", "members:consent", "purchases:write", "directory:read"}
+    {
+        "members:read",
+        "members:write",
+        "members:consent",
+        "purchases:write",
+        "directory:read",
+        "coupons:read",
+        "coupons:issue",
+        "coupons:redeem",
+    }
 )
 
 

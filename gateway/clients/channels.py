@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 from fastapi import Request
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from regulars.coupons.v1 import coupons_pb2_grpc
 from regulars.members.v1 import members_pb2_grpc
 from regulars.messaging.v1 import messaging_pb2_grpc
 
@@ -33,6 +34,7 @@ def call_metadata(request: Request) -> tuple[tuple[str, str], ...]:
 class ServiceClients:
     channels: dict[str, grpc.aio.Channel]
     members: members_pb2_grpc.MembersServiceAsyncStub
+    coupons: coupons_pb2_grpc.CouponsServiceAsyncStub
     messaging: messaging_pb2_grpc.MessagingServiceAsyncStub
     timeout: float
 
@@ -50,6 +52,7 @@ class ServiceClients:
         return cls(
             channels=channels,
             members=members_pb2_grpc.MembersServiceStub(channels["members"]),
+            coupons=coupons_pb2_grpc.CouponsServiceStub(channels["coupons"]),
             messaging=messaging_pb2_grpc.MessagingServiceStub(channels["messaging"]),
             timeout=s.grpc_timeout_seconds,
         )

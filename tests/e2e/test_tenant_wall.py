@@ -50,8 +50,44 @@ def tenant_a(platform: Stack) -> Iterator[dict[str, str]]:
                 "lines": [{"sku": "LIP-01", "list_price": 100, "paid_price": 100}],
             },
         ).json()
+        template = api.post(
+            "/v1/coupon-templates",
+            headers=A,
+            json={
+                "name": "Wall",
+                "benefit": {"kind": "amount_off", "amount_off": 100},
+                "validity": {"duration_seconds": 86400},
+                "limits": {"total_stock": 10},
+            },
+        ).json()
+        api.post(f"/v1/coupon-templates/{template['id']}/state", json={"state": "active"}, headers=A)
+        coupon = api.post(
+            f"/v1/coupon-templates/{template['id']}/issue",
+            json={"member_id": member["id"], "issue_id": "wall-1"},
+            headers=A,
+        ).json()["coupon"]
+        rule = api.post(
+            "/v1/coupon-rules",
+            headers=A,
+            # Never fires: no purchase pays ¥10 billion.
+            json={
+                "name": "wall",
+                "trigger": "purchase_made",
+                "template_id": template["id"],
+                "conditions": {"min_spend": 10**12},
+            },
+        ).json()
+        job = api.post(
+            f"/v1/coupon-templates/{template['id']}/issue-jobs",
+            json={"segment_id": segment["id"], "job_key": "wall"},
+            headers=A,
+        ).json()
         yield {
             "channel": "sms",  # not an id: a fixed word, so not checked for leaks
+            "template_id": template["id"],
+            "code": coupon["code"],
+            "rule_id": rule["id"],
+            "job_id": job["id"],
             "purchase_id": purchase["id"],
             "segment_id": segment["id"],
             "member_id": member["id"],
@@ -112,4 +148,9 @@ def test_tenant_b_never_sees_or_changes_tenant_a(platform: Stack, tenant_a: dict
         assert api.get(f"/v1/members/{tenant_a['member_id']}", headers=A).json()["phone"] == A_PHONE
         own = {"Authorization": f"Bearer {tenant_a['_key']}"}
         assert api.get(f"/v1/members/{tenant_a['member_id']}", headers=own).status_code == 200
+        coupon = api.get(f"/v1/coupons/{tenant_a['code']}", headers=A).json()
+        assert (coupon["state"], coupon["member_id"]) == ("available", tenant_a["member_id"])
+        assert (
+            api.get(f"/v1/coupon-templates/{tenant_a['template_id']}", headers=A).json()["state"] == "active"
+        )
         print(json.dumps({"operations_checked": checked}))
