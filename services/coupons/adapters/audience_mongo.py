@@ -8,23 +8,16 @@ document `<template>:<member>` per member: each check is one indexed `_id` read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis.mongo import Document, insert_once
+from services.coupons.domain.audience import MemberView
 
 PROFILES = "member_profiles"
 AUDIENCES = "segment_audiences"
-
-
-@dataclass(frozen=True)
-class MemberView:
-    tier: str = ""
-    blacklisted: bool = False
-    gone: bool = False  # erased or merged into another member
 
 
 class MongoAudience:

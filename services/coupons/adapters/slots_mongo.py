@@ -21,19 +21,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from chassis.locks import KeyedLocks
 from chassis.mongo import Document, insert_once
 
+# the slot id scheme is the domain's (domain/keys.py); re-exported for existing importers
+from services.coupons.domain.keys import is_limit_slot as is_limit_slot
+from services.coupons.domain.keys import member_slot as member_slot
+from services.coupons.domain.keys import period_slot as period_slot
+
 SLOTS = "coupon_slots"
-
-
-def member_slot(template_id: str, member_id: str, k: int) -> str:
-    return f"{template_id}:m:{member_id}:{k}"
-
-
-def period_slot(template_id: str, member_id: str, period: str, k: int) -> str:
-    return f"{template_id}:p:{member_id}:{period}:{k}"
-
-
-def is_limit_slot(slot_id: str) -> bool:
-    return ":m:" in slot_id or ":p:" in slot_id
 
 
 class MongoSlots:

@@ -8,7 +8,6 @@ template's lock (one writer per document on FerretDB, which updates without isol
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
@@ -21,11 +20,6 @@ from services.coupons.domain.templates import Template
 
 TEMPLATES = "templates"
 INDEXES = {TEMPLATES: [IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING)], name="tenant_state")]}
-
-
-def budget_key(coupon_id: str, receipt_no: str) -> str:
-    """A field-name-safe key of one redemption (receipt numbers may hold dots)."""
-    return f"{coupon_id}_{hashlib.sha256(receipt_no.encode()).hexdigest()[:16]}"
 
 
 class MongoTemplates:

@@ -95,6 +95,11 @@ class Coupon:
         return state
 
 
+def stored_instant(at: datetime) -> datetime:
+    """`at` to the millisecond, as MongoDB keeps it: a coupon reads back as it was answered."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 def deterministic_id(*parts: str) -> str:
     """A 26-character id derived from an idempotency key: the same key always names one coupon.
 

@@ -10,10 +10,9 @@ from typing import Any
 from ulid import ULID
 
 from chassis.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.coupons.adapters.coupons_mongo import MongoCoupons
-from services.coupons.adapters.templates_mongo import MongoTemplates
 from services.coupons.domain import templates as tpl
 from services.coupons.domain.templates import Template, TemplateState
+from services.coupons.service.ports import CouponRepository, TemplateRepository
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,8 @@ class TemplateView:
 class Catalogue:
     def __init__(
         self,
-        templates: MongoTemplates,
-        coupons: MongoCoupons,
+        templates: TemplateRepository,
+        coupons: CouponRepository,
         audience_needed: Callable[[Template], Awaitable[None]],
     ) -> None:
         self._templates = templates

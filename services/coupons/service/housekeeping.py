@@ -7,14 +7,14 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.coupons.adapters.coupons_mongo import MongoCoupons
 from services.coupons.domain.coupons import CouponState, Source
+from services.coupons.service.ports import CouponRepository
 
 
 class Expiry:
     """Marks lapsed coupons expired (coupon_expired) and warns `warn_days` ahead, once."""
 
-    def __init__(self, coupons: MongoCoupons, warn_days: int) -> None:
+    def __init__(self, coupons: CouponRepository, warn_days: int) -> None:
         self._coupons = coupons
         self._warn = timedelta(days=warn_days)
 
@@ -64,7 +64,7 @@ class Report:
         return self.redeemed / held if held > 0 else 0.0
 
 
-async def template_report(coupons: MongoCoupons, template_id: str) -> Report:
+async def template_report(coupons: CouponRepository, template_id: str) -> Report:
     """Counts over the template's coupons; a shared coupon's friend copy is not a new issue."""
     report = Report(template_id)
     for c in await coupons.of_template(template_id):

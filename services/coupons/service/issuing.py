@@ -17,13 +17,23 @@ from datetime import UTC, datetime, tzinfo
 from ulid import ULID
 
 from chassis.errors import FailedPrecondition, NotFound
-from services.coupons.adapters.audience_mongo import MongoAudience
-from services.coupons.adapters.coupons_mongo import MongoCoupons
-from services.coupons.adapters.slots_mongo import MongoSlots, member_slot, period_slot
-from services.coupons.adapters.templates_mongo import MongoTemplates
 from services.coupons.domain import validity
-from services.coupons.domain.coupons import Coupon, CouponState, Outcome, Source, deterministic_id
+from services.coupons.domain.coupons import (
+    Coupon,
+    CouponState,
+    Outcome,
+    Source,
+    deterministic_id,
+    stored_instant,
+)
+from services.coupons.domain.keys import member_slot, period_slot
 from services.coupons.domain.templates import AudienceKind, Template, TemplateState, period_key
+from services.coupons.service.ports import (
+    AudienceProjection,
+    CouponRepository,
+    LimitSlots,
+    TemplateRepository,
+)
 
 
 @dataclass(frozen=True)
@@ -41,10 +51,10 @@ def _no(outcome: Outcome, detail: str) -> IssueResult:
 class Issuer:
     def __init__(
         self,
-        templates: MongoTemplates,
-        coupons: MongoCoupons,
-        slots: MongoSlots,
-        audience: MongoAudience,
+        templates: TemplateRepository,
+        coupons: CouponRepository,
+        slots: LimitSlots,
+        audience: AudienceProjection,
         tz: tzinfo,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -118,7 +128,7 @@ class Issuer:
         source_ref: str,
         replayable: bool,
     ) -> IssueResult:
-        now = self._clock()
+        now = stored_instant(self._clock())
         if template.state is not TemplateState.ACTIVE:
             return _no(Outcome.NOT_AVAILABLE, f"this coupon is not on offer ({template.state})")
         try:

@@ -17,13 +17,15 @@ import grpc
 from chassis import logs
 from chassis.errors import InvalidArgument
 from chassis.mongo import Document
-from services.coupons.adapters.audience_mongo import MongoAudience
-from services.coupons.adapters.jobs_mongo import MongoJobs
-from services.coupons.adapters.members_client import MembersClient
-from services.coupons.adapters.templates_mongo import MongoTemplates
 from services.coupons.domain.coupons import Outcome, Source, deterministic_id
 from services.coupons.domain.templates import Template
 from services.coupons.service.issuing import Issuer
+from services.coupons.service.ports import (
+    AudienceProjection,
+    JobRepository,
+    SegmentMembers,
+    TemplateRepository,
+)
 
 log = logs.get(__name__)
 BATCH = 100
@@ -33,11 +35,11 @@ PARALLEL = 8  # issues in flight at once within a batch
 class JobRunner:
     def __init__(
         self,
-        jobs: MongoJobs,
-        members: MembersClient,
+        jobs: JobRepository,
+        members: SegmentMembers,
         issuer: Issuer,
-        audience: MongoAudience,
-        templates: MongoTemplates,
+        audience: AudienceProjection,
+        templates: TemplateRepository,
         idle_seconds: float = 5.0,
     ) -> None:
         self._jobs = jobs

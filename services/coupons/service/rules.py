@@ -11,17 +11,17 @@ from datetime import date
 
 from chassis import logs
 from chassis.errors import NotFound
-from services.coupons.adapters.rules_mongo import MongoRules
 from services.coupons.domain.coupons import Source
 from services.coupons.domain.rules import Rule, Trigger
 from services.coupons.service.issuing import Issuer, IssueResult
 from services.coupons.service.jobs import JobRunner
+from services.coupons.service.ports import RuleRepository
 
 log = logs.get(__name__)
 
 
 class RuleEngine:
-    def __init__(self, rules: MongoRules, issuer: Issuer, jobs: JobRunner) -> None:
+    def __init__(self, rules: RuleRepository, issuer: Issuer, jobs: JobRunner) -> None:
         self._rules = rules
         self._issuer = issuer
         self._jobs = jobs

@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chassis.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.coupons.adapters.coupons_mongo import MongoCoupons
-from services.coupons.adapters.slots_mongo import MongoSlots, is_limit_slot
-from services.coupons.adapters.templates_mongo import MongoTemplates, budget_key
 from services.coupons.domain import coupons as rules
 from services.coupons.domain.codes import normalise_code
 from services.coupons.domain.coupons import Coupon, CouponState, Redemption
 from services.coupons.domain.discounts import Cart, CartLine, Decision, Reason, check_window, compute
+from services.coupons.domain.keys import budget_key, is_limit_slot
 from services.coupons.domain.stacking import Candidate, Suggestion, suggest
 from services.coupons.domain.templates import MAX_MONEY
+from services.coupons.service.ports import CouponRepository, LimitSlots, TemplateRepository
 
 
 @dataclass(frozen=True)
@@ -32,9 +31,9 @@ class Check:
 class Till:
     def __init__(
         self,
-        coupons: MongoCoupons,
-        templates: MongoTemplates,
-        slots: MongoSlots,
+        coupons: CouponRepository,
+        templates: TemplateRepository,
+        slots: LimitSlots,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._coupons = coupons

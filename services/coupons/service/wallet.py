@@ -7,17 +7,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from chassis.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.coupons.adapters.audience_mongo import MongoAudience
-from services.coupons.adapters.coupons_mongo import MongoCoupons
 from services.coupons.domain.codes import normalise_code
-from services.coupons.domain.coupons import Coupon, CouponState, Source, deterministic_id
+from services.coupons.domain.coupons import Coupon, CouponState, Source, deterministic_id, stored_instant
+from services.coupons.service.ports import AudienceProjection, CouponRepository
 
 
 class Wallet:
     def __init__(
         self,
-        coupons: MongoCoupons,
-        audience: MongoAudience,
+        coupons: CouponRepository,
+        audience: AudienceProjection,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._coupons = coupons
@@ -77,7 +76,7 @@ class Wallet:
             member_id=to_member,
             code=await self._coupons.reserve_code(tenant_id, friend_id),
             state=CouponState.AVAILABLE,
-            issued_at=self._clock(),
+            issued_at=stored_instant(self._clock()),
             source=Source.SHARE,
             source_ref=c.id,
             shared_from=c.id,

@@ -1,0 +1,174 @@
+"""What the coupons use cases need from the outside world.
+
+Changes of a coupon's state are conditional on the state they leave and are made while the
+caller holds the coupon's lock (`hold`); each returns the changed coupon, or None when its
+guard failed (the coupon changed meanwhile).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from chassis.mongo import Document
+from services.coupons.domain.audience import MemberView
+from services.coupons.domain.coupons import Coupon, Redemption
+from services.coupons.domain.rules import Rule
+from services.coupons.domain.templates import Template
+
+
+class CouponRepository(Protocol):
+    """Coupons with their events (coupon_issued, _redeemed, ...) and their codes, unique per tenant."""
+
+    def hold(self, coupon_id: str) -> AbstractAsyncContextManager[None]:
+        """The coupon's lock: one writer per coupon in this process."""
+
+    async def reserve_code(self, tenant_id: str, coupon_id: str) -> str:
+        """A fresh code, unique in the tenant, pointing at the coupon."""
+
+    async def add(self, coupon: Coupon, slots: list[str]) -> bool:
+        """Store it with coupon_issued; False when a coupon with this id exists (a replay)."""
+
+    async def get(self, tenant_id: str, coupon_id: str) -> Coupon | None: ...
+
+    async def slots_of(self, coupon_id: str) -> list[str]:
+        """The ids of the slots the coupon took when issued."""
+
+    async def by_code(self, tenant_id: str, code: str) -> Coupon | None:
+        """The coupon a (normalised) code points at in the tenant."""
+
+    async def of_member(self, tenant_id: str, member_id: str, states: list[str]) -> list[Coupon]:
+        """The member's coupons in these stored states (all when empty), newest first, at most 500."""
+
+    async def of_template(self, template_id: str) -> list[Coupon]: ...
+
+    async def count_issued(self, template_id: str) -> int:
+        """Coupons issued from the template, not counting friends' copies of shared ones."""
+
+    async def due_to_expire(self, before: datetime, warned: bool | None = None) -> list[Coupon]:
+        """Available or locked coupons whose validity ends before `before` (oldest first, at most
+        1000); with warned=False only those not yet warned of."""
+
+    async def lock(self, c: Coupon, checkout_id: str, until: datetime, now: datetime) -> Coupon | None:
+        """Lock for `checkout_id` until `until` (from available, its own or a timed-out lock)."""
+
+    async def redeem(self, c: Coupon, r: Redemption, checkout_id: str, now: datetime) -> Coupon | None:
+        """Redeemed with coupon_redeemed (from available, this checkout's or a timed-out lock)."""
+
+    async def attach_purchase(self, c: Coupon, purchase_id: str) -> Coupon | None:
+        """Name the purchase of a redemption the till made before members recorded the receipt."""
+
+    async def reassign(self, c: Coupon, member_id: str) -> Coupon | None:
+        """Move an unspent coupon to another member (the survivor of a merge)."""
+
+    async def release(self, c: Coupon, checkout_id: str, at: datetime) -> Coupon | None:
+        """Available again with coupon_released, when locked by `checkout_id`."""
+
+    async def restore(
+        self, c: Coupon, purchase_id: str, refund_id: str, usable_again: bool, at: datetime
+    ) -> Coupon | None:
+        """Undo the redemption of `purchase_id` once: usable again, or spent but marked refunded."""
+
+    async def mark_shared(self, c: Coupon, to_coupon_id: str) -> Coupon | None:
+        """Shared to the friend's coupon `to_coupon_id`, when still available and the holder's."""
+
+    async def expire(self, c: Coupon, at: datetime) -> Coupon | None:
+        """Expired with coupon_expired, when available or locked and lapsed by `at`."""
+
+    async def warn_expiring(self, c: Coupon, days_left: int, at: datetime) -> Coupon | None:
+        """Announce coupon_expiring, once per coupon."""
+
+
+class TemplateRepository(Protocol):
+    """Templates, and the budget of discount each may give (charged once per redemption)."""
+
+    async def add(self, t: Template, stays_spent_on_refund: bool) -> None:
+        """Store it (idempotent on its id) with no budget used and its audience not ready."""
+
+    async def get(self, tenant_id: str, template_id: str) -> tuple[Template, Document] | None:
+        """The template and its stored extras (stays_spent_on_refund, budget_used, audience_ready)."""
+
+    async def of_tenant(self, tenant_id: str, state: str = "") -> list[tuple[Template, Document]]:
+        """The tenant's templates (in `state` if given) with their extras, newest first, at most 500."""
+
+    async def save(self, t: Template, stays_spent_on_refund: bool, expected_version: int) -> bool:
+        """Write an edited template unless someone else edited it first (version check)."""
+
+    async def set_state(self, t: Template, expected: str) -> bool:
+        """Move to `t.state`; False when the stored state is no longer `expected`."""
+
+    async def set_audience_ready(self, template_id: str) -> None: ...
+
+    async def charge_budget(self, template_id: str, budget: int, key: str, amount: int) -> bool:
+        """Record `amount` of discount under `key`; False when it would pass the budget."""
+
+    async def refund_budget(self, template_id: str, key: str) -> None:
+        """Give back the discount charged under `key`, once."""
+
+
+class LimitSlots(Protocol):
+    """Stock and per-member limits as unique slots: two coupons never hold one slot."""
+
+    async def take_one_of(
+        self, tenant_id: str, slot_ids: Iterable[str], coupon_id: str, replayable: bool
+    ) -> str | None:
+        """The first of `slot_ids` this coupon gets (or already holds, when `replayable`)."""
+
+    async def take_stock(self, tenant_id: str, template_id: str, stock: int, coupon_id: str) -> str | None:
+        """A stock slot for this coupon, or None when all `stock` are taken (sold out)."""
+
+    async def free(self, slot_ids: Iterable[str]) -> None:
+        """Give slots back: a claim that could not finish, or a refund that frees a member's limit."""
+
+
+class AudienceProjection(Protocol):
+    """Members' tiers and blacklists, and segment audiences, kept locally from members' events."""
+
+    async def member(self, tenant_id: str, member_id: str) -> MemberView | None:
+        """What is known of the member; None when nothing is (yet)."""
+
+    async def change(self, tenant_id: str, member_id: str, fields: dict[str, Any]) -> None:
+        """Set fields of the member's view (creating it if its member_registered is still to come)."""
+
+    async def in_segment(self, template_id: str, member_id: str) -> bool:
+        """Whether the member is in the segment audience copied in for the template."""
+
+    async def add_to_segment(self, tenant_id: str, template_id: str, member_ids: list[str]) -> None:
+        """Add members to the template's segment audience (idempotent)."""
+
+
+class JobRepository(Protocol):
+    """Background jobs over a segment, with their cursor and counters."""
+
+    async def start(self, job: Document) -> tuple[Document, bool]:
+        """Create it, or return the job already there with this id (created=False)."""
+
+    async def running(self) -> list[Document]: ...
+
+    async def advance(self, job_id: str, cursor: str, counts: dict[str, int]) -> None:
+        """Record a batch done: the last member and the counts to add (while running)."""
+
+    async def finish(self, job_id: str, state: str, at: datetime, detail: str = "") -> None:
+        """End a running job in `state`."""
+
+
+class RuleRepository(Protocol):
+    async def add(self, rule: Rule) -> None: ...
+
+    async def active(self, tenant_id: str, trigger: str) -> list[Rule]:
+        """The tenant's active rules of this trigger."""
+
+    async def scheduled(self, day_of_month: int) -> list[Rule]:
+        """Active scheduled rules of every tenant due on this day of the month."""
+
+    async def set_active(self, tenant_id: str, rule_id: str, active: bool) -> Rule | None:
+        """The rule switched on or off; None when the tenant has no such rule."""
+
+
+class SegmentMembers(Protocol):
+    """The members service as coupons sees it."""
+
+    def segment_members(self, tenant_id: str, segment_id: str, after: str = "") -> AsyncIterator[str]:
+        """The segment's member ids after `after`, streamed in id order."""
