@@ -71,7 +71,7 @@ def wire(rt: Runtime) -> ServiceSpec:
         calendar,
         privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox),
         merge_mongo.MongoMerge(rt.db, topic, rt.outbox),
-        links_mongo.MongoMemberLinks(rt.db),
+        links_mongo.MongoMemberLinks(rt.db, rt.outbox.locks),
         ledger,
     )
     return ServiceSpec(

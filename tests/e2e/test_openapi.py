@@ -67,6 +67,7 @@ def test_error_responses_are_documented_as_problem_json(spec: dict[str, Any]) ->
                     )
 
 
+@pytest.mark.timeout(600)  # every operation, 25 examples each: minutes on a shared 2-core machine
 def test_schemathesis_finds_no_server_errors_and_no_schema_violations(platform: Stack) -> None:
     """Fuzz every operation of the live gateway (real services and servers behind it)."""
     st = Path(sys.executable).with_name("st")

@@ -60,12 +60,17 @@ def tenant_a(platform: Stack) -> Iterator[dict[str, str]]:
                 "limits": {"total_stock": 10},
             },
         ).json()
-        api.post(f"/v1/coupon-templates/{template['id']}/state", json={"state": "active"}, headers=A)
-        coupon = api.post(
+        activated = api.post(
+            f"/v1/coupon-templates/{template['id']}/state", json={"state": "active"}, headers=A
+        )
+        assert activated.status_code == 200, activated.text
+        issued = api.post(
             f"/v1/coupon-templates/{template['id']}/issue",
             json={"member_id": member["id"], "issue_id": "wall-1"},
             headers=A,
-        ).json()["coupon"]
+        )
+        assert issued.status_code == 201, issued.text
+        coupon = issued.json()["coupon"]
         rule = api.post(
             "/v1/coupon-rules",
             headers=A,

@@ -439,3 +439,61 @@ async def test_claims_follow_tiers_the_blacklist_and_a_segment_copied_in_at_acti
 
 async def _is(outcome: Any, expected: str) -> bool:
     return bool(await outcome == expected)
+
+
+async def test_birthday_and_monthly_rules_issue_once_per_month(coupons_stack: Stack) -> None:
+    apis = Apis(coupons_stack)
+    try:
+        gift = await active_template(
+            apis.coupons,
+            TENANT,
+            name="Birthday gift",
+            claimable=False,
+            validity=coupons_pb2.Validity(until_end_of="month"),
+        )
+        monthly = await active_template(apis.coupons, TENANT, name="Gold monthly", claimable=False)
+        criteria = struct_pb2.Struct()
+        criteria.update({"tags_any": ["gold-club"]})
+        segment = await apis.members.CreateSegment(
+            members_pb2.CreateSegmentRequest(tenant_id=TENANT, name="Gold club", criteria=criteria)
+        )
+        await apis.coupons.CreateRule(
+            coupons_pb2.CreateRuleRequest(
+                tenant_id=TENANT,
+                rule=coupons_pb2.Rule(
+                    name="birthday", trigger="member_birthday_month_started", template_id=gift.id
+                ),
+            )
+        )
+        await apis.coupons.CreateRule(
+            coupons_pb2.CreateRuleRequest(
+                tenant_id=TENANT,
+                rule=coupons_pb2.Rule(
+                    name="monthly",
+                    trigger="schedule",
+                    template_id=monthly.id,
+                    day_of_month=1,
+                    segment_id=segment.id,
+                ),
+            )
+        )
+        june = await apis.enrol(
+            "June", "+8613977700001", birthday=members_pb2.Birthday(month=6, day=14), tags=["gold-club"]
+        )
+        first = await apis.members.RunCalendarDay(members_pb2.RunCalendarDayRequest(date="2030-06-01"))
+        again = await apis.members.RunCalendarDay(members_pb2.RunCalendarDayRequest(date="2030-06-01"))
+        assert (first.birthday_months_started, again.birthday_months_started) == (1, 0)
+        started = await apis.coupons.RunSchedule(coupons_pb2.RunScheduleRequest(date="2030-06-01"))
+        repeated = await apis.coupons.RunSchedule(coupons_pb2.RunScheduleRequest(date="2030-06-01"))
+        assert (started.jobs_started, repeated.jobs_started) == (1, 0)
+
+        async def both() -> Any:
+            held = await apis.wallet(june.id)
+            return held if len(held) >= 2 else None
+
+        await until(both)
+        await asyncio.sleep(2)  # a second birthday or monthly coupon would show up by now
+        held = await apis.wallet(june.id)
+    finally:
+        await apis.close()
+    assert sorted(c.name for c in held) == ["Birthday gift", "Gold monthly"]

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from chassis import outbox
+from chassis.locks import KeyedLocks
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.members.adapters.mongo import MEMBERS
 
@@ -31,7 +33,10 @@ def new_referral_code() -> str:
 
 
 class MongoMemberLinks:
-    def __init__(self, db: AsyncDatabase[Document]) -> None:
+    def __init__(self, db: AsyncDatabase[Document], locks: KeyedLocks) -> None:
+        # Writes to a member document take turns with its other writers (the outbox relay
+        # included): FerretDB updates without isolation, so concurrent ones can be lost.
+        self._locks = locks
         self._openids = db[OPENIDS]
         self._codes = db[REFERRAL_CODES]
         self._members = db[MEMBERS]
@@ -58,10 +63,11 @@ class MongoMemberLinks:
         await self._openids.update_one(
             {"_id": _key(tenant_id, openid), "member_id": from_member}, {"$set": {"member_id": to_member}}
         )
-        await self._members.update_one(
-            {"_id": to_member, "tenant_id": tenant_id, "openid": {"$exists": False}},
-            {"$set": {"openid": openid}},
-        )
+        async with self._locks.hold(outbox.lock_key(MEMBERS, to_member)):
+            await self._members.update_one(
+                {"_id": to_member, "tenant_id": tenant_id, "openid": {"$exists": False}},
+                {"$set": {"openid": openid}},
+            )
 
     async def member_for_referral_code(self, tenant_id: str, code: str) -> str | None:
         doc = await self._codes.find_one({"_id": _key(tenant_id, code)})
@@ -69,22 +75,18 @@ class MongoMemberLinks:
 
     async def referral_code(self, tenant_id: str, member_id: str) -> str | None:
         """The member's code, drawn and stored on first request; None when there is no such member."""
-        member = await find_for_tenant(self._members, tenant_id, member_id, {"referral_code": 1})
-        if member is None:
-            return None
-        if code := member.get("referral_code"):
-            return str(code)
-        while True:
-            code = new_referral_code()
-            if await insert_once(
-                self._codes, {"_id": _key(tenant_id, code), "tenant_id": tenant_id, "member_id": member_id}
-            ):
-                break
-        won = await self._members.update_one(
-            {"_id": member_id, "referral_code": {"$exists": False}}, {"$set": {"referral_code": code}}
-        )
-        if won.modified_count:
+        async with self._locks.hold(outbox.lock_key(MEMBERS, member_id)):
+            member = await find_for_tenant(self._members, tenant_id, member_id, {"referral_code": 1})
+            if member is None:
+                return None
+            if code := member.get("referral_code"):
+                return str(code)
+            while True:
+                code = new_referral_code()
+                if await insert_once(
+                    self._codes,
+                    {"_id": _key(tenant_id, code), "tenant_id": tenant_id, "member_id": member_id},
+                ):
+                    break
+            await self._members.update_one({"_id": member_id}, {"$set": {"referral_code": code}})
             return code
-        await self._codes.delete_one({"_id": _key(tenant_id, code)})  # a simultaneous request won
-        again = await find_for_tenant(self._members, tenant_id, member_id, {"referral_code": 1})
-        return str(again["referral_code"]) if again else None
