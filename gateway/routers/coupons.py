@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request, Response
 from google.protobuf.timestamp_pb2 import Timestamp
 from regulars.coupons.v1 import coupons_pb2
+from regulars.members.v1 import members_pb2
 
 from gateway.clients.channels import call_metadata
 from gateway.deps import (
@@ -733,6 +734,13 @@ async def share_coupon(
     code: Code, member: ClaimingMember, body: ShareBody, clients: ClientsDep, request: Request
 ) -> CouponOut:
     caller, member_id = member
+    # The friend must be a member of this tenant; coupons' own copy of members may not have
+    # heard of someone who enrolled a moment ago, so ask members.
+    await clients.members.GetMember(
+        members_pb2.GetMemberRequest(tenant_id=caller.tenant_id, member_id=body.to_member_id),
+        timeout=clients.timeout,
+        metadata=call_metadata(request),
+    )
     reply = await clients.coupons.ShareCoupon(
         coupons_pb2.ShareCouponRequest(
             tenant_id=caller.tenant_id, code=code, from_member_id=member_id, to_member_id=body.to_member_id

@@ -47,9 +47,10 @@ class Wallet:
         if found is None or found.member_id != from_member:
             raise NotFound("no coupon has this code")
         friend = await self._audience.member(tenant_id, to_member)
-        if friend is None or friend.gone:
+        # Unknown here is fine (the gateway asked members; our copy may lag a fresh enrolment).
+        if friend is not None and friend.gone:
             raise NotFound(f"member {to_member} not found")
-        if friend.blacklisted:
+        if friend is not None and friend.blacklisted:
             raise FailedPrecondition("this member cannot receive coupons")
         friend_id = deterministic_id(tenant_id, found.id, Source.SHARE.value, to_member)
         async with self._coupons.hold(found.id):
