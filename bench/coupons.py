@@ -11,10 +11,13 @@ service layers, reads or Kafka; it runs on a scratch database dropped afterwards
 
 The claimants are written straight into the members collection (the claim route serves only
 members of the key's tenant), so no enrolment events are being processed while claims run.
-Both direct runs go first; then the flash sale through the gateway, a wait (up to
-BENCH_SETTLE_SECONDS) for its coupon_issued events to be relayed to Kafka, and the full-stock
-claims. The events still waiting for the relay when the last claim was answered are reported:
-a claim's answer does not wait for its event. Run it alone with `python -m bench.coupons`.
+Both direct runs go first; then the flash sale and the full-stock claims through the gateway.
+Before the claims and after each gateway run the suite waits (up to BENCH_SETTLE_SECONDS,
+default 300) until every service's events are relayed to Kafka and consumed, so one run's
+background work does not slow the next; it prints how long that took, or what was still
+pending. A claim is answered before its coupon_issued event reaches Kafka: the events still
+waiting when the last claim was answered, and how long they took, are reported. Run it alone
+with `python -m bench.coupons`.
 """
 
 from __future__ import annotations
@@ -42,9 +45,10 @@ from chassis.mongo import ensure_indexes, insert_once
 from devstack.processes import SERVICES, Stack
 from services.coupons.adapters import coupons_mongo, events
 from services.coupons.adapters.documents import coupon_doc
-from services.coupons.adapters.slots_mongo import SLOTS, member_slot
+from services.coupons.adapters.slots_mongo import SLOTS
 from services.coupons.domain.codes import new_code
 from services.coupons.domain.coupons import Coupon, CouponState, Source
+from services.coupons.domain.keys import member_slot
 from services.coupons.domain.templates import Benefit, CouponKind, Scope, Terms
 
 TENANT = "bench"
@@ -141,34 +145,40 @@ async def consumer_lag(admin: AIOKafkaAdminClient, kafka: AIOKafkaConsumer, name
     return lag
 
 
-async def settle(client: AsyncMongoClient[dict[str, Any]], namespace: str) -> float | None:
+async def settle(client: AsyncMongoClient[dict[str, Any]], namespace: str, what: str) -> float | None:
     """Seconds until the services have relayed every event and their consumers handled every
     record (None: not within SETTLE_SECONDS), so one run's background work does not slow the next."""
     started = time.perf_counter()
-    queues = [client[f"{namespace}regulars_{s}"][outbox.OUTBOX_QUEUE] for s in SERVICES]
+    queues = {s: client[f"{namespace}regulars_{s}"][outbox.OUTBOX_QUEUE] for s in SERVICES}
     bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-    admin, kafka = (
-        AIOKafkaAdminClient(bootstrap_servers=bootstrap),
-        AIOKafkaConsumer(bootstrap_servers=bootstrap),
-    )
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    kafka = AIOKafkaConsumer(bootstrap_servers=bootstrap)
     await admin.start()
     await kafka.start()
     try:
-        while time.perf_counter() - started < SETTLE_SECONDS:
-            pending = sum([await q.count_documents({}) for q in queues])
-            if pending == 0 and await consumer_lag(admin, kafka, namespace) == 0:
-                return time.perf_counter() - started
+        while True:
+            pending = {s: await q.count_documents({}) for s, q in queues.items()}
+            lag = await consumer_lag(admin, kafka, namespace) if not any(pending.values()) else -1
+            waited = time.perf_counter() - started
+            if lag == 0:
+                console.print(f"[dim]{what}: background work done after {waited:.0f} s[/]")
+                return waited
+            if waited >= SETTLE_SECONDS:
+                left = ", ".join(f"{s} {n:,}" for s, n in pending.items() if n) or f"consumer lag {lag:,}"
+                console.print(
+                    f"[yellow]{what}: still pending after {waited:.0f} s (BENCH_SETTLE_SECONDS): "
+                    f"documents with unrelayed events: {left}; going on[/]"
+                )
+                return None
             await asyncio.sleep(0.5)
     finally:
         await kafka.stop()
         await admin.close()
-    console.print(f"[yellow]background work still pending after {SETTLE_SECONDS:.0f} s; going on[/]")
-    return None
 
 
 async def relayed(client: AsyncMongoClient[dict[str, Any]], namespace: str, run: ClaimRun) -> ClaimRun:
     """The run with how long its events took to reach Kafka (waiting up to SETTLE_SECONDS)."""
-    seconds = await settle(client, namespace)
+    seconds = await settle(client, namespace, f"after {run.result.name}")
     left = 0 if seconds is not None else await unrelayed(client, namespace)
     return replace(run, relayed_after_s=seconds, still_unrelayed=left)
 
@@ -307,7 +317,7 @@ async def suite(stack: Stack) -> list[dict[str, Any]]:
     direct = f"direct on DB ({concurrency} clients)"
     try:
         member_ids = await seed_claimants(client[f"{stack.namespace}regulars_members"], total)
-        await settle(client, stack.namespace)  # what earlier suites left running
+        await settle(client, stack.namespace, "before the coupon claims")  # earlier suites' tails
         # The same order on both sides, so each run meets collections of the same size.
         direct_flash = await claims_direct(
             client[scratch], f"flash claim {direct}", member_ids, flash, concurrency, topic

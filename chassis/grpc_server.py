@@ -18,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from chassis import errors, logs, metrics, tracing
+from chassis import errors, logs, metrics, mongo, tracing
 
 log = logs.get(__name__)
 
@@ -82,6 +82,11 @@ class ErrorMappingInterceptor(grpc.aio.ServerInterceptor):
 async def _abort(context: grpc.aio.ServicerContext[Any, Any], exc: Exception, method: str) -> None:
     if isinstance(exc, errors.DomainError):
         status = status_for(exc)
+    elif mongo.is_busy(exc):  # the store stayed busy through the retries: try again shortly
+        log.warning("store busy", method=method)
+        status = rpc_status.to_status(
+            status_pb2.Status(code=code_pb2.UNAVAILABLE, message="the store is busy; retry shortly")
+        )
     else:
         log.exception("unexpected error", method=method)
         status = rpc_status.to_status(status_pb2.Status(code=code_pb2.INTERNAL, message="internal error"))

@@ -6,15 +6,35 @@ and unique indexes: no multi-document transactions, change streams or $lookup.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import DuplicateKeyError, OperationFailure
 
 Document = dict[str, Any]
+T = TypeVar("T")
+BUSY_ATTEMPTS = 6
+
+
+def is_busy(exc: BaseException) -> bool:
+    """FerretDB's SQLite said "database is locked": the write did not happen; it may be retried."""
+    return isinstance(exc, OperationFailure) and "SQLITE_BUSY" in str(exc)
+
+
+async def retry_busy(op: Callable[[], Awaitable[T]]) -> T:
+    """Run a write, retrying briefly while the store is busy with concurrent writers."""
+    for attempt in range(BUSY_ATTEMPTS):
+        try:
+            return await op()
+        except OperationFailure as exc:
+            if not is_busy(exc) or attempt == BUSY_ATTEMPTS - 1:
+                raise
+            await asyncio.sleep(0.01 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def connect(url: str) -> AsyncMongoClient[Document]:
@@ -60,7 +80,7 @@ async def insert_once(collection: AsyncCollection[Document], doc: Document) -> b
     unique on the effect's source (an event id, a receipt number) and let the index decide.
     """
     try:
-        await collection.insert_one(doc)
+        await retry_busy(lambda: collection.insert_one(doc))
     except DuplicateKeyError:
         return False
     return True

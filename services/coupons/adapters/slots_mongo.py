@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis.locks import KeyedLocks
-from chassis.mongo import Document, insert_once
+from chassis.mongo import Document, insert_once, retry_busy
 
 # the slot id scheme is the domain's (domain/keys.py); re-exported for existing importers
 from services.coupons.domain.keys import is_limit_slot as is_limit_slot
@@ -72,7 +72,7 @@ class MongoSlots:
     async def free(self, slot_ids: Iterable[str]) -> None:
         """Give slots back: a claim that could not finish, or a refund that frees a member's limit."""
         for slot_id in slot_ids:
-            await self._slots.delete_one({"_id": slot_id})
+            await retry_busy(lambda: self._slots.delete_one({"_id": slot_id}))  # noqa: B023 (awaited here)
             template_id, kind, *rest = slot_id.split(":")
             if kind == "s":
                 self._freed.setdefault(template_id, []).append(int(rest[0]))
