@@ -61,9 +61,11 @@ async def find_for_tenant(
 ) -> Document | None:
     """The document with this `_id` if it belongs to `tenant_id`, else None.
 
-    The filter holds `_id` alone because FerretDB v1 (SQLite) uses its index only for a
-    filter that is exactly `{_id: ...}`; any other filter scans the collection. The tenant
-    wall is then checked here, on the one document read.
+    The filter holds `_id` alone: MongoDB answers it from the `_id` index, and it is the
+    narrowest filter FerretDB v1 (SQLite) can run. Measured there (v1.24.2), even an `_id`
+    filter scans the collection (`explain` shows SCAN; ~1 ms for the first of 20,000
+    documents, ~45 ms for the last), so on FerretDB point reads cost with collection size.
+    The tenant wall is checked here, on the one document read.
     """
     if projection is not None:
         projection = projection | {"tenant_id": 1}
