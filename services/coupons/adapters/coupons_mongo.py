@@ -9,6 +9,7 @@ between replicas). The code's uniqueness in the tenant is a `coupon_codes` docum
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
@@ -81,8 +82,10 @@ class MongoCoupons:
         docs = await self._coupons.find(query).sort("issued_at", DESCENDING).limit(500).to_list()
         return [coupon_from(d) for d in docs]
 
-    async def of_template(self, template_id: str) -> list[Coupon]:
-        return [coupon_from(d) async for d in self._coupons.find({"template_id": template_id})]
+    async def of_template(self, template_id: str) -> AsyncIterator[Coupon]:
+        """Every coupon of the template, read in batches (a big campaign never sits in memory)."""
+        async for d in self._coupons.find({"template_id": template_id}):
+            yield coupon_from(d)
 
     async def count_issued(self, template_id: str) -> int:
         return await self._coupons.count_documents({"template_id": template_id, "source": {"$ne": "share"}})

@@ -57,7 +57,7 @@ class Catalogue:
 
     async def of_tenant(self, tenant_id: str, state: str) -> list[TemplateView]:
         if state:
-            state = TemplateState(state).value if state in set(TemplateState) else _bad_state(state)
+            state = _state(state).value
         return [
             TemplateView(
                 t,
@@ -84,10 +84,9 @@ class Catalogue:
         return await self.view(tenant_id, template_id)
 
     async def set_state(self, tenant_id: str, template_id: str, state: str) -> TemplateView:
-        if state not in set(TemplateState):
-            _bad_state(state)
+        wanted = _state(state)
         current = await self.view(tenant_id, template_id)
-        target = tpl.transition(current.template.state, TemplateState(state))
+        target = tpl.transition(current.template.state, wanted)
         moved = replace(current.template, state=target)
         if not await self._templates.set_state(moved, current.template.state.value):
             raise FailedPrecondition("the template was changed meanwhile; read it again and retry")
@@ -96,5 +95,9 @@ class Catalogue:
         return await self.view(tenant_id, template_id)
 
 
-def _bad_state(state: str) -> str:
-    raise InvalidArgument("state", f"state must be one of {', '.join(s.value for s in TemplateState)}")
+def _state(raw: str) -> TemplateState:
+    try:
+        return TemplateState(raw)
+    except ValueError:
+        names = ", ".join(s.value for s in TemplateState)
+        raise InvalidArgument("state", f"state must be one of {names}") from None

@@ -67,7 +67,7 @@ class Report:
 async def template_report(coupons: CouponRepository, template_id: str) -> Report:
     """Counts over the template's coupons; a shared coupon's friend copy is not a new issue."""
     report = Report(template_id)
-    for c in await coupons.of_template(template_id):
+    async for c in coupons.of_template(template_id):
         if c.source is not Source.SHARE:
             report.issued += 1
         report.claimed += c.source is Source.CLAIM

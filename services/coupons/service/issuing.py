@@ -18,6 +18,7 @@ from ulid import ULID
 
 from chassis.errors import FailedPrecondition, NotFound
 from services.coupons.domain import validity
+from services.coupons.domain.audience import MemberView
 from services.coupons.domain.coupons import (
     Coupon,
     CouponState,
@@ -46,6 +47,14 @@ class IssueResult:
 
 def _no(outcome: Outcome, detail: str) -> IssueResult:
     return IssueResult(outcome, None, detail)
+
+
+_BARRED = "this member cannot receive coupons"
+
+
+def _barred(view: MemberView | None) -> bool:
+    """Blacklisted, erased or merged away (as far as coupons has heard)."""
+    return view is not None and (view.blacklisted or view.gone)
 
 
 class Issuer:
@@ -90,7 +99,6 @@ class Issuer:
         source: Source,
         key: str,
         source_ref: str,
-        check_audience: bool = False,
     ) -> IssueResult:
         """An issue idempotent on `key` (within the template): the same key gives the same coupon."""
         template = await self.template(tenant_id, template_id)
@@ -98,20 +106,15 @@ class Issuer:
         existing = await self._coupons.get(tenant_id, coupon_id)
         if existing is not None:
             return IssueResult(Outcome.ISSUED, existing, "issued before")
-        view = await self._audience.member(tenant_id, member_id)
-        if view is not None and (view.blacklisted or view.gone):
-            return _no(Outcome.NOT_ELIGIBLE, "this member cannot receive coupons")
-        if check_audience:
-            refusal = await self.audience_refusal(template, member_id)
-            if refusal:
-                return refusal
+        if _barred(await self._audience.member(tenant_id, member_id)):
+            return _no(Outcome.NOT_ELIGIBLE, _BARRED)
         return await self._issue(template, member_id, coupon_id, source, source_ref, replayable=True)
 
     async def audience_refusal(self, template: Template, member_id: str) -> IssueResult | None:
         """Why this member is outside the template's audience (from the local projection), if so."""
         view = await self._audience.member(template.tenant_id, member_id)
-        if view is not None and (view.blacklisted or view.gone):
-            return _no(Outcome.NOT_ELIGIBLE, "this member cannot receive coupons")
+        if _barred(view):
+            return _no(Outcome.NOT_ELIGIBLE, _BARRED)
         kind = template.audience.kind
         if kind is AudienceKind.TIERS and (view is None or view.tier not in template.audience.tiers):
             return _no(Outcome.NOT_ELIGIBLE, f"for {', '.join(template.audience.tiers)} members only")

@@ -42,7 +42,8 @@ class CouponRepository(Protocol):
     async def of_member(self, tenant_id: str, member_id: str, states: list[str]) -> list[Coupon]:
         """The member's coupons in these stored states (all when empty), newest first, at most 500."""
 
-    async def of_template(self, template_id: str) -> list[Coupon]: ...
+    def of_template(self, template_id: str) -> AsyncIterator[Coupon]:
+        """Every coupon of the template, read in batches."""
 
     async def count_issued(self, template_id: str) -> int:
         """Coupons issued from the template, not counting friends' copies of shared ones."""

@@ -209,7 +209,7 @@ class Till:
             usable = not stays_spent and now < c.valid_until
             restored = await self._coupons.restore(c, purchase_id, refund_id, usable, now)
         await self._templates.refund_budget(c.template_id, budget_key(c.id, c.redemption.receipt_no))
-        if not usable or stays_spent:
+        if not usable:
             await self._slots.free([s for s in await self._coupons.slots_of(c.id) if is_limit_slot(s)])
         return restored is not None
 

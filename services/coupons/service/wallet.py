@@ -62,10 +62,9 @@ class Wallet:
             else:
                 if not c.terms.shareable:
                     raise FailedPrecondition("this coupon cannot be shared")
-                if c.state_at(self._clock()) is not CouponState.AVAILABLE:
-                    raise FailedPrecondition(
-                        f"only an unused, valid coupon can be shared (it is {c.state_at(self._clock())})"
-                    )
+                state = c.state_at(self._clock())
+                if state is not CouponState.AVAILABLE:
+                    raise FailedPrecondition(f"only an unused, valid coupon can be shared (it is {state})")
                 if await self._coupons.mark_shared(c, friend_id) is None:
                     raise FailedPrecondition("the coupon changed meanwhile; try again")
         existing = await self._coupons.get(tenant_id, friend_id)

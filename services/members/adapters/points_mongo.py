@@ -43,7 +43,8 @@ class MongoPointsLedger:
         """(balance, applied now) or None when no such member; InsufficientPoints for a debit too big."""
         source = pts.entry_source(reason, source_id)
         entry_id = f"{tenant_id}:{source}"
-        marker = f"_points.{source.replace('.', '_')}"
+        mark = source.replace(".", "_")  # a field name: no dots
+        marker = f"_points.{mark}"
         async with self._outbox.locks.hold(outbox.lock_key(MEMBERS, member_id)):
             member = await find_for_tenant(
                 self._members, tenant_id, member_id, {"points_balance": 1, marker: 1}
@@ -51,7 +52,7 @@ class MongoPointsLedger:
             if member is None:
                 return None
             balance = int(member.get("points_balance", 0))
-            if member.get("_points", {}).get(source.replace(".", "_")):
+            if member.get("_points", {}).get(mark):
                 return balance, False
             pts.apply_delta(balance, delta)  # refuses a debit the balance cannot cover
             entry = {

@@ -39,10 +39,9 @@ async def enroll(
         if owner is None:
             raise InvalidArgument("owner_staff_id", "no such assistant")
         owner_staff_id, home_store = owner.id, home_store or owner.store_code
-    referrer = await _referrer(cmd, directory, links)
-    if referrer and referrer.kind == "staff" and not owner_staff_id and directory is not None:
-        staff = await directory.get_staff(cmd.tenant_id, referrer.id)
-        owner_staff_id, home_store = referrer.id, home_store or (staff.store_code if staff else "")
+    referrer, referrer_store = await _referrer(cmd, directory, links)
+    if referrer and referrer.kind == "staff" and not owner_staff_id:  # an assistant's link: theirs
+        owner_staff_id, home_store = referrer.id, home_store or referrer_store
     member = Member(
         id=str(ULID()),
         tenant_id=cmd.tenant_id,
@@ -76,17 +75,18 @@ async def enroll(
 
 async def _referrer(
     cmd: Enrolment, directory: DirectoryRepository | None, links: MemberLinks | None
-) -> Referrer | None:
-    """Whose referral link this is: an assistant's badge code or a member's referral code."""
+) -> tuple[Referrer | None, str]:
+    """Whose referral link this is (an assistant's badge code or a member's referral code), and
+    the assistant's store."""
     if not cmd.referral_code or directory is None or links is None:
-        return None
+        return None, ""
     staff = await directory.staff_by_code(cmd.tenant_id, cmd.referral_code)
     if staff is not None:
-        return Referrer("staff", staff.id, cmd.referral_code)
+        return Referrer("staff", staff.id, cmd.referral_code), staff.store_code
     member_id = await links.member_for_referral_code(cmd.tenant_id, cmd.referral_code)
     if member_id is None:
         raise InvalidArgument("referral_code", "no member or assistant has this referral code")
-    return Referrer("member", member_id, cmd.referral_code)
+    return Referrer("member", member_id, cmd.referral_code), ""
 
 
 OPENID_WAIT_SECONDS = 2.0
