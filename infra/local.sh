@@ -6,6 +6,7 @@
 #   infra/local.sh up          start both unless MONGODB_URL / KAFKA_BOOTSTRAP_SERVERS point elsewhere
 #   infra/local.sh down        stop what `up` started
 #   infra/local.sh status
+#   infra/local.sh ferretdb-bin  build if needed and print the patched FerretDB binary's path
 #
 # Binaries and jars are cached outside the repo ($REGULARS_CACHE, default ~/.cache/regulars);
 # data and logs live in the git-ignored var/ folder of the checkout.
@@ -18,11 +19,15 @@ VAR="${REGULARS_VAR:-$ROOT/var}"
 KAFKA_VERSION=4.1.1               # keep equal to <kafka.version> in infra/kafka/pom.xml
 FERRETDB_VERSION=v1.24.2          # keep equal to the version in infra/ferretdb/go.mod
 KAFKA_LIBS="$CACHE/kafka-$KAFKA_VERSION/libs"
-FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION"
+# The binary's name carries a hash of the patches we carry (infra/ferretdb/patches/*.patch),
+# so a changed patch set builds a new binary.
+FERRETDB_PATCHES_HASH="$(cat "$ROOT"/infra/ferretdb/patches/*.patch | sha256sum | cut -c1-12)"
+FERRETDB_BIN="$CACHE/bin/ferretdb-$FERRETDB_VERSION-$FERRETDB_PATCHES_HASH"
 KAFKA_PORT="${LOCAL_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${LOCAL_KAFKA_CONTROLLER_PORT:-9093}"
 FERRETDB_PORT="${LOCAL_FERRETDB_PORT:-27017}"
 KAFKA_HEAP="${LOCAL_KAFKA_HEAP:--Xms256m -Xmx512m}"
+FERRETDB_EXTRA_ARGS="${LOCAL_FERRETDB_ARGS:-}"   # e.g. --disable-pushdown
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 
@@ -37,7 +42,7 @@ provision_kafka() {
 
 provision_ferretdb() {
   if [ -x "$FERRETDB_BIN" ]; then return; fi
-  log "building FerretDB $FERRETDB_VERSION with Go (first run only, about 2 minutes)"
+  log "building FerretDB $FERRETDB_VERSION with our patches (first run only, about 2 minutes)"
   local src build
   # The tools module pins the version and verifies the module's checksum (go.sum).
   src="$(cd "$ROOT/infra/ferretdb" && GOTOOLCHAIN=local GOFLAGS=-mod=mod \
@@ -45,6 +50,12 @@ provision_ferretdb() {
   build="$(mktemp -d)"
   cp -r "$src/." "$build/"
   chmod -R u+w "$build"
+  # Fixes we carry (each patch's header says what and why): indexed point reads and writes,
+  # pushdown on indexed fields, atomic single-document updates.
+  local patch
+  for patch in "$ROOT"/infra/ferretdb/patches/*.patch; do
+    (cd "$build" && git apply "$patch") || { log "patch $(basename "$patch") does not apply"; exit 1; }
+  done
   # The module zip lacks the generated version file and the binary refuses to start without it.
   echo "$FERRETDB_VERSION" > "$build/build/version/version.txt"
   mkdir -p "$CACHE/bin"
@@ -101,7 +112,9 @@ start_ferretdb() {
   if pid_alive "$pidfile"; then log "ferretdb already running (pid $(cat "$pidfile"))"; return; fi
   if port_open "$FERRETDB_PORT"; then log "port $FERRETDB_PORT is taken by another process: set LOCAL_FERRETDB_PORT"; exit 1; fi
   mkdir -p "$dir" "$VAR/log"
-  detach "$pidfile" "$logfile" "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$dir/?_pragma=synchronous(normal)" \
+  # shellcheck disable=SC2086
+  detach "$pidfile" "$logfile" "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$dir/?_pragma=synchronous(normal)&_txlock=immediate" \
+    $FERRETDB_EXTRA_ARGS \
     --state-dir="$dir" --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- \
     --telemetry=disable --log-level=error --log-format=json
   wait_port "$FERRETDB_PORT" ferretdb "$pidfile" "$logfile"
@@ -130,10 +143,11 @@ case "${1:-}" in
     if [ -n "${MONGODB_URL:-}" ]; then log "using external MongoDB (MONGODB_URL is set)"; else start_ferretdb; fi
     ;;
   down) stop_one kafka; stop_one ferretdb ;;
+  ferretdb-bin) provision_ferretdb; echo "$FERRETDB_BIN" ;;   # the patched binary (tests start more)
   status)
     for n in kafka ferretdb; do
       if pid_alive "$VAR/$n.pid"; then echo "$n: running (pid $(cat "$VAR/$n.pid"))"; else echo "$n: stopped"; fi
     done
     ;;
-  *) echo "usage: $0 provision|up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 provision|up|down|status|ferretdb-bin" >&2; exit 2 ;;
 esac
