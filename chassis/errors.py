@@ -38,3 +38,7 @@ class FailedPrecondition(DomainError):
 
 class ResourceExhausted(DomainError):
     """A limit was reached (stock, quota, rate)."""
+
+
+class Unavailable(DomainError):
+    """Nothing was changed, and the same request may succeed shortly (contention, a busy store)."""

@@ -1,45 +1,47 @@
-"""Transactional outbox inside the aggregate's own document, with a small queue to relay from.
+"""Transactional outbox inside the aggregate's own document, relayed from an index.
 
-FerretDB v1 has no multi-document transactions, so the only atomic unit is one document.
-A state change therefore writes its events into the same document, under
-`_outbox.<event id>`, in the same insert or update (`embed` / `embed_set`). Right after
-that write the repository calls `Outbox.track(collection, doc_id)`, which puts the document
-on the `outbox_queue` collection. The queue holds only documents with unsent events, so
-the relay reads it cheaply however large the aggregate collections grow (on FerretDB only
-`_id` lookups are indexed; any other query scans the whole collection). One queue entry
-covers every event of its document, so a document carrying a batch of events (a handover
-of 500 members) costs a handful of writes, not a handful per event.
+Neither MongoDB without a replica-set transaction nor FerretDB v1 can write two documents
+atomically, so the only atomic unit is one document. A state change therefore writes its
+events into the same document, under `_outbox.<event id>`, in the same insert or update
+(`embed` / `embed_set`), which also sets `_outbox_at` (indexed) and `_outbox_v` (a fresh
+token per write). The relay finds documents with unsent events through the `_outbox_at`
+index — only those are in its range, however large the collection — publishes their events
+in one batch and clears the batch with one update conditional on the `_outbox_v` each
+document had when read (tokens are unique, so `_outbox_v $in <tokens read>` matches exactly the
+documents unchanged since), so an event added meanwhile is never cleared unsent.
 
-- Crash between the write and `track`: the events are only embedded. A sweep (at start and
-  every `sweep_seconds`) scans the aggregate collections for documents with events older
-  than a grace period and queues them. This scan is the only full scan, and it is rare.
-- Crash after publishing and before clean-up: the events are published again; consumers
+- Crash before publishing: the events stay embedded and are found on the next pass.
+- Crash after publishing and before clearing: they are published again; consumers
   deduplicate on the event id.
-So nothing is lost and nothing counts twice. Several replicas may relay at once; the worst
-case is again a duplicate delivery.
+So nothing is lost and nothing counts twice. One replica relays at a time (a lease document
+renewed every pass): two relays would be correct but would publish everything twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson.binary import Binary
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+from ulid import ULID
 
 from chassis import faults, logs, metrics
 from chassis.cloudevents import Envelope
 from chassis.kafka import EventPublisher
-from chassis.locks import KeyedLocks
-from chassis.mongo import Document, insert_once
+from chassis.mongo import Document
 
 log = logs.get(__name__)
 
-OUTBOX_QUEUE = "outbox_queue"
 EMBEDDED_INDEX = IndexModel([("_outbox_at", ASCENDING)], name="outbox_pending")
+LEASES = "outbox_lease"
+_PENDING = {"_outbox_at": {"$lte": datetime(9999, 1, 1, tzinfo=UTC)}}  # a range the index answers
 
 
 def _entry(topic: str, event: Envelope) -> dict[str, Any]:
@@ -55,16 +57,19 @@ def _entry(topic: str, event: Envelope) -> dict[str, Any]:
     }
 
 
+def _marks() -> Document:
+    return {"_outbox_at": datetime.now(UTC), "_outbox_v": str(ULID())}
+
+
 def embed(topic: str, *events: Envelope) -> Document:
     """Fields to include in a document being inserted, carrying its events."""
-    return {"_outbox": {e.id: _entry(topic, e) for e in events}, "_outbox_at": datetime.now(UTC)}
+    return {"_outbox": {e.id: _entry(topic, e) for e in events}} | _marks()
 
 
 def embed_set(topic: str, *events: Envelope) -> Document:
     """A `$set` fragment that adds events to an existing document in the same update."""
     fragment: Document = {f"_outbox.{e.id}": _entry(topic, e) for e in events}
-    fragment["_outbox_at"] = datetime.now(UTC)
-    return fragment
+    return fragment | _marks()
 
 
 def _envelope(event_id: str, entry: Document) -> Envelope:
@@ -80,17 +85,8 @@ def _envelope(event_id: str, entry: Document) -> Envelope:
     )
 
 
-def _queue_id(collection: str, doc_id: Any) -> str:
-    return lock_key(collection, doc_id)
-
-
-def lock_key(collection: str, doc_id: Any) -> str:
-    """The key writers of a document lock (`Outbox.locks`) while they read-modify-write it."""
-    return f"{collection}/{doc_id}"
-
-
 class Outbox:
-    """Queues documents with embedded events and relays the events to Kafka."""
+    """Relays the events embedded in a service's aggregate documents to Kafka."""
 
     def __init__(
         self,
@@ -99,98 +95,109 @@ class Outbox:
         collections: list[str],
         *,
         poll_seconds: float = 0.5,
-        sweep_seconds: float = 60.0,
-        sweep_grace_seconds: float = 10.0,
-        batch_size: int = 100,
-        locks: KeyedLocks | None = None,
+        batch_size: int = 500,
+        lease_seconds: float = 10.0,
+        gather_seconds: float = 0.02,
     ) -> None:
         self._db = db
-        self.locks = locks or KeyedLocks()
-        self._queue = db[OUTBOX_QUEUE]
         self._publisher = publisher
         self.collections = collections
         self._poll_seconds = poll_seconds
-        self._sweep_seconds = sweep_seconds
-        self._grace = timedelta(seconds=sweep_grace_seconds)
         self._batch_size = batch_size
+        self._lease = timedelta(seconds=lease_seconds)
+        self._me = f"{socket.gethostname()}:{os.getpid()}:{ULID()}"
+        self._gather = gather_seconds
         self._wake = asyncio.Event()
 
-    async def track(self, collection: str, doc_id: Any) -> None:
-        """Queue a document whose write just embedded events."""
-        faults.crash_point("outbox_before_track")
-        await insert_once(
-            self._queue, {"_id": _queue_id(collection, doc_id), "collection": collection, "doc_id": doc_id}
-        )
+    def wake(self) -> None:
+        """A write just embedded events: relay now rather than at the next poll."""
         self._wake.set()
 
     async def run(self) -> None:
-        """Relay forever: publish on every nudge or poll, sweep now and then."""
-        next_sweep = 0.0
-        loop = asyncio.get_running_loop()
+        """Relay forever while holding the lease; poll, or run at once when woken."""
         while True:
             try:
-                if loop.time() >= next_sweep:
-                    await self.sweep()
-                    next_sweep = loop.time() + self._sweep_seconds
-                await self.drain()
+                if await self._hold_lease():
+                    await self.drain()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("outbox relay pass failed", error=repr(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                await asyncio.sleep(self._gather)  # let a burst of writes join one batch
             self._wake.clear()
 
-    async def drain(self) -> int:
-        """Publish the events of every queued document; return how many were published."""
-        published = 0
-        while True:
-            batch = await self._queue.find({}).limit(self._batch_size).to_list()
-            metrics.OUTBOX_PENDING.labels(OUTBOX_QUEUE).set(len(batch))
-            for queued in batch:
-                published += await self._relay(queued)
-            if len(batch) < self._batch_size:
-                return published
-
-    async def _relay(self, queued: Document) -> int:
-        # The aggregate's own writers hold the same lock: on FerretDB an update is a read then a
-        # write, so an unlocked clean-up here could undo their change (see chassis.locks).
-        async with self.locks.hold(_queue_id(queued["collection"], queued["doc_id"])):
-            return await self._relay_locked(queued)
-
-    async def _relay_locked(self, queued: Document) -> int:
-        aggregate = self._db[queued["collection"]]
-        doc = await aggregate.find_one({"_id": queued["doc_id"]}, {"_outbox": 1})
-        outbox: dict[str, Document] = (doc or {}).get("_outbox") or {}
-        ids = sorted(outbox)  # ULIDs: creation order
-        if ids:
-            await self._publisher.publish_many([(outbox[i]["topic"], _envelope(i, outbox[i])) for i in ids])
-            faults.crash_point("outbox_after_publish")
-            await aggregate.update_one(
-                {"_id": queued["doc_id"]}, {"$unset": {f"_outbox.{i}": "" for i in ids}}
-            )
-        # Clears the marker only if no new event arrived meanwhile; otherwise stay queued.
-        cleared = await aggregate.update_one(
-            {"_id": queued["doc_id"], "_outbox": {}}, {"$unset": {"_outbox": "", "_outbox_at": ""}}
+    async def _hold_lease(self) -> bool:
+        """Take or renew the relay lease; False while another live replica holds it."""
+        leases = self._db[LEASES]
+        now = datetime.now(UTC)
+        renewed = await leases.find_one_and_update(
+            {"_id": "relay", "$or": [{"holder": self._me}, {"until": {"$lte": now}}]},
+            {"$set": {"holder": self._me, "until": now + self._lease}},
         )
-        if cleared.modified_count or not ids:
-            await self._queue.delete_one({"_id": queued["_id"]})
-        return len(ids)
+        if renewed is not None:
+            return True
+        try:
+            await leases.insert_one({"_id": "relay", "holder": self._me, "until": now + self._lease})
+        except DuplicateKeyError:
+            return False
+        return True
 
-    async def sweep(self) -> int:
-        """Queue documents whose events a crash left unqueued; return how many were found.
-
-        Cross-tenant on purpose: the relay is infrastructure, not a tenant's query.
-        """
-        found = 0
-        cutoff = datetime.now(UTC) - self._grace
+    async def drain(self) -> int:
+        """Publish the events of every document that has some; return how many were published."""
+        published = 0
         for name in self.collections:
-            async for doc in self._db[name].find({"_outbox_at": {"$lte": cutoff}}, {"_id": 1}):
-                found += 1
-                await insert_once(
-                    self._queue,
-                    {"_id": _queue_id(name, doc["_id"]), "collection": name, "doc_id": doc["_id"]},
+            while True:
+                docs = await (
+                    self._db[name]
+                    .find(_PENDING, {"_outbox": 1, "_outbox_v": 1})
+                    .limit(self._batch_size)
+                    .to_list()
                 )
-        if found:
-            log.info("outbox sweep queued documents with unsent events", count=found)
-        return found
+                metrics.OUTBOX_PENDING.labels(name).set(len(docs))
+                published += await self._relay(name, docs)
+                if len(docs) < self._batch_size:
+                    break
+        return published
+
+    async def _relay(self, collection: str, docs: list[Document]) -> int:
+        batch = [
+            (entry["topic"], _envelope(event_id, entry))
+            for doc in docs
+            for event_id, entry in sorted((doc.get("_outbox") or {}).items())  # ULIDs: creation order
+        ]
+        if batch:
+            await self._publisher.publish_many(batch)
+            faults.crash_point("outbox_after_publish")
+        await self._clear(collection, docs)
+        return len(batch)
+
+    async def _clear(self, collection: str, docs: list[Document]) -> None:
+        """Remove the published events: in one update for the documents unchanged since read;
+        for any that gained events meanwhile, only the published ones."""
+        if not docs:
+            return
+        aggregate = self._db[collection]
+        read = {doc["_id"]: doc for doc in docs}
+        versions = [doc["_outbox_v"] for doc in docs if doc.get("_outbox_v")]
+        cleared = await aggregate.update_many(
+            {"_id": {"$in": list(read)}, "_outbox_v": {"$in": versions}},
+            {"$unset": {"_outbox": "", "_outbox_at": "", "_outbox_v": ""}},
+        )
+        if cleared.modified_count == len(docs):
+            return
+        changed = aggregate.find(
+            {"_id": {"$in": list(read)}, "_outbox_at": {"$exists": True}}, {"_outbox_v": 1}
+        )
+        async for doc in changed:
+            published = read[doc["_id"]].get("_outbox") or {}
+            if doc.get("_outbox_v") is None:  # written before tokens existed: nothing can be newer
+                await aggregate.update_one(
+                    {"_id": doc["_id"], "_outbox_v": {"$exists": False}},
+                    {"$unset": {f"_outbox.{i}": "" for i in published} | {"_outbox_at": ""}},
+                )
+            elif published:
+                await aggregate.update_one(
+                    {"_id": doc["_id"]}, {"$unset": {f"_outbox.{i}": "" for i in published}}
+                )

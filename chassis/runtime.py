@@ -17,7 +17,7 @@ import grpc
 import uvloop
 from pymongo import IndexModel
 
-from chassis import kafka, logs, metrics, mongo, outbox
+from chassis import completion, kafka, logs, metrics, mongo, outbox
 from chassis.consumer import EventConsumer, Handler, RetryPolicy
 from chassis.grpc_server import GrpcServer
 from chassis.settings import ServiceSettings
@@ -59,8 +59,6 @@ class Runtime:
             self.publisher,
             collections=[],  # filled from the ServiceSpec
             poll_seconds=settings.outbox_poll_seconds,
-            sweep_seconds=settings.outbox_sweep_seconds,
-            sweep_grace_seconds=settings.outbox_sweep_grace_seconds,
         )
 
     @property
@@ -122,6 +120,7 @@ async def _serve(rt: Runtime, spec: ServiceSpec) -> None:
 
     log.info("service stopping")
     await server.stop(s.shutdown_grace_seconds)
+    await completion.drain(s.shutdown_grace_seconds)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)

@@ -46,12 +46,6 @@ class ServiceSettings(CommonSettings):
         default=True, description="Off only in crash tests that need an event to stay unsent"
     )
     outbox_poll_seconds: float = Field(default=0.5, gt=0)
-    outbox_sweep_seconds: float = Field(
-        default=60.0, gt=0, description="How often to look for untracked events"
-    )
-    outbox_sweep_grace_seconds: float = Field(
-        default=10.0, ge=0, description="Age before an untracked event counts as left by a crash"
-    )
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)

@@ -11,7 +11,7 @@ from services.coupons.adapters import coupons_mongo, events, rules_mongo, templa
 from services.coupons.adapters.audience_mongo import MongoAudience
 from services.coupons.adapters.jobs_mongo import MongoJobs
 from services.coupons.adapters.members_client import MembersClient
-from services.coupons.adapters.slots_mongo import MongoSlots
+from services.coupons.adapters.stock_mongo import MongoStockNumbers
 from services.coupons.entrypoints import consumer
 from services.coupons.entrypoints.grpc_servicer import CouponsServicer
 from services.coupons.entrypoints.workers import ExpiryWorker, ScheduleWorker
@@ -34,14 +34,14 @@ def wire(rt: Runtime) -> ServiceSpec:
     tz = ZoneInfo(settings.time_zone)
     coupons = coupons_mongo.MongoCoupons(rt.db, settings.topic(events.TOPIC), rt.outbox)
     templates = templates_mongo.MongoTemplates(rt.db)
-    slots = MongoSlots(rt.db)
+    stock = MongoStockNumbers(rt.db)
     audience = MongoAudience(rt.db)
     job_store = MongoJobs(rt.db)
     rule_store = rules_mongo.MongoRules(rt.db)
-    issuer = Issuer(templates, coupons, slots, audience, tz)
+    issuer = Issuer(templates, coupons, stock, audience, tz)
     jobs = JobRunner(job_store, MembersClient(settings.members_grpc_addr), issuer, audience, templates)
     rules = RuleEngine(rule_store, issuer, jobs)
-    till = Till(coupons, templates, slots)
+    till = Till(coupons, templates)
     wallet = Wallet(coupons, audience)
     expiry = Expiry(coupons, settings.coupon_expiring_days)
     servicer = CouponsServicer(

@@ -112,22 +112,3 @@ async def test_killed_after_publishing_but_before_marking_sent_still_gives_one_m
     topic = f"{stack.namespace}regulars.members.v1"
     records = await read_all(stack.kafka_bootstrap_servers, topic)
     assert [header(r, "ce_id") for r in records].count(event_id) == 2, "the duplicate really was delivered"
-
-
-def test_killed_between_storing_and_queueing_the_event_is_recovered_by_the_sweep(
-    stack: Stack, mongo: MongoClient[Any]
-) -> None:
-    phone = "+8613700000003"
-    members = stack.start("members", REGULARS_FAULT="outbox_before_track")
-    with pytest.raises(grpc.RpcError):  # the process dies inside the request
-        enroll(stack, phone)
-    eventually(lambda: not members.alive)
-    doc = member_doc(mongo, stack, phone)
-    assert doc is not None
-    assert len(doc["_outbox"]) == 1, "stored with its event embedded"
-    queued = mongo[f"{stack.namespace}regulars_members"]["outbox_queue"].count_documents({})
-    assert queued == 0, "but never queued for the relay"
-
-    stack.start("members", OUTBOX_SWEEP_GRACE_SECONDS="0")  # the start-up sweep finds it
-
-    assert_exactly_one_welcome(stack, doc["_id"])

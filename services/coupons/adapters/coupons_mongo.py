@@ -1,37 +1,47 @@
-"""Coupons in MongoDB: one document per coupon, its events embedded (outbox), its code unique.
+"""Coupons in MongoDB: one document per coupon, its events embedded (outbox).
 
-Every change of state is one conditional update whose filter is the state it leaves, made
-while holding the coupon's lock (shared with the outbox relay: FerretDB updates without
-isolation, so one writer per document in this process; on MongoDB the filters alone decide
-between replicas). The code's uniqueness in the tenant is a `coupon_codes` document keyed
-`<tenant>:<code>`, which is also how a till finds the coupon by an indexed `_id` read.
+A coupon's code and its places in its template's limits (stock number, member slot, period
+slot; see domain/keys.py) are fields of the coupon with unique indexes, so the one insert
+that writes a coupon takes all of them or none. Every change of state is one conditional
+update whose filter is the state it leaves: atomic in the store, so tills, loops and
+replicas need no lock to agree on who won.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from chassis import outbox
 from chassis.cloudevents import Envelope
-from chassis.mongo import Document, find_for_tenant, insert_once
+from chassis.mongo import Document, find_for_tenant, retry_busy
 from services.coupons.adapters import events
 from services.coupons.adapters.documents import coupon_doc, coupon_from, redemption_doc
-from services.coupons.domain.codes import new_code
 from services.coupons.domain.coupons import Coupon, CouponState, Redemption
+from services.coupons.domain.keys import Places, given_back
+from services.coupons.service.ports import Added
 
 COUPONS = "coupons"
-CODES = "coupon_codes"
+_T = [("tenant_id", ASCENDING), ("template_id", ASCENDING)]
 INDEXES = {
     COUPONS: [
         IndexModel(
             [("tenant_id", ASCENDING), ("member_id", ASCENDING), ("issued_at", DESCENDING)], name="wallet"
         ),
+        IndexModel([("tenant_id", ASCENDING), ("code", ASCENDING)], name="code", unique=True),
+        IndexModel([*_T, ("stock_no", ASCENDING)], name="stock", unique=True),
+        IndexModel(
+            [*_T, ("member_id", ASCENDING), ("member_slot", ASCENDING)], name="member_limit", unique=True
+        ),
+        IndexModel(
+            [*_T, ("member_id", ASCENDING), ("period_slot", ASCENDING)], name="period_limit", unique=True
+        ),
+        IndexModel([("state", ASCENDING), ("valid_until", ASCENDING)], name="expiry"),
     ],
 }
 
@@ -39,41 +49,44 @@ INDEXES = {
 class MongoCoupons:
     def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
         self._coupons = db[COUPONS]
-        self._codes = db[CODES]
         self._topic = topic
         self._outbox = out
 
-    def hold(self, coupon_id: str) -> AbstractAsyncContextManager[None]:
-        return self._outbox.locks.hold(outbox.lock_key(COUPONS, coupon_id))
-
-    async def reserve_code(self, tenant_id: str, coupon_id: str) -> str:
-        """A fresh code, unique in the tenant, pointing at the coupon."""
-        while True:
-            code = new_code()
-            doc = {"_id": f"{tenant_id}:{code}", "tenant_id": tenant_id, "coupon_id": coupon_id}
-            if await insert_once(self._codes, doc):
-                return code
-
-    async def add(self, coupon: Coupon, slots: list[str]) -> bool:
-        """Store it with coupon_issued; False when a coupon with this id exists (a replay)."""
-        doc = coupon_doc(coupon, slots) | outbox.embed(self._topic, events.coupon_issued(coupon))
-        if not await insert_once(self._coupons, doc):
-            await self._codes.delete_one({"_id": f"{coupon.tenant_id}:{coupon.code}"})
-            return False
-        await self._outbox.track(COUPONS, coupon.id)
-        return True
+    async def add(self, coupon: Coupon, places: Places) -> Added:
+        """Store it with coupon_issued, holding `places`, in one insert."""
+        doc = coupon_doc(coupon, places) | outbox.embed(self._topic, events.coupon_issued(coupon))
+        try:
+            await retry_busy(lambda: self._coupons.insert_one(doc))
+        except DuplicateKeyError:
+            exists = await self._coupons.find_one(
+                {"_id": coupon.id, "tenant_id": coupon.tenant_id}, {"_id": 1}
+            )
+            return Added.EXISTS if exists else Added.PLACE_TAKEN
+        self._outbox.wake()
+        return Added.ADDED
 
     async def get(self, tenant_id: str, coupon_id: str) -> Coupon | None:
         doc = await find_for_tenant(self._coupons, tenant_id, coupon_id)
         return coupon_from(doc) if doc else None
 
-    async def slots_of(self, coupon_id: str) -> list[str]:
-        doc = await self._coupons.find_one({"_id": coupon_id}, {"slots": 1})
-        return list(doc.get("slots", [])) if doc else []
+    async def places_held(
+        self, tenant_id: str, template_id: str, member_id: str
+    ) -> tuple[list[int | str], list[str]]:
+        docs = await self._coupons.find(
+            {"tenant_id": tenant_id, "template_id": template_id, "member_id": member_id},
+            {"member_slot": 1, "period_slot": 1},
+        ).to_list()
+        return [d.get("member_slot", "") for d in docs], [str(d.get("period_slot", "")) for d in docs]
+
+    async def give_back_member_place(self, c: Coupon) -> None:
+        await self._coupons.update_one(
+            {"_id": c.id, "tenant_id": c.tenant_id},
+            {"$set": {"member_slot": given_back(c.id), "period_slot": given_back(c.id)}},
+        )
 
     async def by_code(self, tenant_id: str, code: str) -> Coupon | None:
-        link = await find_for_tenant(self._codes, tenant_id, f"{tenant_id}:{code}")
-        return await self.get(tenant_id, link["coupon_id"]) if link else None
+        doc = await self._coupons.find_one({"tenant_id": tenant_id, "code": code})
+        return coupon_from(doc) if doc else None
 
     async def of_member(self, tenant_id: str, member_id: str, states: list[str]) -> list[Coupon]:
         query: dict[str, Any] = {"tenant_id": tenant_id, "member_id": member_id}
@@ -82,25 +95,34 @@ class MongoCoupons:
         docs = await self._coupons.find(query).sort("issued_at", DESCENDING).limit(500).to_list()
         return [coupon_from(d) for d in docs]
 
-    async def of_template(self, template_id: str) -> AsyncIterator[Coupon]:
+    async def of_template(self, tenant_id: str, template_id: str) -> AsyncIterator[Coupon]:
         """Every coupon of the template, read in batches (a big campaign never sits in memory)."""
-        async for d in self._coupons.find({"template_id": template_id}):
+        async for d in self._coupons.find({"tenant_id": tenant_id, "template_id": template_id}):
             yield coupon_from(d)
 
-    async def count_issued(self, template_id: str) -> int:
-        return await self._coupons.count_documents({"template_id": template_id, "source": {"$ne": "share"}})
+    async def count_issued(self, tenant_id: str, template_id: str) -> int:
+        return await self._coupons.count_documents(
+            {"tenant_id": tenant_id, "template_id": template_id, "source": {"$ne": "share"}}
+        )
 
     async def due_to_expire(self, before: datetime, warned: bool | None = None) -> list[Coupon]:
-        """Available or locked coupons whose validity ends before `before` (oldest first)."""
-        query: dict[str, Any] = {"state": {"$in": ["available", "locked"]}, "valid_until": {"$lte": before}}
-        if warned is False:
-            query["expiring_warned"] = {"$exists": False}
-        docs = await self._coupons.find(query).sort("valid_until", ASCENDING).limit(1000).to_list()
-        return [coupon_from(d) for d in docs]
+        """Available or locked coupons whose validity ends before `before` (oldest first).
+
+        One query per state, so each is a range on the (state, valid_until) index. Across
+        tenants on purpose: the expiry loop is infrastructure, not a tenant's query.
+        """
+        docs: list[Document] = []
+        for state in (CouponState.AVAILABLE.value, CouponState.LOCKED.value):
+            query: dict[str, Any] = {"state": state, "valid_until": {"$lte": before}}
+            if warned is False:
+                query["expiring_warned"] = {"$exists": False}
+            docs += await self._coupons.find(query).sort("valid_until", ASCENDING).limit(1000).to_list()
+        docs.sort(key=lambda d: d["valid_until"])
+        return [coupon_from(d) for d in docs[:1000]]
 
     async def lock(self, c: Coupon, checkout_id: str, until: datetime, now: datetime) -> Coupon | None:
         return await self._change(
-            c.id,
+            c,
             {"$or": _free_for(checkout_id, now)},
             {
                 "$set": {
@@ -113,7 +135,7 @@ class MongoCoupons:
     async def redeem(self, c: Coupon, r: Redemption, checkout_id: str, now: datetime) -> Coupon | None:
         redeemed = Coupon(**{**c.__dict__, "state": CouponState.REDEEMED, "redemption": r})
         return await self._change(
-            c.id,
+            c,
             {"$or": _free_for(checkout_id, now)},
             {
                 "$set": {"state": CouponState.REDEEMED.value, "redemption": redemption_doc(r)},
@@ -125,7 +147,7 @@ class MongoCoupons:
     async def attach_purchase(self, c: Coupon, purchase_id: str) -> Coupon | None:
         """Name the purchase of a redemption the till made before members recorded the receipt."""
         return await self._change(
-            c.id,
+            c,
             {"state": CouponState.REDEEMED.value, "redemption.purchase_id": ""},
             {"$set": {"redemption.purchase_id": purchase_id}},
         )
@@ -133,14 +155,14 @@ class MongoCoupons:
     async def reassign(self, c: Coupon, member_id: str) -> Coupon | None:
         """Move an unspent coupon to another member (the survivor of a merge)."""
         return await self._change(
-            c.id,
+            c,
             {"member_id": c.member_id, "state": {"$in": ["available", "locked"]}},
             {"$set": {"member_id": member_id}},
         )
 
     async def release(self, c: Coupon, checkout_id: str, at: datetime) -> Coupon | None:
         return await self._change(
-            c.id,
+            c,
             {"state": CouponState.LOCKED.value, "lock.checkout_id": checkout_id},
             {"$set": {"state": CouponState.AVAILABLE.value}, "$unset": {"lock": ""}},
             events.coupon_released(c, at),
@@ -156,7 +178,7 @@ class MongoCoupons:
             change["$set"]["state"] = CouponState.AVAILABLE.value
             announced.append(events.coupon_released(c, at, refund_id))
         return await self._change(
-            c.id,
+            c,
             {
                 "state": CouponState.REDEEMED.value,
                 "redemption.purchase_id": purchase_id,
@@ -168,14 +190,14 @@ class MongoCoupons:
 
     async def mark_shared(self, c: Coupon, to_coupon_id: str) -> Coupon | None:
         return await self._change(
-            c.id,
+            c,
             {"state": CouponState.AVAILABLE.value, "member_id": c.member_id},
             {"$set": {"state": CouponState.SHARED.value, "shared_to": to_coupon_id}},
         )
 
     async def expire(self, c: Coupon, at: datetime) -> Coupon | None:
         return await self._change(
-            c.id,
+            c,
             {"state": {"$in": ["available", "locked"]}, "valid_until": {"$lte": at}},
             {"$set": {"state": CouponState.EXPIRED.value}, "$unset": {"lock": ""}},
             events.coupon_expired(c, at),
@@ -183,25 +205,25 @@ class MongoCoupons:
 
     async def warn_expiring(self, c: Coupon, days_left: int, at: datetime) -> Coupon | None:
         return await self._change(
-            c.id,
+            c,
             {"state": {"$in": ["available", "locked"]}, "expiring_warned": {"$exists": False}},
             {"$set": {"expiring_warned": at}},
             events.coupon_expiring(c, days_left, at),
         )
 
     async def _change(
-        self, coupon_id: str, guard: dict[str, Any], change: dict[str, Any], *announced: Envelope
+        self, c: Coupon, guard: dict[str, Any], change: dict[str, Any], *announced: Envelope
     ) -> Coupon | None:
-        """One conditional update (the caller holds the coupon's lock); None when the guard failed."""
+        """One conditional update, atomic in the store; None when the guard failed."""
         if announced:
             change.setdefault("$set", {}).update(outbox.embed_set(self._topic, *announced))
         doc = await self._coupons.find_one_and_update(
-            {"_id": coupon_id, **guard}, change, return_document=ReturnDocument.AFTER
+            {"_id": c.id, "tenant_id": c.tenant_id, **guard}, change, return_document=ReturnDocument.AFTER
         )
         if doc is None:
             return None
         if announced:
-            await self._outbox.track(COUPONS, coupon_id)
+            self._outbox.wake()
         return coupon_from(doc)
 
 

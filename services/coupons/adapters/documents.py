@@ -8,6 +8,7 @@ from typing import Any
 
 from chassis.mongo import Document
 from services.coupons.domain.coupons import Coupon, CouponState, Redemption, Source
+from services.coupons.domain.keys import Places
 from services.coupons.domain.templates import (
     Audience,
     AudienceKind,
@@ -128,8 +129,8 @@ def template_from(d: Document) -> Template:
     )
 
 
-def coupon_doc(c: Coupon, slots: list[str]) -> Document:
-    """`slots` are the limit and stock slots the coupon holds (freed again by some rollbacks)."""
+def coupon_doc(c: Coupon, places: Places) -> Document:
+    """`places` are the coupon's stock number and limit slots, each unique in the template."""
     return {
         "_id": c.id,
         "tenant_id": c.tenant_id,
@@ -144,7 +145,9 @@ def coupon_doc(c: Coupon, slots: list[str]) -> Document:
         "source": c.source.value,
         "source_ref": c.source_ref,
         "shared_from": c.shared_from,
-        "slots": slots,
+        "stock_no": places.stock_no,
+        "member_slot": places.member_slot,
+        "period_slot": places.period_slot,
     }
 
 

@@ -3,13 +3,18 @@
 A job document keeps the last member done (`cursor`) and its counters, written after every
 batch; a restarted job goes on after the cursor. Members of the batch in flight when it
 stopped are done again, which is harmless: issues are idempotent per (job, member).
+
+Several replicas run the job loop. A lease on the job (renewed with every batch) keeps one
+of them on it, and a batch is recorded only by an update conditional on the cursor it
+started from, so even two replicas on one job count each batch once.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis.mongo import Document, find_for_tenant, insert_once
@@ -35,12 +40,26 @@ class MongoJobs:
     async def running(self) -> list[Document]:
         return await self._jobs.find({"state": "running"}).to_list()
 
-    async def advance(self, job_id: str, cursor: str, counts: dict[str, int]) -> None:
+    async def claim(self, job_id: str, holder: str, now: datetime, lease: timedelta) -> Document | None:
+        """The running job, now leased to `holder`; None when another live holder has it."""
+        return await self._jobs.find_one_and_update(
+            {
+                "_id": job_id,
+                "state": "running",
+                "$or": [{"lease_holder": holder}, {"lease_until": {"$lte": now}}, {"lease_until": None}],
+            },
+            {"$set": {"lease_holder": holder, "lease_until": now + lease}},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    async def advance(self, job_id: str, from_cursor: str, cursor: str, counts: dict[str, int]) -> bool:
+        """Record a batch done from `from_cursor`; False when the job moved on without us."""
         inc: dict[str, Any] = {k: v for k, v in counts.items() if v}
         change: dict[str, Any] = {"$set": {"cursor": cursor}}
         if inc:
             change["$inc"] = inc
-        await self._jobs.update_one({"_id": job_id, "state": "running"}, change)
+        done = await self._jobs.update_one({"_id": job_id, "state": "running", "cursor": from_cursor}, change)
+        return done.modified_count == 1
 
     async def finish(self, job_id: str, state: str, at: datetime, detail: str = "") -> None:
         await self._jobs.update_one(

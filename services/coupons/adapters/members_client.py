@@ -8,6 +8,9 @@ from typing import Any
 import grpc
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
+from chassis.errors import NotFound
+from chassis.grpc_client import channel_target
+
 
 class MembersClient:
     def __init__(self, address: str) -> None:
@@ -16,15 +19,21 @@ class MembersClient:
 
     def _stub(self) -> Any:
         if self._channel is None:  # opened on first use, inside the service's event loop
-            self._channel = grpc.aio.insecure_channel(self._address)
+            target, options = channel_target(self._address)  # spread over members' replicas
+            self._channel = grpc.aio.insecure_channel(target, options=options)
         return members_pb2_grpc.MembersServiceStub(self._channel)
 
     async def segment_members(self, tenant_id: str, segment_id: str, after: str = "") -> AsyncIterator[str]:
         request = members_pb2.StreamSegmentMembersRequest(
             tenant_id=tenant_id, segment_id=segment_id, after_member_id=after
         )
-        async for item in self._stub().StreamSegmentMembers(request):
-            yield item.member_id
+        try:
+            async for item in self._stub().StreamSegmentMembers(request):
+                yield item.member_id
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                raise NotFound(exc.details() or "segment not found") from exc
+            raise  # members unreachable: the caller tries again later
 
     async def close(self) -> None:
         if self._channel is not None:

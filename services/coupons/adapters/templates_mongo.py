@@ -2,8 +2,8 @@
 
 The budget is charged per redemption with a conditional update that also records the charge
 under a key of (coupon, receipt): a retried redemption is charged once, a refund gives back
-exactly that charge once, and the used total never passes the budget. Writes hold the
-template's lock (one writer per document on FerretDB, which updates without isolation).
+exactly that charge once, and the used total never passes the budget. Each write is one
+conditional update, atomic in the store, so replicas need no lock to agree.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
-from chassis.locks import KeyedLocks
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.coupons.adapters.documents import template_doc, template_from
 from services.coupons.domain.templates import Template
@@ -25,7 +24,6 @@ INDEXES = {TEMPLATES: [IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING
 class MongoTemplates:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._templates = db[TEMPLATES]
-        self._locks = KeyedLocks()
 
     async def add(self, t: Template, stays_spent_on_refund: bool) -> None:
         doc = template_doc(t, stays_spent_on_refund) | {"budget_used": 0, "audience_ready": False}
@@ -45,48 +43,49 @@ class MongoTemplates:
         """Write an edited template unless someone else edited it first (version check)."""
         fields = template_doc(t, stays_spent_on_refund)
         del fields["_id"]
-        async with self._locks.hold(t.id):
-            result = await self._templates.update_one(
-                {"_id": t.id, "version": expected_version, "state": {"$ne": "ended"}}, {"$set": fields}
-            )
+        result = await self._templates.update_one(
+            {"_id": t.id, "tenant_id": t.tenant_id, "version": expected_version, "state": {"$ne": "ended"}},
+            {"$set": fields},
+        )
         return result.modified_count == 1
 
     async def set_state(self, t: Template, expected: str) -> bool:
-        async with self._locks.hold(t.id):
-            result = await self._templates.update_one(
-                {"_id": t.id, "state": expected}, {"$set": {"state": t.state.value}}
-            )
+        result = await self._templates.update_one(
+            {"_id": t.id, "tenant_id": t.tenant_id, "state": expected}, {"$set": {"state": t.state.value}}
+        )
         return result.modified_count == 1
 
-    async def set_audience_ready(self, template_id: str) -> None:
-        async with self._locks.hold(template_id):
-            await self._templates.update_one({"_id": template_id}, {"$set": {"audience_ready": True}})
+    async def set_audience_ready(self, tenant_id: str, template_id: str) -> None:
+        await self._templates.update_one(
+            {"_id": template_id, "tenant_id": tenant_id}, {"$set": {"audience_ready": True}}
+        )
 
-    async def charge_budget(self, template_id: str, budget: int, key: str, amount: int) -> bool:
+    async def charge_budget(
+        self, tenant_id: str, template_id: str, budget: int, key: str, amount: int
+    ) -> bool:
         """Record `amount` of discount under `key`; False when it would pass the budget."""
-        async with self._locks.hold(template_id):
-            doc = await self._templates.find_one_and_update(
-                {
-                    "_id": template_id,
-                    f"budget_marks.{key}": {"$exists": False},
-                    "budget_used": {"$lte": budget - amount},
-                },
-                {"$inc": {"budget_used": amount}, "$set": {f"budget_marks.{key}": amount}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if doc is not None:
-                return True
-            again = await self._templates.find_one({"_id": template_id}, {f"budget_marks.{key}": 1})
+        doc = await self._templates.find_one_and_update(
+            {
+                "_id": template_id,
+                "tenant_id": tenant_id,
+                f"budget_marks.{key}": {"$exists": False},
+                "budget_used": {"$lte": budget - amount},
+            },
+            {"$inc": {"budget_used": amount}, "$set": {f"budget_marks.{key}": amount}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is not None:
+            return True
+        again = await find_for_tenant(self._templates, tenant_id, template_id, {f"budget_marks.{key}": 1})
         return bool(again and key in again.get("budget_marks", {}))  # charged before: a retry
 
-    async def refund_budget(self, template_id: str, key: str) -> None:
+    async def refund_budget(self, tenant_id: str, template_id: str, key: str) -> None:
         """Give back the discount charged under `key`, once."""
-        async with self._locks.hold(template_id):
-            doc = await self._templates.find_one({"_id": template_id}, {f"budget_marks.{key}": 1})
-            amount = (doc or {}).get("budget_marks", {}).get(key)
-            if amount is None:
-                return
-            await self._templates.update_one(
-                {"_id": template_id, f"budget_marks.{key}": {"$exists": True}},
-                {"$inc": {"budget_used": -amount}, "$unset": {f"budget_marks.{key}": ""}},
-            )
+        doc = await find_for_tenant(self._templates, tenant_id, template_id, {f"budget_marks.{key}": 1})
+        amount = (doc or {}).get("budget_marks", {}).get(key)
+        if amount is None:
+            return
+        await self._templates.update_one(
+            {"_id": template_id, "tenant_id": tenant_id, f"budget_marks.{key}": {"$exists": True}},
+            {"$inc": {"budget_used": -amount}, "$unset": {f"budget_marks.{key}": ""}},
+        )

@@ -306,4 +306,4 @@ class CouponsServicer(coupons_pb2_grpc.CouponsServiceServicer):
         self, request: coupons_pb2.GetTemplateReportRequest, context: Context
     ) -> coupons_pb2.TemplateReport:
         await self._catalogue.view(request.tenant_id, request.template_id)  # NOT_FOUND for a foreign template
-        return mapping.report(await template_report(self._coupons, request.template_id))
+        return mapping.report(await template_report(self._coupons, request.tenant_id, request.template_id))

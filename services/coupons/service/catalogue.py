@@ -50,7 +50,7 @@ class Catalogue:
         return TemplateView(
             template,
             bool(doc.get("stays_spent_on_refund")),
-            await self._coupons.count_issued(template_id),
+            await self._coupons.count_issued(tenant_id, template_id),
             int(doc.get("budget_used", 0)),
             bool(doc.get("audience_ready")) or template.audience.kind is not tpl.AudienceKind.SEGMENT,
         )

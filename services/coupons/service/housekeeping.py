@@ -24,8 +24,7 @@ class Expiry:
             due = await self._coupons.due_to_expire(now)
             done = 0
             for c in due:
-                async with self._coupons.hold(c.id):
-                    done += await self._coupons.expire(c, now) is not None
+                done += await self._coupons.expire(c, now) is not None
             expired += done
             if len(due) < 1000 or not done:
                 break
@@ -33,8 +32,7 @@ class Expiry:
             if c.valid_until <= now:
                 continue
             days_left = math.ceil((c.valid_until - now) / timedelta(days=1))
-            async with self._coupons.hold(c.id):
-                warned += await self._coupons.warn_expiring(c, days_left, now) is not None
+            warned += await self._coupons.warn_expiring(c, days_left, now) is not None
         return expired, warned
 
 
@@ -64,10 +62,10 @@ class Report:
         return self.redeemed / held if held > 0 else 0.0
 
 
-async def template_report(coupons: CouponRepository, template_id: str) -> Report:
+async def template_report(coupons: CouponRepository, tenant_id: str, template_id: str) -> Report:
     """Counts over the template's coupons; a shared coupon's friend copy is not a new issue."""
     report = Report(template_id)
-    async for c in coupons.of_template(template_id):
+    async for c in coupons.of_template(tenant_id, template_id):
         if c.source is not Source.SHARE:
             report.issued += 1
         report.claimed += c.source is Source.CLAIM

@@ -1,11 +1,12 @@
 """Getting a coupon: claim by a member, issue by staff, a rule, a job or a complaint case.
 
-All of them take the same path: template state and validity, per-member and per-period limit
-slots, a stock slot, a code, then the coupon with its coupon_issued event. A coupon exists
-only once it holds every slot it needs, and a path that stops early gives its slots back, so
-the stock and the limits are exact under any number of simultaneous claims. Issues with an
-idempotency key get a coupon id derived from it: a retry, a replayed event or a restarted job
-finds the coupon already there (and the slots already its own).
+All of them take the same path: template state and validity, a free member slot, period slot
+and stock number, then one insert of the coupon that holds them, with its code and its
+coupon_issued event. The store keeps each place unique, so stock and limits are exact under
+any number of simultaneous claims on any number of replicas, and nothing is ever given back
+in an error path: there is nothing half-done to give back. Issues with an idempotency key get
+a coupon id derived from it: a retry, a replayed event or a restarted job finds the coupon
+already there.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from datetime import UTC, datetime, tzinfo
 
 from ulid import ULID
 
-from chassis.errors import FailedPrecondition, NotFound
+from chassis.errors import FailedPrecondition, NotFound, Unavailable
 from services.coupons.domain import validity
 from services.coupons.domain.audience import MemberView
+from services.coupons.domain.codes import new_code
 from services.coupons.domain.coupons import (
     Coupon,
     CouponState,
@@ -27,14 +29,17 @@ from services.coupons.domain.coupons import (
     deterministic_id,
     stored_instant,
 )
-from services.coupons.domain.keys import member_slot, period_slot
+from services.coupons.domain.keys import Places, first_free, outside, period_place, period_places_held
 from services.coupons.domain.templates import AudienceKind, Template, TemplateState, period_key
 from services.coupons.service.ports import (
+    Added,
     AudienceProjection,
     CouponRepository,
-    LimitSlots,
+    StockNumbers,
     TemplateRepository,
 )
+
+ATTEMPTS = 30  # inserts that find a place taken meanwhile before answering UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -62,14 +67,14 @@ class Issuer:
         self,
         templates: TemplateRepository,
         coupons: CouponRepository,
-        slots: LimitSlots,
+        stock: StockNumbers,
         audience: AudienceProjection,
         tz: tzinfo,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._templates = templates
         self._coupons = coupons
-        self._slots = slots
+        self._stock = stock
         self._audience = audience
         self._tz = tz
         self._clock = clock
@@ -88,7 +93,7 @@ class Issuer:
         refusal = await self.audience_refusal(template, member_id)
         if refusal:
             return refusal
-        return await self._issue(template, member_id, str(ULID()), Source.CLAIM, member_id, replayable=False)
+        return await self._issue(template, member_id, str(ULID()), Source.CLAIM, member_id)
 
     async def issue(
         self,
@@ -108,7 +113,7 @@ class Issuer:
             return IssueResult(Outcome.ISSUED, existing, "issued before")
         if _barred(await self._audience.member(tenant_id, member_id)):
             return _no(Outcome.NOT_ELIGIBLE, _BARRED)
-        return await self._issue(template, member_id, coupon_id, source, source_ref, replayable=True)
+        return await self._issue(template, member_id, coupon_id, source, source_ref)
 
     async def audience_refusal(self, template: Template, member_id: str) -> IssueResult | None:
         """Why this member is outside the template's audience (from the local projection), if so."""
@@ -129,8 +134,15 @@ class Issuer:
         coupon_id: str,
         source: Source,
         source_ref: str,
-        replayable: bool,
     ) -> IssueResult:
+        """Take the coupon's places in the limits and write it, in one insert.
+
+        Everything before the insert only reads, and the insert writes the coupon with its
+        stock number and its member and period slots, each unique in the store: so a claim
+        stopped anywhere (a deadline, a crash, a lost reply) has issued a whole coupon or
+        left no trace, and no answer given here can be contradicted by what is stored. An
+        insert that finds a place taken meanwhile tries again with fresh reads.
+        """
         now = stored_instant(self._clock())
         if template.state is not TemplateState.ACTIVE:
             return _no(Outcome.NOT_AVAILABLE, f"this coupon is not on offer ({template.state})")
@@ -138,17 +150,15 @@ class Issuer:
             valid_from, valid_until = validity.window(template.validity, now, self._tz)
         except FailedPrecondition:
             return _no(Outcome.NOT_AVAILABLE, "this offer has ended")
-        taken: list[str] = []
-        try:
-            refusal = await self._take_slots(template, member_id, coupon_id, replayable, now, taken)
-            if refusal:
-                await self._slots.free(taken)
-                return refusal
+        for _ in range(ATTEMPTS):
+            places = await self._places(template, member_id, coupon_id, now)
+            if isinstance(places, IssueResult):
+                return places
             coupon = Coupon(
                 id=coupon_id,
                 tenant_id=template.tenant_id,
                 member_id=member_id,
-                code=await self._coupons.reserve_code(template.tenant_id, coupon_id),
+                code=new_code(),
                 terms=template.terms(),
                 state=CouponState.AVAILABLE,
                 valid_from=valid_from,
@@ -157,55 +167,48 @@ class Issuer:
                 source=source,
                 source_ref=source_ref,
             )
-            if await self._coupons.add(coupon, taken):
+            try:
+                added = await self._coupons.add(coupon, places)
+            finally:  # in-memory bookkeeping, not a write: the store already says who holds it
+                if isinstance(places.stock_no, int):
+                    await self._stock.settle(template.id, places.stock_no)
+            if added is Added.ADDED:
                 return IssueResult(Outcome.ISSUED, coupon, "issued", created=True)
-        except BaseException:
-            if not replayable:
-                await self._slots.free(taken)
-            raise
-        existing = await self._coupons.get(template.tenant_id, coupon_id)  # a simultaneous replay won
-        assert existing is not None
-        return IssueResult(Outcome.ISSUED, existing, "issued before")
+            if added is Added.EXISTS:  # the same issue (a retry, a replay) got there first
+                existing = await self._coupons.get(template.tenant_id, coupon_id)
+                assert existing is not None
+                return IssueResult(Outcome.ISSUED, existing, "issued before")
+        raise Unavailable("many claims are competing for this coupon; try again")
 
-    async def _take_slots(
-        self,
-        template: Template,
-        member_id: str,
-        coupon_id: str,
-        replayable: bool,
-        now: datetime,
-        taken: list[str],
-    ) -> IssueResult | None:
+    async def _places(
+        self, template: Template, member_id: str, coupon_id: str, now: datetime
+    ) -> Places | IssueResult:
+        """Free places in the template's limits for this coupon, or why there are none."""
         limits, tenant = template.limits, template.tenant_id
-        if limits.per_member_limit:
-            slot = await self._slots.take_one_of(
-                tenant,
-                (member_slot(template.id, member_id, k) for k in range(1, limits.per_member_limit + 1)),
-                coupon_id,
-                replayable,
-            )
-            if slot is None:
-                return _no(Outcome.LIMIT_REACHED, f"limit of {limits.per_member_limit} per member reached")
-            taken.append(slot)
-        if limits.per_period_limit:
-            period = period_key(limits.period, now, self._tz)
-            slot = await self._slots.take_one_of(
-                tenant,
-                (
-                    period_slot(template.id, member_id, period, k)
-                    for k in range(1, limits.per_period_limit + 1)
-                ),
-                coupon_id,
-                replayable,
-            )
-            if slot is None:
-                return _no(
-                    Outcome.LIMIT_REACHED, f"limit of {limits.per_period_limit} per {limits.period} reached"
-                )
-            taken.append(slot)
+        member_slot: int | str = outside(coupon_id)
+        period_slot = outside(coupon_id)
+        if limits.per_member_limit or limits.per_period_limit:
+            held_slots, held_periods = await self._coupons.places_held(tenant, template.id, member_id)
+            if limits.per_member_limit:
+                k = first_free(held_slots, limits.per_member_limit)
+                if k is None:
+                    return _no(
+                        Outcome.LIMIT_REACHED, f"limit of {limits.per_member_limit} per member reached"
+                    )
+                member_slot = k
+            if limits.per_period_limit:
+                period = period_key(limits.period, now, self._tz)
+                k = first_free(period_places_held(held_periods, period), limits.per_period_limit)
+                if k is None:
+                    return _no(
+                        Outcome.LIMIT_REACHED,
+                        f"limit of {limits.per_period_limit} per {limits.period} reached",
+                    )
+                period_slot = period_place(period, k)
+        stock_no: int | str = outside(coupon_id)
         if limits.total_stock:
-            slot = await self._slots.take_stock(tenant, template.id, limits.total_stock, coupon_id)
-            if slot is None:
+            n = await self._stock.take(tenant, template.id, limits.total_stock)
+            if n is None:
                 return _no(Outcome.SOLD_OUT, "sold out")
-            taken.append(slot)
-        return None
+            stock_no = n
+        return Places(stock_no, member_slot, period_slot)

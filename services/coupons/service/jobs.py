@@ -3,19 +3,21 @@
 Runs in the background: streams the segment from members (never all ids in memory), works a
 batch at a time, writes progress after each batch, and after a restart goes on from there.
 Every issue is idempotent per (job, member), so a member the stopped run already served is
-not served twice; stock is respected because each issue takes a stock slot like a claim.
+not served twice; stock is respected because each issue takes a stock number like a claim.
+Replicas share the work by a lease per job, and a batch counts only if the job's cursor is
+still where the batch started (see adapters/jobs_mongo.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-import grpc
+from ulid import ULID
 
 from chassis import logs
-from chassis.errors import InvalidArgument
+from chassis.errors import InvalidArgument, NotFound
 from chassis.mongo import Document
 from services.coupons.domain.coupons import Outcome, Source, deterministic_id
 from services.coupons.domain.templates import Template
@@ -30,6 +32,7 @@ from services.coupons.service.ports import (
 log = logs.get(__name__)
 BATCH = 100
 PARALLEL = 8  # issues in flight at once within a batch
+LEASE = timedelta(seconds=60)  # renewed with every batch; a dead replica's job moves on after it
 
 
 class JobRunner:
@@ -49,6 +52,7 @@ class JobRunner:
         self._templates = templates
         self._idle_seconds = idle_seconds
         self._wake = asyncio.Event()
+        self._me = str(ULID())
 
     async def start_issue(self, tenant_id: str, template_id: str, segment_id: str, job_key: str) -> Document:
         job, _ = await self.start_issue_once(tenant_id, template_id, segment_id, job_key)
@@ -100,7 +104,9 @@ class JobRunner:
             self._wake.clear()
             try:
                 for job in await self._jobs.running():
-                    await self._run(job)
+                    claimed = await self._jobs.claim(job["_id"], self._me, datetime.now(UTC), LEASE)
+                    if claimed is not None:
+                        await self._run(claimed)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -121,12 +127,12 @@ class JobRunner:
                     batch = []
             if batch and not await self._batch(job, batch):
                 return await self._jobs.finish(job["_id"], "done", datetime.now(UTC), "sold out")
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
-                return await self._jobs.finish(job["_id"], "failed", datetime.now(UTC), exc.details() or "")
-            raise  # members unreachable: the next pass resumes from the cursor
+        except NotFound as exc:
+            return await self._jobs.finish(job["_id"], "failed", datetime.now(UTC), exc.message)
+        except JobMovedOn:
+            return None
         if job["kind"] == "audience":
-            await self._templates.set_audience_ready(job["template_id"])
+            await self._templates.set_audience_ready(job["tenant_id"], job["template_id"])
         await self._jobs.finish(job["_id"], "done", datetime.now(UTC))
 
     async def _batch(self, job: Document, batch: list[str]) -> bool:
@@ -153,5 +159,12 @@ class JobRunner:
                 for r in results:
                     counts["issued" if r.outcome is Outcome.ISSUED else "skipped"] += 1
                     sold_out = sold_out or r.outcome is Outcome.SOLD_OUT
-        await self._jobs.advance(job["_id"], batch[-1], counts)
+        if not await self._jobs.advance(job["_id"], job["cursor"], batch[-1], counts):
+            raise JobMovedOn(job["_id"])
+        job["cursor"] = batch[-1]
+        await self._jobs.claim(job["_id"], self._me, datetime.now(UTC), LEASE)  # renew
         return not sold_out
+
+
+class JobMovedOn(Exception):
+    """Another replica recorded the batch first (our lease lapsed): leave the job to it."""

@@ -1,40 +1,48 @@
 """What the coupons use cases need from the outside world.
 
-Changes of a coupon's state are conditional on the state they leave and are made while the
-caller holds the coupon's lock (`hold`); each returns the changed coupon, or None when its
-guard failed (the coupon changed meanwhile).
+Changes of a coupon's state are single conditional updates from the state they leave (atomic
+in the store, so no lock is needed, in this process or across replicas); each returns the
+changed coupon, or None when its guard failed (the coupon changed meanwhile).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any, Protocol
 
 from chassis.mongo import Document
 from services.coupons.domain.audience import MemberView
 from services.coupons.domain.coupons import Coupon, Redemption
+from services.coupons.domain.keys import Places
 from services.coupons.domain.rules import Rule
 from services.coupons.domain.templates import Template
 
 
+class Added(Enum):
+    """What writing a new coupon did."""
+
+    ADDED = "added"
+    EXISTS = "exists"  # a coupon with this id is stored (a retry or replay of the same issue)
+    PLACE_TAKEN = "place_taken"  # another coupon took one of its places (or its code) first
+
+
 class CouponRepository(Protocol):
-    """Coupons with their events (coupon_issued, _redeemed, ...) and their codes, unique per tenant."""
+    """Coupons with their events (coupon_issued, _redeemed, ...); codes unique per tenant."""
 
-    def hold(self, coupon_id: str) -> AbstractAsyncContextManager[None]:
-        """The coupon's lock: one writer per coupon in this process."""
-
-    async def reserve_code(self, tenant_id: str, coupon_id: str) -> str:
-        """A fresh code, unique in the tenant, pointing at the coupon."""
-
-    async def add(self, coupon: Coupon, slots: list[str]) -> bool:
-        """Store it with coupon_issued; False when a coupon with this id exists (a replay)."""
+    async def add(self, coupon: Coupon, places: Places) -> Added:
+        """Store it with coupon_issued, holding `places`, in one insert."""
 
     async def get(self, tenant_id: str, coupon_id: str) -> Coupon | None: ...
 
-    async def slots_of(self, coupon_id: str) -> list[str]:
-        """The ids of the slots the coupon took when issued."""
+    async def places_held(
+        self, tenant_id: str, template_id: str, member_id: str
+    ) -> tuple[list[int | str], list[str]]:
+        """The member slots and the period places the member's coupons of the template hold."""
+
+    async def give_back_member_place(self, c: Coupon) -> None:
+        """The coupon no longer counts against its member's limits (a refund of a spent one)."""
 
     async def by_code(self, tenant_id: str, code: str) -> Coupon | None:
         """The coupon a (normalised) code points at in the tenant."""
@@ -42,10 +50,10 @@ class CouponRepository(Protocol):
     async def of_member(self, tenant_id: str, member_id: str, states: list[str]) -> list[Coupon]:
         """The member's coupons in these stored states (all when empty), newest first, at most 500."""
 
-    def of_template(self, template_id: str) -> AsyncIterator[Coupon]:
+    def of_template(self, tenant_id: str, template_id: str) -> AsyncIterator[Coupon]:
         """Every coupon of the template, read in batches."""
 
-    async def count_issued(self, template_id: str) -> int:
+    async def count_issued(self, tenant_id: str, template_id: str) -> int:
         """Coupons issued from the template, not counting friends' copies of shared ones."""
 
     async def due_to_expire(self, before: datetime, warned: bool | None = None) -> list[Coupon]:
@@ -100,28 +108,29 @@ class TemplateRepository(Protocol):
     async def set_state(self, t: Template, expected: str) -> bool:
         """Move to `t.state`; False when the stored state is no longer `expected`."""
 
-    async def set_audience_ready(self, template_id: str) -> None: ...
+    async def set_audience_ready(self, tenant_id: str, template_id: str) -> None: ...
 
-    async def charge_budget(self, template_id: str, budget: int, key: str, amount: int) -> bool:
+    async def charge_budget(
+        self, tenant_id: str, template_id: str, budget: int, key: str, amount: int
+    ) -> bool:
         """Record `amount` of discount under `key`; False when it would pass the budget."""
 
-    async def refund_budget(self, template_id: str, key: str) -> None:
+    async def refund_budget(self, tenant_id: str, template_id: str, key: str) -> None:
         """Give back the discount charged under `key`, once."""
 
 
-class LimitSlots(Protocol):
-    """Stock and per-member limits as unique slots: two coupons never hold one slot."""
+class StockNumbers(Protocol):
+    """Which stock numbers (1..stock) of a template may still be free.
 
-    async def take_one_of(
-        self, tenant_id: str, slot_ids: Iterable[str], coupon_id: str, replayable: bool
-    ) -> str | None:
-        """The first of `slot_ids` this coupon gets (or already holds, when `replayable`)."""
+    Only a hint: the coupon insert that holds a number is the judge. A number taken is in
+    flight until `settle`d; `take` answers None only when the store shows every number held.
+    """
 
-    async def take_stock(self, tenant_id: str, template_id: str, stock: int, coupon_id: str) -> str | None:
-        """A stock slot for this coupon, or None when all `stock` are taken (sold out)."""
+    async def take(self, tenant_id: str, template_id: str, stock: int) -> int | None:
+        """A number no coupon held when last looked, or None when all `stock` are held."""
 
-    async def free(self, slot_ids: Iterable[str]) -> None:
-        """Give slots back: a claim that could not finish, or a refund that frees a member's limit."""
+    async def settle(self, template_id: str, n: int) -> None:
+        """The claim that took `n` is over, whether its coupon was written or not."""
 
 
 class AudienceProjection(Protocol):
@@ -148,8 +157,12 @@ class JobRepository(Protocol):
 
     async def running(self) -> list[Document]: ...
 
-    async def advance(self, job_id: str, cursor: str, counts: dict[str, int]) -> None:
-        """Record a batch done: the last member and the counts to add (while running)."""
+    async def claim(self, job_id: str, holder: str, now: datetime, lease: timedelta) -> Document | None:
+        """The running job, now leased to `holder`; None when another live holder has it."""
+
+    async def advance(self, job_id: str, from_cursor: str, cursor: str, counts: dict[str, int]) -> bool:
+        """Record a batch done from `from_cursor` (the last member and the counts to add);
+        False when the job is no longer running there (finished, or another replica moved it)."""
 
     async def finish(self, job_id: str, state: str, at: datetime, detail: str = "") -> None:
         """End a running job in `state`."""
@@ -172,4 +185,7 @@ class SegmentMembers(Protocol):
     """The members service as coupons sees it."""
 
     def segment_members(self, tenant_id: str, segment_id: str, after: str = "") -> AsyncIterator[str]:
-        """The segment's member ids after `after`, streamed in id order."""
+        """The segment's member ids after `after`, streamed in id order.
+
+        Raises NotFound when members has no such segment; other failures (members down) are
+        worth retrying."""

@@ -1,7 +1,7 @@
 """Using coupons at the till: validate a cart, lock, redeem, release, and roll back on a refund.
 
-Each change holds the coupon's lock and ends in one conditional update from the state it
-leaves, so of 100 tills redeeming one coupon at once exactly one wins; a retried redemption
+Each change is one conditional update from the state it leaves (atomic in the store), so of
+100 tills redeeming one coupon at once — on any number of replicas — exactly one wins; a retried redemption
 (same receipt) gets the same answer; a refund delivered three times restores once.
 """
 
@@ -16,10 +16,10 @@ from services.coupons.domain import coupons as rules
 from services.coupons.domain.codes import normalise_code
 from services.coupons.domain.coupons import Coupon, CouponState, Redemption
 from services.coupons.domain.discounts import Cart, CartLine, Decision, Reason, check_window, compute
-from services.coupons.domain.keys import budget_key, is_limit_slot
+from services.coupons.domain.keys import budget_key
 from services.coupons.domain.stacking import Candidate, Suggestion, suggest
 from services.coupons.domain.templates import MAX_MONEY
-from services.coupons.service.ports import CouponRepository, LimitSlots, TemplateRepository
+from services.coupons.service.ports import CouponRepository, TemplateRepository
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,10 @@ class Till:
         self,
         coupons: CouponRepository,
         templates: TemplateRepository,
-        slots: LimitSlots,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._coupons = coupons
         self._templates = templates
-        self._slots = slots
         self._clock = clock
 
     async def by_code(self, tenant_id: str, code: str) -> Coupon:
@@ -82,11 +80,10 @@ class Till:
         checkout_id = rules.receipt("checkout_id", checkout_id)
         ttl = rules.lock_ttl(ttl_seconds)
         found = await self.by_code(tenant_id, code)
-        async with self._coupons.hold(found.id):
-            now = self._clock()
-            c = await self._current(found)
-            rules.check_lockable(c, checkout_id, store_id, now)
-            locked = await self._coupons.lock(c, checkout_id, now + ttl, now)
+        now = self._clock()
+        c = await self._current(found)
+        rules.check_lockable(c, checkout_id, store_id, now)
+        locked = await self._coupons.lock(c, checkout_id, now + ttl, now)
         if locked is None:
             raise FailedPrecondition("the coupon changed meanwhile; try again")
         return locked
@@ -110,44 +107,44 @@ class Till:
             if not 0 <= amount <= MAX_MONEY:
                 raise InvalidArgument(field, f"{field} must not be negative")
         found = await self.by_code(tenant_id, code)
-        async with self._coupons.hold(found.id):
-            now = self._clock()
-            c = await self._current(found)
-            if rules.check_redeemable(c, receipt_no, checkout_id, store_id, now):
-                if purchase_id and c.redemption and not c.redemption.purchase_id:
-                    return await self._coupons.attach_purchase(c, purchase_id) or c
-                return c  # the same receipt again: a retry
-            found_template = await self._templates.get(tenant_id, c.template_id)
-            budget = found_template[0].limits.budget if found_template else 0
-            key = budget_key(c.id, receipt_no)
-            if budget and not await self._templates.charge_budget(c.template_id, budget, key, discount):
-                raise FailedPrecondition("this campaign's discount budget is used up")
-            redemption = Redemption(
-                receipt_no,
-                store_id,
-                staff_id.strip()[:64],
-                discount,
-                receipt_total,
-                purchase_id.strip()[:160],
-                now,
-            )
-            redeemed = await self._coupons.redeem(c, redemption, checkout_id, now)
-            if redeemed is None:
-                if budget:
-                    await self._templates.refund_budget(c.template_id, key)
-                raise FailedPrecondition("the coupon changed meanwhile; try again")
+        now = self._clock()
+        c = await self._current(found)
+        if rules.check_redeemable(c, receipt_no, checkout_id, store_id, now):
+            if purchase_id and c.redemption and not c.redemption.purchase_id:
+                return await self._coupons.attach_purchase(c, purchase_id) or c
+            return c  # the same receipt again: a retry
+        found_template = await self._templates.get(tenant_id, c.template_id)
+        budget = found_template[0].limits.budget if found_template else 0
+        key = budget_key(c.id, receipt_no)
+        if budget and not await self._templates.charge_budget(
+            tenant_id, c.template_id, budget, key, discount
+        ):
+            raise FailedPrecondition("this campaign's discount budget is used up")
+        redemption = Redemption(
+            receipt_no,
+            store_id,
+            staff_id.strip()[:64],
+            discount,
+            receipt_total,
+            purchase_id.strip()[:160],
+            now,
+        )
+        redeemed = await self._coupons.redeem(c, redemption, checkout_id, now)
+        if redeemed is None:
+            if budget:
+                await self._templates.refund_budget(tenant_id, c.template_id, key)
+            raise FailedPrecondition("the coupon changed meanwhile; try again")
         return redeemed
 
     async def release(self, tenant_id: str, code: str, checkout_id: str) -> Coupon:
         checkout_id = rules.receipt("checkout_id", checkout_id)
         found = await self.by_code(tenant_id, code)
-        async with self._coupons.hold(found.id):
-            c = await self._current(found)
-            if c.state is CouponState.AVAILABLE:
-                return c  # released before (or timed out): nothing to do
-            if c.state is not CouponState.LOCKED or c.checkout_id != checkout_id:
-                raise FailedPrecondition("the coupon is not held by this checkout")
-            released = await self._coupons.release(c, checkout_id, self._clock())
+        c = await self._current(found)
+        if c.state is CouponState.AVAILABLE:
+            return c  # released before (or timed out): nothing to do
+        if c.state is not CouponState.LOCKED or c.checkout_id != checkout_id:
+            raise FailedPrecondition("the coupon is not held by this checkout")
+        released = await self._coupons.release(c, checkout_id, self._clock())
         if released is None:
             raise FailedPrecondition("the coupon changed meanwhile; try again")
         return released
@@ -204,13 +201,14 @@ class Till:
             return False
         found_template = await self._templates.get(tenant_id, c.template_id)
         stays_spent = bool(found_template and found_template[1].get("stays_spent_on_refund"))
-        async with self._coupons.hold(c.id):
-            now = self._clock()
-            usable = not stays_spent and now < c.valid_until
-            restored = await self._coupons.restore(c, purchase_id, refund_id, usable, now)
-        await self._templates.refund_budget(c.template_id, budget_key(c.id, c.redemption.receipt_no))
+        now = self._clock()
+        usable = not stays_spent and now < c.valid_until
+        restored = await self._coupons.restore(c, purchase_id, refund_id, usable, now)
+        await self._templates.refund_budget(
+            tenant_id, c.template_id, budget_key(c.id, c.redemption.receipt_no)
+        )
         if not usable:
-            await self._slots.free([s for s in await self._coupons.slots_of(c.id) if is_limit_slot(s)])
+            await self._coupons.give_back_member_place(c)
         return restored is not None
 
     async def _current(self, c: Coupon) -> Coupon:

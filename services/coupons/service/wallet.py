@@ -6,10 +6,11 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from chassis.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.coupons.domain.codes import normalise_code
+from chassis.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from services.coupons.domain.codes import new_code, normalise_code
 from services.coupons.domain.coupons import Coupon, CouponState, Source, deterministic_id, stored_instant
-from services.coupons.service.ports import AudienceProjection, CouponRepository
+from services.coupons.domain.keys import unlimited
+from services.coupons.service.ports import Added, AudienceProjection, CouponRepository
 
 
 class Wallet:
@@ -35,8 +36,8 @@ class Wallet:
     async def share(self, tenant_id: str, code: str, from_member: str, to_member: str) -> Coupon:
         """The friend gets a new coupon with the same terms and expiry; the original is gone.
 
-        The original is marked shared (naming the friend's coupon) before the friend's coupon
-        is written, under the original's lock; a retry after a crash in between writes the
+        The original is marked shared (naming the friend's coupon) with a conditional update
+        before the friend's coupon is written; a retry after a crash in between writes the
         friend's coupon then. Sharing the same coupon again returns the friend's coupon.
         """
         if not to_member.strip():
@@ -53,20 +54,19 @@ class Wallet:
         if friend is not None and friend.blacklisted:
             raise FailedPrecondition("this member cannot receive coupons")
         friend_id = deterministic_id(tenant_id, found.id, Source.SHARE.value, to_member)
-        async with self._coupons.hold(found.id):
-            c = await self._coupons.get(tenant_id, found.id)
-            assert c is not None
-            if c.state is CouponState.SHARED:
-                if c.shared_to != friend_id:
-                    raise FailedPrecondition("the coupon was already given to someone else")
-            else:
-                if not c.terms.shareable:
-                    raise FailedPrecondition("this coupon cannot be shared")
-                state = c.state_at(self._clock())
-                if state is not CouponState.AVAILABLE:
-                    raise FailedPrecondition(f"only an unused, valid coupon can be shared (it is {state})")
-                if await self._coupons.mark_shared(c, friend_id) is None:
-                    raise FailedPrecondition("the coupon changed meanwhile; try again")
+        c = await self._coupons.get(tenant_id, found.id)
+        assert c is not None
+        if c.state is CouponState.SHARED:
+            if c.shared_to != friend_id:
+                raise FailedPrecondition("the coupon was already given to someone else")
+        else:
+            if not c.terms.shareable:
+                raise FailedPrecondition("this coupon cannot be shared")
+            state = c.state_at(self._clock())
+            if state is not CouponState.AVAILABLE:
+                raise FailedPrecondition(f"only an unused, valid coupon can be shared (it is {state})")
+            if await self._coupons.mark_shared(c, friend_id) is None:
+                raise FailedPrecondition("the coupon changed meanwhile; try again")
         existing = await self._coupons.get(tenant_id, friend_id)
         if existing is not None:
             return existing
@@ -74,7 +74,7 @@ class Wallet:
             c,
             id=friend_id,
             member_id=to_member,
-            code=await self._coupons.reserve_code(tenant_id, friend_id),
+            code=new_code(),
             state=CouponState.AVAILABLE,
             issued_at=stored_instant(self._clock()),
             source=Source.SHARE,
@@ -82,17 +82,21 @@ class Wallet:
             shared_from=c.id,
             shared_to="",
         )
-        if not await self._coupons.add(gift, []):
-            stored = await self._coupons.get(tenant_id, friend_id)
-            assert stored is not None
-            return stored
-        return gift
+        for _ in range(3):  # a new code again in the unlikely case the first was taken
+            added = await self._coupons.add(gift, unlimited(friend_id))
+            if added is Added.ADDED:
+                return gift
+            if added is Added.EXISTS:
+                stored = await self._coupons.get(tenant_id, friend_id)
+                assert stored is not None
+                return stored
+            gift = replace(gift, code=new_code())
+        raise Unavailable("could not give the coupon a code; try again")
 
     async def member_merged(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> int:
         """The duplicate's unspent coupons move to the survivor; how many moved."""
         await self._audience.change(tenant_id, duplicate_id, {"merged_into": survivor_id})
         moved = 0
         for c in await self._coupons.of_member(tenant_id, duplicate_id, ["available", "locked"]):
-            async with self._coupons.hold(c.id):
-                moved += await self._coupons.reassign(c, survivor_id) is not None
+            moved += await self._coupons.reassign(c, survivor_id) is not None
         return moved
