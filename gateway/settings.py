@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from chassis.grpc_client import channel_target
 
 
 class GatewaySettings(BaseSettings):
@@ -40,6 +42,13 @@ class GatewaySettings(BaseSettings):
     member_rate_limit_burst: int = Field(default=20, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+
+    @field_validator("members_grpc_addr", "coupons_grpc_addr", "messaging_grpc_addr", "feedback_grpc_addr")
+    @classmethod
+    def _dialable(cls, value: str) -> str:
+        """host:port, or several comma-separated replicas: refused at start, not on first call."""
+        channel_target(value)
+        return value
 
     @property
     def database_name(self) -> str:

@@ -13,13 +13,18 @@ from tests.support import fresh_namespace, server_urls
 
 @pytest.fixture(scope="session")
 def platform() -> Iterator[Stack]:
-    """All four services and the gateway, in a namespace of their own, on free ports."""
+    """All four services and the gateway, in a namespace of their own, on free ports.
+
+    Two replicas of members and of coupons, so every test also proves they work scaled out
+    (the gateway and coupons spread their calls over the replicas).
+    """
     mongodb, kafka = server_urls()
     stack = Stack(
         mongodb_url=mongodb,
         kafka_bootstrap_servers=kafka,
         namespace=fresh_namespace(),
         ports={name: free_port() for name in [*SERVICES, "gateway"]},
+        replicas={"members": 2, "coupons": 2},
         api_keys={"key-tenant-a": "tenant-a", "key-tenant-b": "tenant-b"},
         gateway_env={
             "API_KEY_CACHE_SECONDS": "0",

@@ -12,6 +12,7 @@ from regulars.coupons.v1 import coupons_pb2_grpc
 from regulars.members.v1 import members_pb2_grpc
 from regulars.messaging.v1 import messaging_pb2_grpc
 
+from chassis.grpc_client import channel_target
 from gateway.settings import GatewaySettings
 
 # Fail fast when a service is down instead of waiting for it to come back.
@@ -20,6 +21,12 @@ _CHANNEL_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 1000),
 ]
+
+
+def _open_channel(address: str) -> grpc.aio.Channel:
+    """One channel per service, balanced over its replicas when the address lists several."""
+    target, balancing = channel_target(address)
+    return grpc.aio.insecure_channel(target, options=[*_CHANNEL_OPTIONS, *balancing])
 
 
 def call_metadata(request: Request) -> tuple[tuple[str, str], ...]:
@@ -46,9 +53,7 @@ class ServiceClients:
             "messaging": s.messaging_grpc_addr,
             "feedback": s.feedback_grpc_addr,
         }
-        channels = {
-            name: grpc.aio.insecure_channel(addr, options=_CHANNEL_OPTIONS) for name, addr in addrs.items()
-        }
+        channels = {name: _open_channel(addr) for name, addr in addrs.items()}
         return cls(
             channels=channels,
             members=members_pb2_grpc.MembersServiceStub(channels["members"]),

@@ -1,0 +1,44 @@
+"""From a `*_GRPC_ADDR` value to a gRPC channel target that spreads calls over every replica.
+
+An address is one `host:port` (unchanged, as in docker-compose.yml) or several comma-separated
+replicas `10.0.0.5:50051,10.0.0.6:50051`. grpc's `dns:` resolver takes one name only, so a list
+becomes an `ipv4:`/`ipv6:` target and its hosts must be IP literals. The channel balances with
+`round_robin` in both cases: over the listed replicas, or over every address a single DNS name
+resolves to (a scaled compose service). A replica that dies is dropped by grpc once its
+connection fails and taken back when it answers again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+ROUND_ROBIN: list[tuple[str, str | int]] = [("grpc.lb_policy_name", "round_robin")]
+_SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:")
+
+
+def channel_target(address: str) -> tuple[str, list[tuple[str, str | int]]]:
+    """The target and channel options for `address` (see the module docstring)."""
+    address = address.strip()
+    if "," not in address or address.startswith(_SCHEMES):
+        return address, list(ROUND_ROBIN)
+    replicas = [part.strip() for part in address.split(",") if part.strip()]
+    families = {_family(replica, address) for replica in replicas}
+    if len(families) > 1:
+        raise ValueError(f"{address!r} mixes IPv4 and IPv6 replicas")
+    return f"{families.pop()}:{','.join(replicas)}", list(ROUND_ROBIN)
+
+
+def _family(replica: str, address: str) -> str:
+    host, sep, port = replica.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"replica {replica!r} of {address!r} is not host:port")
+    try:
+        ip = ipaddress.ip_address(host.removeprefix("[").removesuffix("]"))
+    except ValueError:
+        raise ValueError(
+            f"replica {replica!r} of {address!r}: list replicas by IP address, "
+            "or give one DNS name that resolves to all of them"
+        ) from None
+    if ip.version == 6 and not host.startswith("["):
+        raise ValueError(f"replica {replica!r} of {address!r}: write IPv6 hosts as [addr]:port")
+    return f"ipv{ip.version}"
