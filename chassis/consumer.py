@@ -4,7 +4,9 @@ An offset is committed only after its handler's effect is stored (or the record 
 dead-lettered), so a crash replays rather than loses. Handlers must therefore be
 idempotent: key every effect by the event id (see chassis.mongo.insert_once).
 A record that keeps failing goes to the dead-letter topic with the reason in headers,
-and its partition moves on.
+and its partition moves on. When a rebalance takes the partition away while a record is
+handled (another replica joined the group), its commit is refused: the new owner gets the
+record again, which the idempotent handler makes harmless, and this loop carries on.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInProgressError
 from google.protobuf.message import DecodeError, Message
 
 from chassis import logs, metrics, tracing
@@ -81,10 +84,16 @@ class EventConsumer:
         try:
             async for record in self._consumer:
                 await self._process(record)
-                tp = TopicPartition(record.topic, record.partition)
-                await self._consumer.commit({tp: record.offset + 1})
+                await self._commit(record)
         finally:
             await self._consumer.stop()
+
+    async def _commit(self, record: ConsumerRecord[Any, Any]) -> None:
+        tp = TopicPartition(record.topic, record.partition)
+        try:
+            await self._consumer.commit({tp: record.offset + 1})
+        except (CommitFailedError, IllegalStateError, RebalanceInProgressError) as exc:
+            log.info("commit refused after a rebalance; the partition's new owner replays", error=repr(exc))
 
     async def _process(self, record: ConsumerRecord[Any, Any]) -> None:
         try:

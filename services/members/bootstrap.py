@@ -25,6 +25,7 @@ from services.members.entrypoints import consumer
 from services.members.entrypoints.calendar_worker import CalendarWorker
 from services.members.entrypoints.grpc_servicer import MembersServicer
 from services.members.entrypoints.handover_worker import HandoverWorker
+from services.members.entrypoints.purchase_completer import PurchaseCompleter
 
 SERVICE_NAME = members_pb2.DESCRIPTOR.services_by_name["MembersService"].full_name
 
@@ -32,6 +33,7 @@ INDEXES = mongo.INDEXES | {
     directory_mongo.STAFF: [
         IndexModel([("tenant_id", ASCENDING), ("store_code", ASCENDING)], name="store_staff")
     ],
+    purchases_mongo.PURCHASES: [purchases_mongo.PENDING_INDEX],
     purchases_mongo.POINTS_ENTRIES: [
         IndexModel(
             [("tenant_id", ASCENDING), ("member_id", ASCENDING), ("at", ASCENDING)], name="member_ledger"
@@ -46,7 +48,7 @@ def wire(rt: Runtime) -> ServiceSpec:
     directory = directory_mongo.MongoDirectoryRepository(rt.db)
     handovers = directory_mongo.MongoHandoverRepository(rt.db, topic, rt.outbox)
     purchases = purchases_mongo.MongoPurchaseRepository(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER)
-    refunds = refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox, purchases, tiers.DEFAULT_LADDER)
+    refunds = refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER)
     worker = HandoverWorker(handovers)
     ledger = points_mongo.MongoPointsLedger(rt.db, topic, rt.outbox)
     calendar = calendar_mongo.MongoCalendar(
@@ -70,8 +72,8 @@ def wire(rt: Runtime) -> ServiceSpec:
         refunds,
         calendar,
         privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox),
-        merge_mongo.MongoMerge(rt.db, topic, rt.outbox),
-        links_mongo.MongoMemberLinks(rt.db, rt.outbox.locks),
+        merge_mongo.MongoMerge(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER),
+        links_mongo.MongoMemberLinks(rt.db),
         ledger,
     )
     return ServiceSpec(
@@ -87,5 +89,6 @@ def wire(rt: Runtime) -> ServiceSpec:
         ],
         produces=[topic],
         subscription=Subscription(topics=[topic], handlers=consumer.subscriptions(purchases, refunds)),
-        background=[worker.run, calendar_worker.run],
+        # Each loop is safe on every replica at once; its module says why.
+        background=[worker.run, calendar_worker.run, PurchaseCompleter(purchases).run],
     )

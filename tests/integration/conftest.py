@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack.processes import Stack, free_port
-from tests.support import fresh_namespace, server_urls
+from tests.support import eventually, fresh_namespace, server_urls
 
 
 def _stack(*services: str) -> Iterator[Stack]:
@@ -36,3 +39,45 @@ def stack() -> Iterator[Stack]:
 def coupons_stack() -> Iterator[Stack]:
     """Members and coupons (coupons streams segments from members)."""
     yield from _stack("members", "coupons")
+
+
+def _group_settled(stack: Stack, name: str, members: int) -> bool:
+    """Whether the service's consumer group is stable with `members` members (rebalance over)."""
+
+    async def describe() -> bool:
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.kafka_bootstrap_servers)
+        await admin.start()
+        try:
+            reply = await admin.describe_consumer_groups([f"{stack.namespace}regulars.{name}"])
+        finally:
+            await admin.close()
+        _, _, state, _, _, joined = reply[0].groups[0]
+        return bool(state == "Stable" and len(joined) == members)
+
+    return asyncio.run(describe())
+
+
+@pytest.fixture
+def members_replicas() -> Iterator[Stack]:
+    """Two replicas of the members service (`stack.replica_ports["members"]`), as in production.
+
+    Ready once both serve gRPC and their consumer group is stable, so its rebalance is over
+    before the test writes (a rebalance during a test is a different test: today it can stop a
+    replica, chassis/consumer.py); a replica that died during the test fails it at teardown.
+    """
+    mongodb, kafka = server_urls()
+    s = Stack(
+        mongodb_url=mongodb,
+        kafka_bootstrap_servers=kafka,
+        namespace=fresh_namespace(),
+        ports={"members": free_port()},
+        replicas={"members": 2},
+    )
+    try:
+        s.start("members")
+        eventually(partial(_group_settled, s, "members", 2), 60, interval=0.5)
+        yield s
+        dead = [p.name for p in s.replica_processes("members") if not p.alive]
+        assert not dead, f"members replicas died during the test: {dead}"
+    finally:
+        s.stop_all()

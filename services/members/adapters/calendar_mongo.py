@@ -1,8 +1,17 @@
 """The daily calendar over the members collection.
 
-Each announcement is a document in `calendar_events` whose `_id` names the member, the kind
-and the day, inserted with its event (outbox). A second run, or a second replica, inserts
-nothing new, so every member hears about each birthday and each dormancy threshold once.
+Every replica runs it (entrypoints/calendar_worker.py), and RunCalendarDay can run any day
+again, so each effect is keyed so that running a day twice, or on two replicas at once, does
+it once:
+- each announcement is a document in `calendar_events` whose `_id` names the member, the kind
+  and the day, inserted with its event (outbox): a second insert of it fails on the `_id`;
+- the yearly points expiry is a ledger change keyed by the member and the day
+  (`expiry:<date>`, adapters/points_mongo.py), decided in a versioned update of the member;
+- the tier review is a versioned update made only when the tier (or trailing spend) differs
+  from what it now reads (adapters/tiers_mongo.py);
+- the last day run only moves forward (`$max`), so a replica that lags cannot send the
+  calendar back to days already done.
+A day run twice at once counts each effect in one of the two runs' summaries.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from chassis import outbox
 from chassis.cloudevents import Envelope
@@ -85,8 +95,19 @@ class MongoCalendar:
                     await self._ledger.expire(m["tenant_id"], m["_id"], midnight)
                 )
         counts["tiers_changed"] = await self._tier_review.review_all(midnight)
-        await self._state.update_one({"_id": "last_day"}, {"$set": {"day": today.isoformat()}}, upsert=True)
+        await self._done(today)
         return counts
+
+    async def _done(self, today: date) -> None:
+        """Record `today` as run unless a later day is (ISO dates order as strings)."""
+        for _ in range(2):  # two first upserts at once: one inserts, the other then updates
+            try:
+                await self._state.update_one(
+                    {"_id": "last_day"}, {"$max": {"day": today.isoformat()}}, upsert=True
+                )
+                return
+            except DuplicateKeyError:
+                continue
 
     async def last_day(self) -> date | None:
         doc = await self._state.find_one({"_id": "last_day"})
@@ -98,5 +119,5 @@ class MongoCalendar:
         )
         if not await insert_once(self._events, doc):
             return 0
-        await self._outbox.track(CALENDAR_EVENTS, key)
+        self._outbox.wake()
         return 1

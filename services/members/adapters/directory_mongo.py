@@ -196,16 +196,18 @@ class MongoHandoverRepository:
         leaving = await find_for_tenant(self._staff, handover.tenant_id, handover.from_staff_id)
         codes = list((leaving or {}).get("referral_codes", []))
         await self._staff.update_one(
-            {"_id": handover.from_staff_id},
+            {"_id": handover.from_staff_id, "tenant_id": handover.tenant_id},
             {"$set": {"status": "left", "successor_id": handover.to_staff_id, "referral_codes": []}},
         )
         if codes:
             await self._staff.update_one(
-                {"_id": handover.to_staff_id}, {"$addToSet": {"referral_codes": {"$each": codes}}}
+                {"_id": handover.to_staff_id, "tenant_id": handover.tenant_id},
+                {"$addToSet": {"referral_codes": {"$each": codes}}},
             )
         for code in codes:
             await self._codes.update_one(
-                {"_id": f"{handover.tenant_id}:{code}"}, {"$set": {"staff_id": handover.to_staff_id}}
+                {"_id": f"{handover.tenant_id}:{code}", "tenant_id": handover.tenant_id},
+                {"$set": {"staff_id": handover.to_staff_id}},
             )
 
     async def cursor(self, handover: Handover) -> str:
@@ -242,13 +244,19 @@ class MongoHandoverRepository:
             "created_at": now,
         } | outbox.embed(self._topic, *assigned)
         if await insert_once(self._batches, doc):
-            await self._outbox.track(HANDOVER_BATCHES, batch_id)
-        await self._handovers.update_one({"_id": handover.id}, {"$set": {"cursor": member_ids[-1]}})
+            self._outbox.wake()
+        # Forward only (`_id`s order as strings): a second runner behind this one cannot move
+        # the cursor back to batches already announced.
+        await self._handovers.update_one(
+            {"_id": handover.id, "tenant_id": handover.tenant_id}, {"$max": {"cursor": member_ids[-1]}}
+        )
 
     async def finish(self, handover: Handover) -> None:
-        batches = await self._batches.find({"handover_id": handover.id}, {"member_ids": 1}).to_list()
+        batches = await self._batches.find(
+            {"tenant_id": handover.tenant_id, "handover_id": handover.id}, {"member_ids": 1}
+        ).to_list()
         moved = len({m for b in batches for m in b["member_ids"]})
         await self._handovers.update_one(
-            {"_id": handover.id},
+            {"_id": handover.id, "tenant_id": handover.tenant_id},
             {"$set": {"state": "done", "members_moved": moved, "finished_at": datetime.now(UTC)}},
         )

@@ -8,6 +8,7 @@ from regulars.common.v1 import money_pb2
 from regulars.members.v1 import events_pb2, members_pb2
 
 from chassis.cloudevents import Envelope, new_event
+from services.members.domain import spending
 from services.members.domain.model import Member
 from services.members.domain.purchases import Purchase, Refund
 
@@ -286,3 +287,46 @@ def member_blacklist_changed(*, tenant_id: str, member_id: str, reason: str, at:
         payload=payload,
         time=at,
     )
+
+
+def spending_facts(
+    tenant_id: str, member_id: str, facts: tuple[spending.Fact, ...], at: datetime
+) -> list[Envelope]:
+    """The events announcing what a change of spending did to the member (domain.spending)."""
+    out: list[Envelope] = []
+    for fact in facts:
+        if isinstance(fact, spending.PointsChanged):
+            out.append(
+                points_changed(
+                    tenant_id=tenant_id,
+                    member_id=member_id,
+                    delta=fact.delta,
+                    balance=fact.balance,
+                    reason=fact.reason,
+                    source=fact.source,
+                    at=at,
+                )
+            )
+        elif isinstance(fact, spending.TierChanged):
+            out.append(
+                member_tier_changed(
+                    tenant_id=tenant_id,
+                    member_id=member_id,
+                    previous=fact.previous,
+                    tier=fact.tier,
+                    trailing=fact.trailing_12m_spend,
+                    at=at,
+                )
+            )
+        else:
+            out.append(
+                referral_converted(
+                    tenant_id=tenant_id,
+                    member_id=member_id,
+                    referrer_kind=fact.referrer.kind,
+                    referrer_id=fact.referrer.id,
+                    purchase_id=fact.purchase_id,
+                    at=at,
+                )
+            )
+    return out

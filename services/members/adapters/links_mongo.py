@@ -2,7 +2,9 @@
 
 Each is a document keyed `_id = "<tenant>:<key>"`: uniqueness within a tenant is the unique
 `_id`, which FerretDB enforces reliably (and looks up by index), so two simultaneous sign-ups
-with one openid, or two members drawing the same code, cannot both win.
+with one openid, or two members drawing the same code, cannot both win. What the member
+document records of them is written with a condition (`openid` / `referral_code` not yet
+set), so two replicas doing it at once agree on one value without any lock.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from chassis import outbox
-from chassis.locks import KeyedLocks
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.members.adapters.mongo import MEMBERS
 
@@ -33,10 +33,7 @@ def new_referral_code() -> str:
 
 
 class MongoMemberLinks:
-    def __init__(self, db: AsyncDatabase[Document], locks: KeyedLocks) -> None:
-        # Writes to a member document take turns with its other writers (the outbox relay
-        # included): FerretDB updates without isolation, so concurrent ones can be lost.
-        self._locks = locks
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._openids = db[OPENIDS]
         self._codes = db[REFERRAL_CODES]
         self._members = db[MEMBERS]
@@ -63,30 +60,41 @@ class MongoMemberLinks:
         await self._openids.update_one(
             {"_id": _key(tenant_id, openid), "member_id": from_member}, {"$set": {"member_id": to_member}}
         )
-        async with self._locks.hold(outbox.lock_key(MEMBERS, to_member)):
-            await self._members.update_one(
-                {"_id": to_member, "tenant_id": tenant_id, "openid": {"$exists": False}},
-                {"$set": {"openid": openid}},
-            )
+        await self._members.update_one(
+            {"_id": to_member, "tenant_id": tenant_id, "openid": {"$exists": False}},
+            {"$set": {"openid": openid}},
+        )
 
     async def member_for_referral_code(self, tenant_id: str, code: str) -> str | None:
         doc = await self._codes.find_one({"_id": _key(tenant_id, code)})
         return doc["member_id"] if doc else None
 
     async def referral_code(self, tenant_id: str, member_id: str) -> str | None:
-        """The member's code, drawn and stored on first request; None when there is no such member."""
-        async with self._locks.hold(outbox.lock_key(MEMBERS, member_id)):
-            member = await find_for_tenant(self._members, tenant_id, member_id, {"referral_code": 1})
-            if member is None:
-                return None
-            if code := member.get("referral_code"):
-                return str(code)
-            while True:
-                code = new_referral_code()
-                if await insert_once(
-                    self._codes,
-                    {"_id": _key(tenant_id, code), "tenant_id": tenant_id, "member_id": member_id},
-                ):
-                    break
-            await self._members.update_one({"_id": member_id}, {"$set": {"referral_code": code}})
+        """The member's code, drawn and stored on first request; None when there is no such member.
+
+        Two first requests at once (two replicas) may both draw a code; only one is stored on the
+        member (conditional update), and the loser's code document is removed before anyone saw
+        it, so the member has one code and every caller gets that one.
+        """
+        member = await find_for_tenant(self._members, tenant_id, member_id, {"referral_code": 1})
+        if member is None:
+            return None
+        if code := member.get("referral_code"):
+            return str(code)
+        while True:
+            code = new_referral_code()
+            if await insert_once(
+                self._codes,
+                {"_id": _key(tenant_id, code), "tenant_id": tenant_id, "member_id": member_id},
+            ):
+                break
+        won = await self._members.update_one(
+            {"_id": member_id, "tenant_id": tenant_id, "referral_code": {"$exists": False}},
+            {"$set": {"referral_code": code}},
+        )
+        if won.matched_count:
             return code
+        await self._codes.delete_one({"_id": _key(tenant_id, code), "member_id": member_id})
+        member = await find_for_tenant(self._members, tenant_id, member_id, {"referral_code": 1})
+        stored = (member or {}).get("referral_code")
+        return str(stored) if stored else None

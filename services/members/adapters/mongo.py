@@ -98,7 +98,7 @@ class MongoMemberRepository:
         doc = NEW_MEMBER_DEFAULTS | to_doc(member) | outbox.embed(self._topic, registered)
         if not await insert_once(self._members, doc):
             return None
-        await self._outbox.track(MEMBERS, member.id)
+        self._outbox.wake()
         return member
 
     async def get(self, tenant_id: str, member_id: str) -> Member | None:
@@ -114,18 +114,19 @@ class MongoMemberRepository:
     async def update(
         self, tenant_id: str, member_id: str, fields: dict[str, Any], unset: tuple[str, ...] = ()
     ) -> Member | None:
-        """Set (and unset) profile fields of a member of this tenant; None when there is none."""
-        async with self._outbox.locks.hold(outbox.lock_key(MEMBERS, member_id)):
-            if await find_for_tenant(self._members, tenant_id, member_id, {"_id": 1}) is None:
-                return None
-            change: dict[str, Any] = {}
-            if fields:
-                change["$set"] = fields
-            if unset:
-                change["$unset"] = dict.fromkeys(unset, "")
-            doc = await self._members.find_one_and_update(
-                {"_id": member_id}, change, return_document=ReturnDocument.AFTER
-            )
+        """Set (and unset) profile fields of a member of this tenant; None when there is none.
+
+        One atomic update with the tenant in its filter: nothing derived from what was read, so
+        nothing to lose to a concurrent writer of other fields (a purchase, the outbox relay).
+        """
+        change: dict[str, Any] = {}
+        if fields:
+            change["$set"] = fields
+        if unset:
+            change["$unset"] = dict.fromkeys(unset, "")
+        doc = await self._members.find_one_and_update(
+            self._mine(tenant_id, member_id), change, return_document=ReturnDocument.AFTER
+        )
         return from_doc(doc) if doc else None
 
     async def set_blacklist(self, tenant_id: str, member_id: str, reason: str, at: datetime) -> Member | None:
@@ -138,40 +139,51 @@ class MongoMemberRepository:
             change["$set"]["blacklist"] = {"reason": reason, "at": at}
         else:
             change["$unset"] = {"blacklist": ""}
-        async with self._outbox.locks.hold(outbox.lock_key(MEMBERS, member_id)):
-            if await find_for_tenant(self._members, tenant_id, member_id, {"_id": 1}) is None:
-                return None
-            doc = await self._members.find_one_and_update(
-                {"_id": member_id}, change, return_document=ReturnDocument.AFTER
-            )
-        await self._outbox.track(MEMBERS, member_id)
-        return from_doc(doc) if doc else None
+        doc = await self._members.find_one_and_update(
+            self._mine(tenant_id, member_id), change, return_document=ReturnDocument.AFTER
+        )
+        if doc is None:
+            return None
+        self._outbox.wake()
+        return from_doc(doc)
 
     async def set_consent(
         self, tenant_id: str, member_id: str, channel: str, granted: bool, source: str, at: datetime
     ) -> Member | None:
-        """Record the change in the history and on the member, with member_consent_changed."""
+        """Record the change in the history and on the member, with member_consent_changed.
+
+        The history entry is written first, so no change is ever without its record; the member
+        then changes in one atomic update with the tenant in its filter. When there is no such
+        member the entry is taken back. A crash between the two leaves a record of a request
+        that repeating it carries out.
+        """
         changed = events.member_consent_changed(
             tenant_id=tenant_id, member_id=member_id, channel=channel, granted=granted, source=source, at=at
         )
-        async with self._outbox.locks.hold(outbox.lock_key(MEMBERS, member_id)):
-            if await find_for_tenant(self._members, tenant_id, member_id, {"_id": 1}) is None:
-                return None
-            await self._consent_history.insert_one(
-                {
-                    "_id": changed.id,
-                    "tenant_id": tenant_id,
-                    "member_id": member_id,
-                    "channel": channel,
-                    "granted": granted,
-                    "source": source,
-                    "at": at,
-                }
-            )
-            doc = await self._members.find_one_and_update(
-                {"_id": member_id},
-                {"$set": {f"consent.{channel}": granted} | outbox.embed_set(self._topic, changed)},
-                return_document=ReturnDocument.AFTER,
-            )
-        await self._outbox.track(MEMBERS, member_id)
-        return from_doc(doc) if doc else None
+        await insert_once(
+            self._consent_history,
+            {
+                "_id": changed.id,
+                "tenant_id": tenant_id,
+                "member_id": member_id,
+                "channel": channel,
+                "granted": granted,
+                "source": source,
+                "at": at,
+            },
+        )
+        doc = await self._members.find_one_and_update(
+            self._mine(tenant_id, member_id),
+            {"$set": {f"consent.{channel}": granted} | outbox.embed_set(self._topic, changed)},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is None:
+            await self._consent_history.delete_one({"_id": changed.id, "tenant_id": tenant_id})
+            return None
+        self._outbox.wake()
+        return from_doc(doc)
+
+    @staticmethod
+    def _mine(tenant_id: str, member_id: str) -> Document:
+        """The member, only in its tenant: an `_id` lookup with the wall in the same filter."""
+        return {"_id": member_id, "tenant_id": tenant_id}

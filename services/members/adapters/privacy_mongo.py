@@ -3,6 +3,9 @@
 Erasure anonymises the member document in one update (its phone becomes a placeholder that
 stays unique, so the tenant's phone index keeps working) and keeps the aggregates: purchases,
 spend, points. member_erased goes out with that same update, for other services' copies.
+The update's filter holds the tenant and "not erased yet", so of two requests at once (two
+replicas) exactly one erases and announces it; it bumps `_v`, so a versioned writer that read
+the member before (a merge) judges it again as erased.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from bson import json_util
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import outbox
-from chassis.mongo import Document, find_for_tenant
+from chassis.mongo import VERSION, Document, find_for_tenant
 from services.members.adapters import events
 from services.members.adapters.mongo import CONSENT_CHANGES, MEMBERS
 from services.members.adapters.purchases_mongo import POINTS_ENTRIES, PURCHASES
@@ -66,27 +69,24 @@ class MongoPrivacy:
 
     async def erase(self, tenant_id: str, member_id: str, reason: str) -> bool | None:
         """True when erased now, False when it already was, None when there is no such member."""
-        async with self._outbox.locks.hold(outbox.lock_key(MEMBERS, member_id)):
-            member = await find_for_tenant(self._members, tenant_id, member_id, {"erased": 1})
-            if member is None:
-                return None
-            if member.get("erased"):
-                return False
-            now = datetime.now(UTC)
-            erased = events.member_erased(tenant_id=tenant_id, member_id=member_id, at=now)
-            await self._members.update_one(
-                {"_id": member_id},
-                {
-                    "$set": {
-                        "erased": True,
-                        "erased_at": now,
-                        "erasure_reason": reason[:200],
-                        "phone": f"erased:{member_id}",
-                        "consent": dict.fromkeys(CONSENT_CHANNELS, False),
-                    }
-                    | outbox.embed_set(self._topic, erased),
-                    "$unset": dict.fromkeys(ERASED_FIELDS, ""),
-                },
-            )
-        await self._outbox.track(MEMBERS, member_id)
-        return True
+        now = datetime.now(UTC)
+        erased = events.member_erased(tenant_id=tenant_id, member_id=member_id, at=now)
+        done = await self._members.find_one_and_update(
+            {"_id": member_id, "tenant_id": tenant_id, "erased": {"$exists": False}},
+            {
+                "$set": {
+                    "erased": True,
+                    "erased_at": now,
+                    "erasure_reason": reason[:200],
+                    "phone": f"erased:{member_id}",
+                    "consent": dict.fromkeys(CONSENT_CHANNELS, False),
+                }
+                | outbox.embed_set(self._topic, erased),
+                "$unset": dict.fromkeys(ERASED_FIELDS, ""),
+                "$inc": {VERSION: 1},
+            },
+        )
+        if done is not None:
+            self._outbox.wake()
+            return True
+        return False if await find_for_tenant(self._members, tenant_id, member_id, {"_id": 1}) else None

@@ -1,44 +1,34 @@
 """Refunds of recorded purchases, and their effects on the member, each exactly once.
 
 The refund is written into its purchase document (`refunds.<key>`) with its
-purchase_refunded event, guarded by a refund sequence number so two tills refunding the same
-purchase at once cannot both give back the last yuan. The member's side (spend, balance,
-ledger entry, tier) is guarded by `_applied.<key>` like a purchase, and members consumes its
-own purchase_refunded to finish it after a crash.
+purchase_refunded event, in a versioned update of the purchase (chassis.mongo.update_versioned):
+it applies only if no other refund was written since the purchase was read, so two tills
+refunding the same purchase at once cannot both give back the last yuan, and a refund id seen
+before returns the first answer. The member's side (spend, balance, tier, events) is one
+versioned update of the member (adapters/spending_mongo.py), guarded by `_applied.r<key>`,
+which also keeps the points actually taken back; the ledger entry follows, unique on its
+source, and is written again from that marker by any later apply, so a crash between the two
+does not lose it. Members consumes its own purchase_refunded to finish a refund a crash
+interrupted.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import outbox
-from chassis.errors import FailedPrecondition, NotFound
-from chassis.mongo import Document, find_for_tenant, insert_once
-from services.members.adapters import events
+from chassis.errors import NotFound
+from chassis.mongo import Document, find_for_tenant, insert_once, update_versioned
+from services.members.adapters import events, spending_mongo
 from services.members.adapters.mongo import MEMBERS
-from services.members.adapters.purchases_mongo import (
-    POINTS_ENTRIES,
-    PURCHASES,
-    MongoPurchaseRepository,
-    recorded_from_doc,
-)
+from services.members.adapters.purchases_mongo import POINTS_ENTRIES, PURCHASES, recorded_from_doc
 from services.members.domain import points as pts
-from services.members.domain import tiers
-from services.members.domain.purchases import (
-    Purchase,
-    Refund,
-    RefundLine,
-    brand_key,
-    category_key,
-    parse_refund,
-)
-
-ATTEMPTS = 5
+from services.members.domain import spending, tiers
+from services.members.domain.purchases import Purchase, Refund, RefundLine, parse_refund
 
 
 def refund_key(refund_id: str) -> str:
@@ -57,61 +47,44 @@ def _refund_from(purchase_id: str, d: Document) -> Refund:
 
 class MongoRefundRepository:
     def __init__(
-        self,
-        db: AsyncDatabase[Document],
-        topic: str,
-        out: outbox.Outbox,
-        purchases: MongoPurchaseRepository,
-        ladder: tiers.TierLadder,
+        self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox, ladder: tiers.TierLadder
     ) -> None:
         self._purchases = db[PURCHASES]
         self._members = db[MEMBERS]
         self._entries = db[POINTS_ENTRIES]
         self._topic = topic
         self._outbox = out
-        self._purchase_repo = purchases
         self._ladder = ladder
 
     async def refund(
         self, tenant_id: str, purchase_id: str, refund_id: str, lines: list[RefundLine] | None, at: datetime
     ) -> tuple[Purchase, Refund, int, bool]:
         """(purchase, refund, points reversed, created); a known refund id returns the first."""
-        async with self._outbox.locks.hold(outbox.lock_key(PURCHASES, purchase_id)):
-            return await self._refund(tenant_id, purchase_id, refund_id, lines, at)
-
-    async def _refund(
-        self, tenant_id: str, purchase_id: str, refund_id: str, lines: list[RefundLine] | None, at: datetime
-    ) -> tuple[Purchase, Refund, int, bool]:
         key = refund_key(refund_id)
-        for _ in range(ATTEMPTS):
-            doc = await find_for_tenant(self._purchases, tenant_id, purchase_id)
-            if doc is None:
-                raise NotFound(f"purchase {purchase_id} not found")
-            recorded = recorded_from_doc(doc)
-            done = doc.get("refunds", {})
-            if key in done:
-                return (
-                    recorded.purchase,
-                    _refund_from(purchase_id, done[key]),
-                    done[key]["points_reversed"],
-                    False,
-                )
+        created = False
+
+        def decide(doc: Document) -> Document | None:
+            nonlocal created
+            done: dict[str, Any] = doc.get("refunds") or {}
+            created = key not in done
+            if not created:
+                return None
+            purchase = recorded_from_doc(doc)
             refunded_by_sku: dict[str, int] = {}
             for earlier in done.values():
                 for ln in earlier["lines"]:
                     refunded_by_sku[ln["sku"]] = refunded_by_sku.get(ln["sku"], 0) + ln["amount"]
-            refund = parse_refund(recorded.purchase, refunded_by_sku, lines, refund_id, at)
+            refund = parse_refund(purchase.purchase, refunded_by_sku, lines, refund_id, at)
             refunded_total = sum(refunded_by_sku.values())
-            reversed_total = sum(int(r["points_reversed"]) for r in done.values())
             reverse = pts.points_to_reverse(
-                recorded.points_awarded,
-                recorded.purchase.total_paid,
+                purchase.points_awarded,
+                purchase.purchase.total_paid,
                 refund.amount,
                 already_refunded=refunded_total,
-                already_reversed=reversed_total,
+                already_reversed=sum(int(r["points_reversed"]) for r in done.values()),
             )
-            complete = refunded_total + refund.amount >= recorded.purchase.total_paid
-            event = events.purchase_refunded(recorded.purchase, refund, reverse, complete)
+            complete = refunded_total + refund.amount >= purchase.purchase.total_paid
+            event = events.purchase_refunded(purchase.purchase, refund, reverse, complete)
             entry = {
                 "id": refund_id,
                 "lines": [
@@ -121,60 +94,45 @@ class MongoRefundRepository:
                 "points_reversed": reverse,
                 "at": refund.occurred_at,
             }
-            written = await self._purchases.update_one(
-                {"_id": purchase_id, "refund_seq": doc.get("refund_seq", 0)},
-                {
-                    "$set": {f"refunds.{key}": entry, "refund_seq": doc.get("refund_seq", 0) + 1}
-                    | outbox.embed_set(self._topic, event)
-                },
-            )
-            if written.modified_count == 1:
-                await self._outbox.track(PURCHASES, purchase_id)
-                break
-        else:
-            raise FailedPrecondition("the purchase is being refunded by someone else; try again")
-        await self.apply(recorded.purchase, refund, reverse)
-        return recorded.purchase, refund, reverse, True
-        raise FailedPrecondition("the purchase is being refunded by someone else; try again")
+            return {"$set": {f"refunds.{key}": entry} | outbox.embed_set(self._topic, event)}
+
+        doc = await update_versioned(self._purchases, {"_id": purchase_id, "tenant_id": tenant_id}, decide)
+        if doc is None:
+            raise NotFound(f"purchase {purchase_id} not found")
+        purchase = recorded_from_doc(doc).purchase
+        refund, reverse = _stored(purchase_id, doc, key)
+        if created:
+            self._outbox.wake()
+            await self.apply(purchase, refund, reverse)
+        return purchase, refund, reverse, created
 
     async def apply(self, p: Purchase, refund: Refund, reverse: int) -> None:
         """Take back spend and points from the member, once; never below a zero balance."""
-        async with self._purchase_repo.member_lock(p.member_id):
-            await self._apply(p, refund, reverse)
-
-    async def _apply(self, p: Purchase, refund: Refund, reverse: int) -> None:
-        marker = f"_applied.r{refund_key(p.id + ':' + refund.id)}"
-        by_sku = {ln.sku: ln for ln in p.lines}
-        inc: dict[str, Any] = {
-            "stats.total_spend": -refund.amount,
-            f"stats.spend_by_month.{tiers.month_key(p.occurred_at)}": -refund.amount,
-        }
-        for ln in refund.lines:
-            line = by_sku[ln.sku]
-            inc[f"stats.brands.{brand_key(line.brand)}.spend"] = (
-                inc.get(f"stats.brands.{brand_key(line.brand)}.spend", 0) - ln.amount
-            )
-            cat = f"stats.categories.{category_key(line.category)}.spend"
-            inc[cat] = inc.get(cat, 0) - ln.amount
-        for _ in range(ATTEMPTS):
-            member = await self._members.find_one({"_id": p.member_id}, {"points_balance": 1, "_applied": 1})
-            if member is None or member.get("_applied", {}).get(marker.split(".", 1)[1]):
-                return
-            balance = int(member.get("points_balance", 0))
-            taken = min(reverse, balance)
-            after = await self._members.find_one_and_update(
-                {"_id": p.member_id, marker: {"$exists": False}, "points_balance": balance},
-                {"$inc": inc | {"points_balance": -taken}, "$set": {marker: True}},
-                return_document=ReturnDocument.AFTER,
-            )
-            if after is not None:
-                break
-        else:
-            raise FailedPrecondition(
-                "the member's balance kept changing; the refund will be applied on retry"
-            )
+        mark = f"r{refund_key(p.id + ':' + refund.id)}"
         source = pts.entry_source(pts.EntryReason.REFUND, f"{p.id}:{refund.id}")
-        if taken:
+        change = spending.refund_change(p, refund, reverse, source)
+        now = datetime.now(UTC)
+
+        def decide(member: Document) -> Document | None:
+            if mark in (member.get("_applied") or {}):
+                return None  # applied before
+            outcome = spending.judge(spending_mongo.standing(member), change, self._ladder, now)
+            return spending_mongo.judged_update(
+                change,
+                outcome,
+                topic=self._topic,
+                tenant_id=p.tenant_id,
+                member_id=p.member_id,
+                at=now,
+                marks={f"_applied.{mark}": -outcome.points},  # the points taken back
+            )
+
+        member = await update_versioned(self._members, {"_id": p.member_id, "tenant_id": p.tenant_id}, decide)
+        if member is None:
+            return
+        self._outbox.wake()
+        taken = (member.get("_applied") or {}).get(mark)
+        if type(taken) is int and taken > 0:  # True: applied before the marker kept the amount
             await insert_once(
                 self._entries,
                 {
@@ -187,7 +145,6 @@ class MongoRefundRepository:
                     "at": refund.occurred_at,
                 },
             )
-        await self._purchase_repo.announce_change(p, -taken, pts.EntryReason.REFUND.value, source, after)
 
     async def get_refund(
         self, tenant_id: str, purchase_id: str, refund_id: str
@@ -203,3 +160,8 @@ class MongoRefundRepository:
             _refund_from(purchase_id, found),
             int(found["points_reversed"]),
         )
+
+
+def _stored(purchase_id: str, doc: Document, key: str) -> tuple[Refund, int]:
+    found = doc["refunds"][key]
+    return _refund_from(purchase_id, found), int(found["points_reversed"])

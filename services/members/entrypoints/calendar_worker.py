@@ -1,4 +1,8 @@
-"""Runs the calendar once a day (and catches up on days the service was down)."""
+"""Runs the calendar once a day (and catches up on days the service was down).
+
+Every replica runs it; a day run by two replicas at once, or twice, has each effect once
+(adapters/calendar_mongo.py says how), so no lease is needed for correctness.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""MembersService over gRPC: protobuf <-> domain; errors are mapped by the chassis."""
+"""MembersService over gRPC: protobuf <-> domain; errors are mapped by the chassis.
+
+A use case that writes several documents in turn (a purchase, a refund, a points change with
+its ledger entry, a consent change with its history, a merge, a referral code) runs under
+chassis.completion.finish: a deadline or a client hanging up stops the waiting, not the writes.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from google.protobuf import json_format, struct_pb2
 from regulars.common.v1 import money_pb2
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
+from chassis.completion import finish
 from chassis.errors import InvalidArgument, NotFound
 from services.members.adapters import events
 from services.members.domain import points as pts
@@ -113,19 +119,21 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
     async def GetReferralCode(
         self, request: members_pb2.GetReferralCodeRequest, context: Context
     ) -> members_pb2.ReferralCode:
-        code = await handlers.referral_code(request.tenant_id, request.member_id, self._links)
+        code = await finish(handlers.referral_code(request.tenant_id, request.member_id, self._links))
         return members_pb2.ReferralCode(member_id=request.member_id, code=code)
 
     async def AdjustPoints(
         self, request: members_pb2.AdjustPointsRequest, context: Context
     ) -> members_pb2.AdjustPointsResponse:
-        balance, applied = await points.adjust_points(
-            request.tenant_id,
-            request.member_id,
-            request.delta,
-            request.reason,
-            request.source_id,
-            self._ledger,
+        balance, applied = await finish(
+            points.adjust_points(
+                request.tenant_id,
+                request.member_id,
+                request.delta,
+                request.reason,
+                request.source_id,
+                self._ledger,
+            )
         )
         return members_pb2.AdjustPointsResponse(balance=balance, applied=applied)
 
@@ -155,16 +163,23 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
     async def SetConsent(
         self, request: members_pb2.SetConsentRequest, context: Context
     ) -> members_pb2.Member:
-        member = await profile.set_consent(
-            request.tenant_id, request.member_id, request.channel, request.granted, request.source, self._repo
+        member = await finish(
+            profile.set_consent(
+                request.tenant_id,
+                request.member_id,
+                request.channel,
+                request.granted,
+                request.source,
+                self._repo,
+            )
         )
         return pb.member(await handlers.with_current_owner(member, self._directory))
 
     async def HandleSmsReply(
         self, request: members_pb2.HandleSmsReplyRequest, context: Context
     ) -> members_pb2.HandleSmsReplyResponse:
-        unsubscribed, member_id = await profile.handle_sms_reply(
-            request.tenant_id, request.phone, request.text, self._region, self._repo
+        unsubscribed, member_id = await finish(
+            profile.handle_sms_reply(request.tenant_id, request.phone, request.text, self._region, self._repo)
         )
         return members_pb2.HandleSmsReplyResponse(unsubscribed=unsubscribed, member_id=member_id)
 
@@ -203,7 +218,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
     async def MergeMembers(
         self, request: members_pb2.MergeMembersRequest, context: Context
     ) -> members_pb2.Member:
-        await self._merge.merge(request.tenant_id, request.survivor_id, request.duplicate_id)
+        await finish(self._merge.merge(request.tenant_id, request.survivor_id, request.duplicate_id))
         member = await handlers.get_member(request.tenant_id, request.survivor_id, self._repo)
         return pb.member(await handlers.with_current_owner(member, self._directory))
 
@@ -265,32 +280,34 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
     async def RecordPurchase(
         self, request: members_pb2.RecordPurchaseRequest, context: Context
     ) -> members_pb2.RecordPurchaseResponse:
-        recorded, created = await purchases.record_purchase(
-            tenant_id=request.tenant_id,
-            member_id=request.member_id,
-            store_id=request.store_id,
-            receipt_no=request.receipt_no,
-            served_by_staff_id=request.served_by_staff_id,
-            lines=[
-                Line(
-                    sku=ln.sku,
-                    brand=ln.brand,
-                    category=ln.category,
-                    quantity=ln.quantity,
-                    list_price=ln.list_price,
-                    paid_price=ln.paid_price,
-                )
-                for ln in request.lines
-            ],
-            coupon_codes=list(request.coupon_codes),
-            occurred_at=request.occurred_at.ToDatetime(tzinfo=UTC)
-            if request.HasField("occurred_at")
-            else None,
-            currency=request.currency,
-            members=self._repo,
-            directory=self._directory,
-            purchases=self._purchases,
-            policy=self._policy,
+        recorded, created = await finish(
+            purchases.record_purchase(
+                tenant_id=request.tenant_id,
+                member_id=request.member_id,
+                store_id=request.store_id,
+                receipt_no=request.receipt_no,
+                served_by_staff_id=request.served_by_staff_id,
+                lines=[
+                    Line(
+                        sku=ln.sku,
+                        brand=ln.brand,
+                        category=ln.category,
+                        quantity=ln.quantity,
+                        list_price=ln.list_price,
+                        paid_price=ln.paid_price,
+                    )
+                    for ln in request.lines
+                ],
+                coupon_codes=list(request.coupon_codes),
+                occurred_at=request.occurred_at.ToDatetime(tzinfo=UTC)
+                if request.HasField("occurred_at")
+                else None,
+                currency=request.currency,
+                members=self._repo,
+                directory=self._directory,
+                purchases=self._purchases,
+                policy=self._policy,
+            )
         )
         return members_pb2.RecordPurchaseResponse(
             purchase=events.purchase_pb(recorded.purchase, recorded.points_awarded), created=created
@@ -351,12 +368,14 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         if not request.HasField("occurred_at"):
             raise InvalidArgument("occurred_at", "occurred_at is required")
         lines = [RefundLine(sku=ln.sku, quantity=ln.quantity, amount=ln.amount) for ln in request.lines]
-        purchase, refund, reversed_points, created = await self._refunds.refund(
-            request.tenant_id,
-            request.purchase_id,
-            request.refund_id,
-            lines or None,
-            request.occurred_at.ToDatetime(tzinfo=UTC),
+        purchase, refund, reversed_points, created = await finish(
+            self._refunds.refund(
+                request.tenant_id,
+                request.purchase_id,
+                request.refund_id,
+                lines or None,
+                request.occurred_at.ToDatetime(tzinfo=UTC),
+            )
         )
         return members_pb2.RefundPurchaseResponse(
             purchase_id=purchase.id,

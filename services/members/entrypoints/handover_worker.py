@@ -1,4 +1,12 @@
-"""Background worker that runs handovers: started by StartHandover, resumed after a restart."""
+"""Background worker that runs handovers: started by StartHandover, resumed after a restart.
+
+Every replica runs it, so one handover may run on two replicas at once; that is harmless
+(service/directory.py:run_handover): the transfer is a set of idempotent `$set`/`$addToSet`
+writes; announcements go out in batches whose `_id` is the handover and the batch's first
+member, cut from the cursor in `_id` order over members whose set no longer changes once the
+leaver's codes have moved, so both runners cut the same batches and each is inserted (with
+its events) once; the cursor only moves forward (`$max`); finishing counts distinct members.
+"""
 
 from __future__ import annotations
 

@@ -104,7 +104,11 @@ class PurchaseRepository(Protocol):
     async def get(self, tenant_id: str, purchase_id: str) -> RecordedPurchase | None: ...
 
     async def apply(self, recorded: RecordedPurchase) -> None:
-        """Ledger entry, member statistics, balance and tier: exactly once however often called."""
+        """Ledger entry, member statistics, balance and tier: exactly once however often called,
+        on however many replicas at once; then the purchase is no longer pending."""
+
+    async def pending(self, recorded_before: datetime, limit: int) -> list[RecordedPurchase]:
+        """Purchases recorded before then (any tenant) that are not applied yet, oldest first."""
 
     async def points(
         self, tenant_id: str, member_id: str, limit: int = 20

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chassis.errors import InvalidArgument, NotFound
 from services.members.domain import points as pts
@@ -28,7 +28,12 @@ async def record_purchase(
     purchases: PurchaseRepository,
     policy: pts.PointsPolicy,
 ) -> tuple[RecordedPurchase, bool]:
-    """Idempotent on the receipt: the first call records and applies, retries return it."""
+    """Idempotent on the receipt: the first call records and applies, retries return it.
+
+    Three writes in turn (purchase, ledger entry, member): the gRPC edge runs this under
+    chassis.completion.finish, so a caller that gives up does not stop it between two of them;
+    a crash can, and `complete_pending` (and members' own purchase_made) then finishes it.
+    """
     if occurred_at is None:
         raise InvalidArgument("occurred_at", "occurred_at is required")
     if not member_id:
@@ -57,3 +62,24 @@ async def record_purchase(
     if created:
         await purchases.apply(recorded)
     return recorded, created
+
+
+async def complete_pending(
+    purchases: PurchaseRepository, now: datetime, grace: timedelta, limit: int = 100
+) -> tuple[int, dict[str, Exception]]:
+    """Apply purchases recorded more than `grace` ago and still pending: (how many were
+    completed, purchase id -> error for those that could not be, to try again next time).
+
+    A purchase is pending from its insert until its member step is done, normally a few
+    milliseconds; one pending for longer was cut off by a crash. `apply` is idempotent, so two
+    replicas completing the same purchase at once (or with the request itself, or with the
+    consumer of purchase_made) count it once. One that fails does not hold up the others.
+    """
+    stuck = await purchases.pending(now - grace, limit)
+    failed: dict[str, Exception] = {}
+    for recorded in stuck:
+        try:
+            await purchases.apply(recorded)
+        except Exception as exc:  # the store or contention: it stays pending for the next pass
+            failed[recorded.purchase.id] = exc
+    return len(stuck) - len(failed), failed

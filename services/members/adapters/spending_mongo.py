@@ -1,0 +1,114 @@
+"""A member document as domain.spending sees it, and the one update that stores a judged change.
+
+Purchases, refunds, merges and the nightly tier review all write a member's spending this way:
+read the member, `spending.judge` the change, and write in ONE update the change's increments
+(`$inc`, `$max`, `$min`), the judged fields (`$set`: trailing spend, discount share, tier,
+referral conversion), the caller's markers and the events (outbox). The update goes through
+chassis.mongo.update_versioned, so it applies only if the member's `_v` is still the one read:
+a judgement made on a stale read is never stored, it is made again. Every other write of the
+fields judged from (balance, statistics, tier, erased/merged state) bumps `_v` too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chassis import outbox
+from chassis.mongo import Document
+from services.members.adapters import events
+from services.members.domain import spending
+from services.members.domain.model import Referrer
+
+
+def standing(doc: Document) -> spending.Standing:
+    stats: Document = doc.get("stats") or {}
+    referrer = doc.get("referred_by")
+    return spending.Standing(
+        tier=doc.get("tier", "") or "",
+        points_balance=int(doc.get("points_balance", 0)),
+        stats=spending.Stats(
+            purchase_count=int(stats.get("purchase_count", 0)),
+            total_spend=int(stats.get("total_spend", 0)),
+            discounted_count=int(stats.get("discounted_count", 0)),
+            spend_by_month={k: int(v) for k, v in (stats.get("spend_by_month") or {}).items()},
+            trailing_12m_spend=int(stats.get("trailing_12m_spend", 0)),
+            discount_share=float(stats.get("discount_share", 0.0)),
+        ),
+        referred_by=Referrer(referrer["kind"], referrer["id"], referrer.get("code", ""))
+        if referrer
+        else None,
+        referral_converted=bool(doc.get("referral_converted_at")),
+    )
+
+
+def judged_update(
+    change: spending.SpendChange,
+    outcome: spending.Outcome,
+    *,
+    topic: str,
+    tenant_id: str,
+    member_id: str,
+    at: datetime,
+    marks: Document,
+) -> Document:
+    """The update that stores `change` as judged (`outcome`), with `marks` and the events."""
+    inc: dict[str, Any] = {}
+    if outcome.points:
+        inc["points_balance"] = outcome.points
+    if change.purchases or change.spend or change.discounted:
+        inc |= {
+            "stats.purchase_count": change.purchases,
+            "stats.total_spend": change.spend,
+            "stats.discounted_count": change.discounted,
+        }
+    inc |= {f"stats.spend_by_month.{k}": v for k, v in change.spend_by_month.items()}
+    inc |= {f"stats.brands.{k}.spend": v for k, v in change.spend_by_brand.items()}
+    inc |= {f"stats.categories.{k}.spend": v for k, v in change.spend_by_category.items()}
+    latest: dict[str, Any] = {f"stats.brands.{k}.last_at": v for k, v in change.brand_last_at.items()}
+    latest |= {f"stats.categories.{k}.last_at": v for k, v in change.category_last_at.items()}
+    if change.last_at is not None:
+        latest["stats.last_purchase_at"] = change.last_at
+    fields: dict[str, Any] = {
+        "stats.trailing_12m_spend": outcome.stats.trailing_12m_spend,
+        "stats.discount_share": outcome.stats.discount_share,
+        **marks,
+    }
+    if outcome.tier_changed:
+        fields["tier"] = outcome.tier
+    if outcome.converts_referral:
+        fields["referral_converted_at"] = at  # the first purchase converts the referral, once
+    announced = events.spending_facts(tenant_id, member_id, outcome.facts, at)
+    if announced:
+        fields |= outbox.embed_set(topic, *announced)
+    update: dict[str, Any] = {"$set": fields}
+    if inc:
+        update["$inc"] = inc
+    if latest:
+        update["$max"] = latest
+    if change.first_at is not None:
+        update["$min"] = {"stats.first_purchase_at": change.first_at}
+    return update
+
+
+def merged_change(duplicate: Document, points: int) -> spending.SpendChange:
+    """What merging `duplicate` into another member adds to it: all of its spending, and `points`
+    (announced by member_merged, not points_changed)."""
+    stats: Document = duplicate.get("stats") or {}
+    brands: Document = stats.get("brands") or {}
+    categories: Document = stats.get("categories") or {}
+    return spending.SpendChange(
+        reason="merge",
+        points=points,
+        announce_points=False,
+        purchases=int(stats.get("purchase_count", 0)),
+        discounted=int(stats.get("discounted_count", 0)),
+        spend=int(stats.get("total_spend", 0)),
+        spend_by_month={k: int(v) for k, v in (stats.get("spend_by_month") or {}).items() if v},
+        spend_by_brand={k: int(v["spend"]) for k, v in brands.items() if v.get("spend")},
+        spend_by_category={k: int(v["spend"]) for k, v in categories.items() if v.get("spend")},
+        first_at=stats.get("first_purchase_at"),
+        last_at=stats.get("last_purchase_at"),
+        brand_last_at={k: v["last_at"] for k, v in brands.items() if v.get("last_at")},
+        category_last_at={k: v["last_at"] for k, v in categories.items() if v.get("last_at")},
+    )
