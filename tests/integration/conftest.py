@@ -13,13 +13,14 @@ from devstack.processes import Stack, free_port
 from tests.support import eventually, fresh_namespace, server_urls
 
 
-def _stack(*services: str) -> Iterator[Stack]:
+def _stack(*services: str, replicas: dict[str, int] | None = None) -> Iterator[Stack]:
     mongodb, kafka = server_urls()
     s = Stack(
         mongodb_url=mongodb,
         kafka_bootstrap_servers=kafka,
         namespace=fresh_namespace(),
         ports={name: free_port() for name in services},
+        replicas=replicas or {},
     )
     try:
         for name in services:
@@ -39,6 +40,12 @@ def stack() -> Iterator[Stack]:
 def coupons_stack() -> Iterator[Stack]:
     """Members and coupons (coupons streams segments from members)."""
     yield from _stack("members", "coupons")
+
+
+@pytest.fixture
+def coupons_replicas() -> Iterator[Stack]:
+    """Members and two replicas of coupons (coupon_support.coupons_channel spreads calls over both)."""
+    yield from _stack("members", "coupons", replicas={"coupons": 2})
 
 
 def _group_settled(stack: Stack, name: str, members: int) -> bool:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
 from regulars.coupons.v1 import coupons_pb2
+
+from chassis.grpc_client import channel_target
+from devstack.processes import Stack
 
 
 def template_fields(**overrides: Any) -> coupons_pb2.TemplateFields:
@@ -29,3 +33,9 @@ async def active_template(api: Any, tenant_id: str, **overrides: Any) -> coupons
         coupons_pb2.SetTemplateStateRequest(tenant_id=tenant_id, template_id=created.id, state="active")
     )
     return active
+
+
+def coupons_channel(stack: Stack) -> grpc.aio.Channel:
+    """A channel balanced over every coupons replica of the stack."""
+    target, options = channel_target(stack.address("coupons"))
+    return grpc.aio.insecure_channel(target, options=options)

@@ -13,16 +13,17 @@ from pymongo import MongoClient
 from regulars.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 
 from devstack.processes import Stack
-from tests.integration.coupon_support import active_template
+from tests.integration.coupon_support import active_template, coupons_channel
 from tests.support import bad_field
 
 TENANT = "tenant-coupons"
 
 
 async def test_a_flash_claim_of_2000_on_a_stock_of_300_issues_exactly_300_never_two_to_a_member(
-    coupons_stack: Stack, mongo: MongoClient[Any]
+    coupons_replicas: Stack, mongo: MongoClient[Any]
 ) -> None:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{coupons_stack.ports['coupons']}") as channel:
+    coupons_stack = coupons_replicas
+    async with coupons_channel(coupons_stack) as channel:
         api: Any = coupons_pb2_grpc.CouponsServiceStub(channel)
         template = await active_template(
             api, TENANT, limits=coupons_pb2.Limits(total_stock=300, per_member_limit=1)
@@ -57,8 +58,8 @@ async def test_a_flash_claim_of_2000_on_a_stock_of_300_issues_exactly_300_never_
     assert len({d["code"] for d in stored}) == 300
 
 
-async def test_a_hundred_tills_redeeming_one_coupon_succeed_exactly_once(coupons_stack: Stack) -> None:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{coupons_stack.ports['coupons']}") as channel:
+async def test_a_hundred_tills_redeeming_one_coupon_succeed_exactly_once(coupons_replicas: Stack) -> None:
+    async with coupons_channel(coupons_replicas) as channel:
         api: Any = coupons_pb2_grpc.CouponsServiceStub(channel)
         template = await active_template(api, TENANT)
         coupon = (
