@@ -11,6 +11,7 @@ compensation would get wrong. The truth is read from the databases afterwards.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -61,8 +62,10 @@ def storm() -> Iterator[Stack]:
 
 
 async def post_until_answered(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> httpx.Response:
-    """What a till or a phone does: the same request again after any 5xx or a dropped connection."""
+    """What a till or a phone does: the same request again after any 5xx or a dropped connection,
+    backing off (with jitter) so that retries do not keep an overloaded platform overloaded."""
     deadline = time.monotonic() + RETRY_FOR
+    pause = 0.05
     while True:
         try:
             r = await client.post(url, json=body, headers=KEY)
@@ -72,7 +75,8 @@ async def post_until_answered(client: httpx.AsyncClient, url: str, body: dict[st
             pass
         if time.monotonic() > deadline:
             raise AssertionError(f"{url} not answered within {RETRY_FOR} s")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(pause * random.uniform(0.5, 1.5))
+        pause = min(pause * 2, 1.0)
 
 
 async def enrol_members(stack: Stack, count: int) -> list[str]:
@@ -206,6 +210,7 @@ def assert_points_once(mongo: MongoClient[Any], stack: Stack, answers: list[dict
     assert entries == PURCHASES, "one ledger entry per purchase"
 
 
+@pytest.mark.timeout(900)
 async def test_a_claim_storm_past_the_deadline_with_retries_issues_exactly_the_stock(
     storm: Stack, mongo: MongoClient[Any]
 ) -> None:
@@ -222,6 +227,7 @@ async def test_a_claim_storm_past_the_deadline_with_retries_issues_exactly_the_s
     assert_points_once(mongo, storm, answers)
 
 
+@pytest.mark.timeout(900)
 async def test_coupons_killed_mid_storm_and_restarted_still_issue_exactly_the_stock(
     storm: Stack, mongo: MongoClient[Any]
 ) -> None:
@@ -236,6 +242,7 @@ async def test_coupons_killed_mid_storm_and_restarted_still_issue_exactly_the_st
     assert_claims_exact(seen, coupons_by_member(mongo, storm, template_id))
 
 
+@pytest.mark.timeout(900)
 async def test_members_killed_mid_purchases_and_restarted_count_every_purchase_once(
     storm: Stack, mongo: MongoClient[Any]
 ) -> None:
