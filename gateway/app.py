@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from ulid import ULID
 
-from chassis import logs, mongo, tracing
+from chassis import logs, mongo
 from chassis.settings import load
-from gateway import cors, errors
+from gateway import errors
 from gateway.apikeys import ApiKeyStore
 from gateway.clients.channels import ServiceClients
+from gateway.context import RequestContextMiddleware
 from gateway.deps import Authenticator
 from gateway.idempotency import IdempotencyMiddleware
 from gateway.member_tokens import MemberTokens
@@ -47,8 +46,6 @@ tenant; routes name the scope they need.
 429 with `Retry-After`. **Tracing**: `X-Request-Id` and W3C `traceparent` are echoed.
 """
 
-_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
-
 
 def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     settings = settings or load(GatewaySettings)
@@ -73,27 +70,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware, db=db, ttl=timedelta(hours=settings.idempotency_ttl_hours))
 
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Request id and W3C trace context (accepted, generated if absent, echoed, forwarded),
-        and CORS for the web origins each API key allows."""
-        origin = request.headers.get("origin")
-        if origin and request.method == "OPTIONS" and "access-control-request-method" in request.headers:
-            return await cors.preflight(request, origin)
-        rid = request.headers.get("x-request-id", "")[:64] or str(ULID())
-        trace = request.headers.get("traceparent", "")
-        request.state.request_id = rid
-        request.state.traceparent = trace if _TRACEPARENT.match(trace) else ""
-        tracing.bind(rid, request.state.traceparent)  # this request's log lines carry both
-        response = await call_next(request)
-        response.headers["X-Request-Id"] = rid
-        if request.state.traceparent:
-            response.headers["traceparent"] = request.state.traceparent
-        if origin:
-            cors.allow_if_listed(request, response, origin)
-        return response
+    app.add_middleware(RequestContextMiddleware)  # outermost: ids and CORS on every answer
 
     app.include_router(health.router)
     app.include_router(members.router)

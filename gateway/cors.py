@@ -7,6 +7,7 @@ the real request is then answered with CORS headers only if the key it used list
 from __future__ import annotations
 
 from fastapi import Request, Response
+from starlette.datastructures import MutableHeaders
 
 from gateway.identity import Caller
 
@@ -30,9 +31,10 @@ async def preflight(request: Request, origin: str) -> Response:
     return response
 
 
-def allow_if_listed(request: Request, response: Response, origin: str) -> None:
+def allow_if_listed(request: Request, headers: MutableHeaders, origin: str) -> None:
+    """CORS headers on a response, when the key the request used lists the origin."""
     caller: Caller | None = getattr(request.state, "caller", None)
-    response.headers.append("Vary", "Origin")
+    headers.append("Vary", "Origin")
     if caller is not None and origin in caller.cors_origins:
-        response.headers["Access-Control-Allow-Origin"] = origin
-        response.headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS
+        headers["Access-Control-Allow-Origin"] = origin
+        headers["Access-Control-Expose-Headers"] = EXPOSED_HEADERS

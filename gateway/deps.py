@@ -102,7 +102,7 @@ def require(scope: str) -> Callable[..., Awaitable[Caller]]:
     return dependency
 
 
-def _clients(request: Request) -> ServiceClients:
+async def _clients(request: Request) -> ServiceClients:  # async: no worker-thread hop per request
     clients: ServiceClients = request.app.state.clients
     return clients
 
