@@ -1,23 +1,32 @@
 """Coupon claims: members grabbing a coupon through the gateway at BENCH_CLAIM_CONCURRENCY (64)
-clients, beside the same inserts made directly on the database in the same run.
+clients, beside the claim's database work done directly in the same run, and the outbox drain.
 
 Two templates, one claim per member (BENCH_CLAIMS members): one with stock for every claim, and
 a flash sale with less stock than claims (BENCH_FLASH_STOCK, default a tenth of BENCH_CLAIMS),
-where most claims are refused as sold out. The direct baseline does, per claim, the writes of
-the coupons service's claim path: the member-limit slot, a stock slot (numbered from an
-in-memory counter, as the service's hint does), the code and the coupon with its embedded
-coupon_issued event; a claim past the stock gives its member slot back. No gateway, gRPC,
-service layers, reads or Kafka; it runs on a scratch database dropped afterwards.
+where most claims are refused as sold out. The direct baseline does, per claim, the database
+work of the coupons service's claim path (services/coupons/service/issuing.py `_issue`): read
+the places the member's coupons of the template hold, take a stock number from an in-memory
+counter (as the service's in-process list does), then ONE insert of the coupon document with
+its places and its embedded coupon_issued event, on a scratch collection with the service's
+unique indexes (stock, member limit, period limit, code) and the outbox index. Past the stock
+nothing is written (sold out). No gateway, gRPC, service layers, template or projection reads,
+or Kafka; the scratch database is dropped afterwards. The bare FastAPI -> gRPC echo hop is
+measured again at the claims' concurrency, so the claim goal compares like with like.
 
 The claimants are written straight into the members collection (the claim route serves only
 members of the key's tenant), so no enrolment events are being processed while claims run.
 Both direct runs go first; then the flash sale and the full-stock claims through the gateway.
 Before the claims and after each gateway run the suite waits (up to BENCH_SETTLE_SECONDS,
 default 300) until every service's events are relayed to Kafka and consumed, so one run's
-background work does not slow the next; it prints how long that took, or what was still
-pending. A claim is answered before its coupon_issued event reaches Kafka: the events still
-waiting when the last claim was answered, and how long they took, are reported. Run it alone
-with `python -m bench.coupons`.
+background work does not slow the next.
+
+Outbox drain (bench/relay.py): the full-stock claim run is one burst of coupon_issued events;
+from its first request, the documents still holding events are counted every 0.2 s, and the
+coupons topic's end offsets read, until none is left and Kafka holds all of them. That rate
+cannot exceed the claim rate, so a second, raw burst (BENCH_BURST_EVENTS, default the larger
+of 3,000 and BENCH_CLAIMS) inserts coupon documents with their embedded events straight into
+the service's coupons collection as fast as the store takes them, and times the relay alone.
+Run it alone with `python -m bench.coupons`.
 """
 
 from __future__ import annotations
@@ -31,24 +40,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
-from rich.console import Console
 from rich.table import Table
 from ulid import ULID
 
-from bench import load
+from bench import cpu, load, relay
+from bench.relay import Drain
 from chassis import outbox
-from chassis.mongo import ensure_indexes, insert_once
-from devstack.processes import SERVICES, Stack
+from chassis.mongo import Document, ensure_indexes
+from devstack.processes import Stack
 from services.coupons.adapters import coupons_mongo, events
 from services.coupons.adapters.documents import coupon_doc
-from services.coupons.adapters.slots_mongo import SLOTS
 from services.coupons.domain.codes import new_code
 from services.coupons.domain.coupons import Coupon, CouponState, Source
-from services.coupons.domain.keys import member_slot
+from services.coupons.domain.keys import Places, first_free, outside
 from services.coupons.domain.templates import Benefit, CouponKind, Scope, Terms
 
 TENANT = "bench"
@@ -56,10 +61,11 @@ KEY = {"Authorization": "Bearer bench-key"}
 CLAIMS = int(os.environ.get("BENCH_CLAIMS", "3000"))
 CLAIM_CONCURRENCY = int(os.environ.get("BENCH_CLAIM_CONCURRENCY", "64"))
 FLASH_STOCK = int(os.environ.get("BENCH_FLASH_STOCK", str(max(1, CLAIMS // 10))))
+BURST_EVENTS = int(os.environ.get("BENCH_BURST_EVENTS", str(max(3000, CLAIMS))))
 SETTLE_SECONDS = float(os.environ.get("BENCH_SETTLE_SECONDS", "300"))
 VALIDITY = timedelta(days=7)
 
-console = Console()
+console = load.console
 
 
 @dataclass(frozen=True)
@@ -70,10 +76,25 @@ class ClaimRun:
     stock: int
     issued: int
     sold_out: int
-    unrelayed: int = 0  # coupon_issued events not yet relayed to Kafka at the last answer
+    unrelayed: int = 0  # documents whose coupon_issued was not yet relayed at the last answer
     relayed_after_s: float | None = None  # seconds after the last answer until all were relayed
     still_unrelayed: int = 0  # when they were not all relayed within SETTLE_SECONDS
     first_error: str = ""
+    cpu: str = ""  # where the CPU went during the run (bench/cpu.py)
+    answered_at: float = 0.0  # time.perf_counter() at the last answer
+
+
+@dataclass(frozen=True)
+class Claims:
+    """What the suite measured, for the report, the goals and the JSON file."""
+
+    full: tuple[ClaimRun, ClaimRun]  # (via gateway, direct)
+    flash: tuple[ClaimRun, ClaimRun]
+    bare_grpc: load.Result | None  # bare FastAPI -> gRPC echo at the claims' concurrency
+    claim_drain: Drain
+    burst_drain: Drain
+    concurrency: int
+    rows: list[dict[str, Any]]
 
 
 def _template_body(name: str, stock: int) -> dict[str, Any]:
@@ -127,38 +148,18 @@ async def seed_claimants(members_db: Any, count: int) -> list[str]:
 
 async def unrelayed(client: AsyncMongoClient[dict[str, Any]], namespace: str) -> int:
     """Documents whose events the coupons service has not yet relayed to Kafka."""
-    return await client[f"{namespace}regulars_coupons"][outbox.OUTBOX_QUEUE].count_documents({})
-
-
-async def consumer_lag(admin: AIOKafkaAdminClient, kafka: AIOKafkaConsumer, namespace: str) -> int:
-    """Records the stack's consumer groups have yet to handle, on every topic they consume."""
-    lag = 0
-    await kafka.topics()  # fresh metadata: every topic's partitions
-    for group, *_ in await admin.list_consumer_groups():
-        if not str(group).startswith(namespace):
-            continue
-        committed = await admin.list_consumer_group_offsets(group)
-        topics = {tp.topic for tp in committed}
-        parts = [TopicPartition(t, n) for t in topics for n in kafka.partitions_for_topic(t) or ()]
-        ends = await kafka.end_offsets(parts)
-        lag += sum(ends[tp] - (max(committed[tp].offset, 0) if tp in committed else 0) for tp in parts)
-    return lag
+    db = client[f"{namespace}regulars_coupons"]
+    return await relay.pending(db, await relay.outbox_collections(db))
 
 
 async def settle(client: AsyncMongoClient[dict[str, Any]], namespace: str, what: str) -> float | None:
     """Seconds until the services have relayed every event and their consumers handled every
     record (None: not within SETTLE_SECONDS), so one run's background work does not slow the next."""
     started = time.perf_counter()
-    queues = {s: client[f"{namespace}regulars_{s}"][outbox.OUTBOX_QUEUE] for s in SERVICES}
-    bootstrap = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    kafka = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await admin.start()
-    await kafka.start()
-    try:
+    async with relay.Kafka() as kafka:
         while True:
-            pending = {s: await q.count_documents({}) for s, q in queues.items()}
-            lag = await consumer_lag(admin, kafka, namespace) if not any(pending.values()) else -1
+            pending = await relay.pending_by_service(client, namespace)
+            lag = await kafka.lag(namespace) if not any(pending.values()) else -1
             waited = time.perf_counter() - started
             if lag == 0:
                 console.print(f"[dim]{what}: background work done after {waited:.0f} s[/]")
@@ -171,9 +172,6 @@ async def settle(client: AsyncMongoClient[dict[str, Any]], namespace: str, what:
                 )
                 return None
             await asyncio.sleep(0.5)
-    finally:
-        await kafka.stop()
-        await admin.close()
 
 
 async def relayed(client: AsyncMongoClient[dict[str, Any]], namespace: str, run: ClaimRun) -> ClaimRun:
@@ -198,13 +196,16 @@ async def claims_through_gateway(
     def make(i: int) -> tuple[str, str, dict[str, object] | None]:
         return ("POST", f"/v1/members/{member_ids[i]}/coupons/claims", {"template_id": template_id})
 
-    result = await load.run(name, stack.gateway_url, make, len(member_ids), concurrency, KEY)
+    with cpu.track(cpu.watched(stack)) as usage:
+        result = await load.run(name, stack.gateway_url, make, len(member_ids), concurrency, KEY)
+    answered_at = time.perf_counter()
     backlog = await unrelayed(client, stack.namespace)
     async with http.get(f"/v1/coupon-templates/{template_id}") as r:
         issued = int((await _expect(r, 200, "read coupon template"))["issued"])
     # One member each, one coupon per member, the template active: a claim that did not fail
     # and did not issue was refused as sold out.
-    return ClaimRun(result, stock, issued, result.requests - result.errors - issued, backlog)
+    sold_out = result.requests - result.errors - issued
+    return ClaimRun(result, stock, issued, sold_out, backlog, cpu=usage.line(name), answered_at=answered_at)
 
 
 def _terms(template_id: str) -> Terms:
@@ -219,128 +220,169 @@ def _terms(template_id: str) -> Terms:
     )
 
 
+def claimed_coupon(terms: Terms, member_id: str, stock_no: int, member_slot: int, topic: str) -> Document:
+    """The one document a claim inserts: the coupon, its places and its coupon_issued event."""
+    coupon_id, now = str(ULID()), datetime.now(UTC)
+    coupon = Coupon(
+        id=coupon_id,
+        tenant_id=TENANT,
+        member_id=member_id,
+        code=new_code(),
+        terms=terms,
+        state=CouponState.AVAILABLE,
+        valid_from=now,
+        valid_until=now + VALIDITY,
+        issued_at=now,
+        source=Source.CLAIM,
+        source_ref=member_id,
+    )
+    places = Places(stock_no, member_slot, outside(coupon_id))
+    return coupon_doc(coupon, places) | outbox.embed(topic, events.coupon_issued(coupon))
+
+
 async def claims_direct(
-    db: Any, name: str, member_ids: list[str], stock: int, concurrency: int, topic: str
+    db: Any,
+    name: str,
+    member_ids: list[str],
+    stock: int,
+    concurrency: int,
+    topic: str,
+    pids: dict[str, int] | None = None,
 ) -> ClaimRun:
-    """The inserts a claim makes, straight on the database: member slot, stock slot, code, coupon."""
-    slots, codes, coupons = db[SLOTS], db[coupons_mongo.CODES], db[coupons_mongo.COUPONS]
+    """A claim's database work straight on the store: the places read, then one insert."""
+    coupons = db[coupons_mongo.COUPONS]
     await ensure_indexes(
         db, {coupons_mongo.COUPONS: [*coupons_mongo.INDEXES[coupons_mongo.COUPONS], outbox.EMBEDDED_INDEX]}
     )
     template_id = str(ULID())
     terms = _terms(template_id)
     next_stock = itertools.count(1)
-    latencies: list[float] = []
-    counter = iter(range(len(member_ids)))
-    issued = sold_out = errors = 0
-    first_error = ""
+    issued = sold_out = 0
 
-    async def claim(member_id: str) -> bool:
-        """True when issued, False when sold out."""
-        coupon_id = str(ULID())
-        held = member_slot(template_id, member_id, 1)
-        slot = {"_id": held, "tenant_id": TENANT, "coupon_id": coupon_id, "kind": "limit"}
-        if not await insert_once(slots, slot):
-            raise RuntimeError(f"member slot {held} taken twice")
+    async def claim(i: int) -> None:
+        nonlocal issued, sold_out
+        member_id = member_ids[i]
+        held = await coupons.find(
+            {"tenant_id": TENANT, "template_id": template_id, "member_id": member_id},
+            {"member_slot": 1, "period_slot": 1},
+        ).to_list()
+        slot = first_free([d.get("member_slot", "") for d in held], 1)
+        if slot is None:
+            raise RuntimeError(f"member {member_id} claimed twice")
         n = next(next_stock)
         if n > stock:
-            await slots.delete_one({"_id": held})  # sold out: the member slot goes back
-            return False
-        stock_slot = f"{template_id}:s:{n:09d}"
-        await slots.insert_one(
-            {
-                "_id": stock_slot,
-                "tenant_id": TENANT,
-                "coupon_id": coupon_id,
-                "kind": "stock",
-                "template_id": template_id,
-            }
-        )
-        code = new_code()
-        await codes.insert_one({"_id": f"{TENANT}:{code}", "tenant_id": TENANT, "coupon_id": coupon_id})
-        now = datetime.now(UTC)
-        coupon = Coupon(
-            id=coupon_id,
-            tenant_id=TENANT,
-            member_id=member_id,
-            code=code,
-            terms=terms,
-            state=CouponState.AVAILABLE,
-            valid_from=now,
-            valid_until=now + VALIDITY,
-            issued_at=now,
-            source=Source.CLAIM,
-            source_ref=member_id,
-        )
-        doc = coupon_doc(coupon, [held, stock_slot]) | outbox.embed(topic, events.coupon_issued(coupon))
-        await coupons.insert_one(doc)
-        return True
+            sold_out += 1  # sold out: nothing is written
+            return
+        await coupons.insert_one(claimed_coupon(terms, member_id, n, slot, topic))
+        issued += 1
 
-    async def worker() -> None:
-        nonlocal issued, sold_out, errors, first_error
-        for i in counter:
-            started = time.perf_counter()
-            try:
-                if await claim(member_ids[i]):
-                    issued += 1
-                else:
-                    sold_out += 1
-            except PyMongoError as exc:  # counted like a failed request (e.g. the store too busy)
-                errors += 1
-                first_error = first_error or str(exc)[:200]
-            latencies.append(time.perf_counter() - started)
-
-    begin = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - begin
-    latencies.sort()
-    result = load.Result(
-        name,
-        len(member_ids),
-        errors,
-        elapsed,
-        latencies[len(latencies) // 2] * 1000,
-        latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
-    )
-    return ClaimRun(result, stock, issued, sold_out, first_error=first_error)
+    with cpu.track(pids or {}) as usage:
+        result, first_error = await load.drive(name, claim, len(member_ids), concurrency)
+    return ClaimRun(result, stock, issued, sold_out, first_error=first_error, cpu=usage.line(name))
 
 
-async def suite(stack: Stack) -> list[dict[str, Any]]:
-    """Both templates direct, then through the gateway; prints the table, returns the JSON rows."""
+async def raw_burst(db: Any, member_ids: list[str], count: int, topic: str) -> int:
+    """`count` claimed coupons with their coupon_issued events, inserted straight into the
+    service's own coupons collection as fast as the store takes them (for a template of their
+    own, so no limit of the claim runs is touched); returns how many events that wrote."""
+    terms = _terms(str(ULID()))
+    docs = [
+        claimed_coupon(terms, member_ids[i % len(member_ids)], i + 1, i // len(member_ids) + 1, topic)
+        for i in range(count)
+    ]
+    for start in range(0, count, 500):
+        await db[coupons_mongo.COUPONS].insert_many(docs[start : start + 500], ordered=False)
+    return count
+
+
+async def suite(stack: Stack, bare_grpc: str | None = None) -> Claims:
+    """Both templates direct, then through the gateway, then the raw outbox burst; prints the
+    tables and returns what was measured. `bare_grpc` is the bare FastAPI -> gRPC baseline."""
     total, concurrency = CLAIMS, CLAIM_CONCURRENCY
     flash = min(FLASH_STOCK, total)
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(os.environ["MONGODB_URL"], tz_aware=True)
     scratch = f"{stack.namespace}bench_coupons_direct"
+    service_db = client[f"{stack.namespace}regulars_coupons"]
     topic = f"{stack.namespace}{events.TOPIC}"
     timeout = aiohttp.ClientTimeout(total=120)
     gateway = f"via gateway ({concurrency} clients)"
     direct = f"direct on DB ({concurrency} clients)"
+    bare: load.Result | None = None
     try:
         member_ids = await seed_claimants(client[f"{stack.namespace}regulars_members"], total)
         await settle(client, stack.namespace, "before the coupon claims")  # earlier suites' tails
         # The same order on both sides, so each run meets collections of the same size.
+        pids = cpu.watched(stack)
         direct_flash = await claims_direct(
-            client[scratch], f"flash claim {direct}", member_ids, flash, concurrency, topic
+            client[scratch], f"flash claim {direct}", member_ids, flash, concurrency, topic, pids
         )
         direct_full = await claims_direct(
-            client[scratch], f"claim {direct}", member_ids, total, concurrency, topic
+            client[scratch], f"claim {direct}", member_ids, total, concurrency, topic, pids
         )
+        if bare_grpc:
+            bare = await load.run(
+                f"bare FastAPI -> gRPC echo ({concurrency} clients)",
+                bare_grpc,
+                lambda i: ("GET", "/echo", None),
+                total,
+                concurrency,
+            )
         async with aiohttp.ClientSession(base_url=stack.gateway_url, headers=KEY, timeout=timeout) as http:
             via_flash = await claims_through_gateway(
                 stack, http, f"flash claim {gateway}", member_ids, flash, concurrency, client
             )
             via_flash = await relayed(client, stack.namespace, via_flash)
-            via_full = await claims_through_gateway(
-                stack, http, f"claim {gateway}", member_ids, total, concurrency, client
+
+            async def full_claims() -> ClaimRun:
+                return await claims_through_gateway(
+                    stack, http, f"claim {gateway}", member_ids, total, concurrency, client
+                )
+
+            via_full, claim_drain = await relay.measure_drain(
+                f"outbox drain of the {total:,}-claim run's coupon_issued events",
+                service_db,
+                topic,
+                full_claims,
+                lambda run: run.issued,
+                SETTLE_SECONDS,
+                last_write_of=lambda run: run.answered_at,
             )
-            via_full = await relayed(client, stack.namespace, via_full)  # before the next suite
+            via_full = replace(
+                via_full,
+                unrelayed=claim_drain.backlog_at_last_write,
+                relayed_after_s=None
+                if claim_drain.in_kafka_s is None
+                else claim_drain.in_kafka_s - claim_drain.writes_s,
+                still_unrelayed=claim_drain.left,
+            )
+        await settle(client, stack.namespace, f"after {via_full.result.name}")
+        burst = f"outbox drain of {BURST_EVENTS:,} coupon documents inserted at once"
+        with cpu.track(pids) as burst_cpu:
+            _, burst_drain = await relay.measure_drain(
+                burst,
+                service_db,
+                topic,
+                lambda: raw_burst(service_db, member_ids, BURST_EVENTS, topic),
+                lambda n: n,
+                SETTLE_SECONDS,
+            )
+        await settle(client, stack.namespace, "after the raw outbox burst")  # before the next suite
     finally:
         await client.drop_database(scratch)
         await client.close()
-    return report([(via_full, direct_full), (via_flash, direct_flash)], total, concurrency)
+    rows = report([(via_full, direct_full), (via_flash, direct_flash)], total, concurrency, bare)
+    for drain in (claim_drain, burst_drain):
+        console.print(drain.line())
+        rows.append(asdict(drain) | {"rate": drain.rate, "tail_rate": drain.tail_rate})
+    console.print(burst_cpu.line(burst))
+    return Claims(
+        (via_full, direct_full), (via_flash, direct_flash), bare, claim_drain, burst_drain, concurrency, rows
+    )
 
 
-def report(pairs: list[tuple[ClaimRun, ClaimRun]], total: int, concurrency: int) -> list[dict[str, Any]]:
+def report(
+    pairs: list[tuple[ClaimRun, ClaimRun]], total: int, concurrency: int, bare: load.Result | None
+) -> list[dict[str, Any]]:
     table = Table(
         title=f"Coupon claims: {total:,} members claim once each, {concurrency} in flight; "
         f"flash sale: stock {pairs[-1][0].stock:,}"
@@ -386,7 +428,14 @@ def report(pairs: list[tuple[ClaimRun, ClaimRun]], total: int, concurrency: int)
                     "still_unrelayed_after_wait": run.still_unrelayed,
                 }
             )
+    if bare is not None:
+        table.add_row(
+            bare.name, f"{bare.rate:,.0f}", f"{bare.p50_ms:.2f}", f"{bare.p99_ms:.2f}", str(bare.errors)
+        )
+        rows.append(asdict(bare) | {"rate": bare.rate, "concurrency": concurrency})
     console.print(table)
+    for run in (run for pair in pairs for run in pair if run.cpu):
+        console.print(run.cpu)
     for run in (run for pair in pairs for run in pair if run.first_error):
         console.print(f"{run.result.name}: {run.result.errors} failed, the first with: {run.first_error}")
     for via, direct in pairs:
@@ -394,27 +443,33 @@ def report(pairs: list[tuple[ClaimRun, ClaimRun]], total: int, concurrency: int)
         relayed = (
             f"all relayed {via.relayed_after_s:.0f} s later"
             if via.relayed_after_s is not None
-            else f"{via.still_unrelayed:,} still waiting {SETTLE_SECONDS:.0f} s later"
+            else f"{via.still_unrelayed:,} still not in Kafka {SETTLE_SECONDS:.0f} s later"
         )
         console.print(
             f"{v.name} / direct: throughput {v.rate / d.rate:.2f} ({v.rate:,.0f} vs {d.rate:,.0f} req/s), "
             f"p50 {v.p50_ms / d.p50_ms:.2f} ({v.p50_ms:.2f} vs {d.p50_ms:.2f} ms); "
             f"issued {via.issued:,} of stock {via.stock:,}, {via.sold_out:,} sold out; "
-            f"coupon_issued events waiting for the relay at the last answer: {via.unrelayed:,} ({relayed})"
+            f"documents with unrelayed events at the last answer: {via.unrelayed:,} ({relayed})"
         )
     return rows
 
 
 def main() -> None:
     """The coupon claims alone, on a platform of their own (`python -m bench.coupons`)."""
-    from bench.__main__ import bench_stack
+    from bench import goals
+    from bench.__main__ import bench_stack, finish, start_baselines, stop_baselines
 
     stack = bench_stack()
+    baselines, _, bare_grpc = start_baselines()
     try:
         stack.start_all()
-        asyncio.run(suite(stack))
+        if stack.replicas:
+            console.print(f"replicas: {', '.join(f'{n}={c}' for n, c in stack.replicas.items())}")
+        claims = asyncio.run(suite(stack, bare_grpc))
+        goals.show([goals.claims(claims), goals.outbox(claims.burst_drain)])
     finally:
-        stack.stop_all()
+        finish(stack)
+        stop_baselines(baselines)
 
 
 if __name__ == "__main__":

@@ -4,16 +4,23 @@ audience, each beside the same work done directly against the database in the sa
 
 from __future__ import annotations
 
-import asyncio
+import random
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
-from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo import AsyncMongoClient
 
 from bench import load
+from chassis import outbox
+from chassis.mongo import update_versioned
 from devstack.processes import Stack
+from services.members.adapters import events as member_events
+from services.members.adapters import purchases_mongo, spending_mongo
+from services.members.domain import points as pts
+from services.members.domain import spending, tiers
+from services.members.domain.purchases import Line, parse_purchase
 from services.members.domain.segments import parse_segment, to_filter
 
 TENANT = "bench"
@@ -60,92 +67,190 @@ async def purchases_through_gateway(
     return await load.run("RecordPurchase via gateway", stack.gateway_url, make, total, concurrency, KEY)
 
 
-async def purchases_direct(db: Any, member_ids: list[str], total: int, concurrency: int) -> load.Result:
-    """The database work RecordPurchase does, without the platform: purchase, ledger, member."""
-    latencies: list[float] = []
-    counter = iter(range(total))
+async def purchases_direct(
+    db: Any, member_ids: list[str], total: int, concurrency: int, topic: str
+) -> load.Result:
+    """The database writes RecordPurchase makes per purchase, done directly with the members
+    service's own document builders (adapters/purchases_mongo.py `add` and `apply`): insert the
+    purchase with its purchase_made event embedded and `pending`, insert the ledger entry, one
+    versioned update of the member (read it, then find_one_and_update on its `_id`, tenant and
+    `_v`: statistics, balance, judged fields and events), then `$unset` the purchase's
+    `pending`. Not the use case's reads before them (the member, its owner) nor gRPC."""
     stamp = time.time_ns()
+    policy, ladder = pts.PointsPolicy(), tiers.DEFAULT_LADDER
 
-    async def worker() -> None:
-        for i in counter:
-            started = time.perf_counter()
-            member_id = member_ids[i % len(member_ids)]
-            pid = f"direct-{stamp}-{i}"
-            await db["purchases"].insert_one(
-                {
-                    "_id": pid,
-                    "tenant_id": TENANT,
-                    "member_id": member_id,
-                    "total_paid": 28800,
-                    "lines": [{"sku": "LIP-01"}],
-                }
-            )
-            await db["points_entries"].insert_one(
-                {"_id": f"{TENANT}:purchase:{pid}", "member_id": member_id, "delta": 288}
-            )
-            await db["members"].find_one_and_update(
-                {"_id": member_id},
-                {
-                    "$inc": {"points_balance": 288, "stats.total_spend": 28800},
-                    "$set": {f"_applied.{pid}": True},
-                },
-                return_document=ReturnDocument.AFTER,
-            )
-            latencies.append(time.perf_counter() - started)
-
-    begin = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    elapsed = time.perf_counter() - begin
-    latencies.sort()
-    return load.Result(
-        "same writes direct to the database",
-        total,
-        0,
-        elapsed,
-        latencies[len(latencies) // 2] * 1000,
-        latencies[int(len(latencies) * 0.99) - 1] * 1000,
-    )
-
-
-async def seed_audience(db: Any, count: int) -> None:
-    """`count` generated members (kept between runs of the same namespace)."""
-    members = db["members"]
-    have = await members.count_documents({"tenant_id": TENANT, "generated": True})
-    now = datetime.now(UTC)
-    batch: list[dict[str, Any]] = []
-    for i in range(have, count):
-        brand = BRANDS[i % len(BRANDS)]
-        batch.append(
+    async def record(i: int) -> None:
+        now = datetime.now(UTC)
+        p = parse_purchase(
+            tenant_id=TENANT,
+            member_id=member_ids[i % len(member_ids)],
+            store_id="sh-01",
+            receipt_no=f"direct-{stamp}-{i}",
+            served_by_staff_id="",
+            owner_staff_id="",
+            lines=[Line("LIP-01", BRANDS[i % len(BRANDS)], "lipstick", 1, 32000, 28800)],
+            coupon_codes=[],
+            occurred_at=now,
+            currency="CNY",
+        )
+        awarded = pts.points_for_purchase(policy, p.total_paid, p.occurred_at, None)
+        made = member_events.purchase_made(p, awarded)
+        await db[purchases_mongo.PURCHASES].insert_one(
+            purchases_mongo._to_doc(p, awarded) | outbox.embed(topic, made)
+        )
+        source = pts.entry_source(pts.EntryReason.PURCHASE, p.id)
+        await db[purchases_mongo.POINTS_ENTRIES].insert_one(
             {
-                "_id": f"gen{i:09d}",
+                "_id": f"{TENANT}:{source}",
                 "tenant_id": TENANT,
-                "generated": True,
-                "phone": f"+86139{i:08d}",
-                "name": "G",
-                "tier": TIERS[i % len(TIERS)],
-                "tags": ["vip"] if i % 7 == 0 else [],
-                "consent": {"sms": i % 2 == 0, "wechat": i % 3 == 0, "app": False, "phone": False},
-                "registered_at": now - timedelta(days=i % 700),
-                "stats": {
-                    "total_spend": (i % 1000) * 1000,
-                    "purchase_count": 1 + i % 5,
-                    "last_purchase_at": now - timedelta(days=i % 400),
-                    "brands": {brand: {"spend": 1000, "last_at": now - timedelta(days=i % 200)}},
-                },
+                "member_id": p.member_id,
+                "delta": awarded,
+                "reason": pts.EntryReason.PURCHASE.value,
+                "source": source,
+                "at": p.occurred_at,
+                "expires_at": pts.expires_at(p.occurred_at),
             }
         )
-        if len(batch) == 5000:
-            await members.insert_many(batch, ordered=False)
-            batch = []
-    if batch:
-        await members.insert_many(batch, ordered=False)
+        change = spending.purchase_change(p, awarded, source)
+
+        def decide(member: dict[str, Any]) -> dict[str, Any]:
+            outcome = spending.judge(spending_mongo.standing(member), change, ladder, now)
+            return spending_mongo.judged_update(
+                change,
+                outcome,
+                topic=topic,
+                tenant_id=TENANT,
+                member_id=p.member_id,
+                at=now,
+                marks={f"_applied.{p.id}": True},
+            )
+
+        if await update_versioned(db["members"], {"_id": p.member_id, "tenant_id": TENANT}, decide) is None:
+            raise RuntimeError(f"member {p.member_id} not found")
+        await db[purchases_mongo.PURCHASES].update_one(
+            {"_id": p.id, "tenant_id": TENANT, "pending": True},
+            {"$unset": {"pending": "", "pending_since": ""}},
+        )
+
+    result, _ = await load.drive("same writes direct to the database", record, total, concurrency)
+    return result
 
 
-async def segment_preview(stack: Stack, mongodb_url: str, audience: int) -> tuple[float, float, int, int]:
-    """Seconds for one preview through the gateway and for the same query direct, and both counts."""
+def member_doc(i: int, now: datetime) -> dict[str, Any]:
+    """Generated member `gen<i>`, shaped as services/members stores one (adapters/mongo.py to_doc,
+    plus the statistics purchases add), varied enough for segment filters to select from."""
+    brand = BRANDS[i % len(BRANDS)]
+    return {
+        "_id": generated_id(i),
+        "tenant_id": TENANT,
+        "generated": True,
+        "phone": f"+86139{i:08d}",
+        "name": "G",
+        "surname": "Wang",
+        "home_store_id": f"sh-{i % 40:02d}",
+        "channel": "pos",
+        "registered_at": now - timedelta(days=i % 700),
+        "owner_staff_id": f"staff-{i % 400}",
+        "gender": ("female", "male", "unknown")[i % 3],
+        "tags": ["vip"] if i % 7 == 0 else [],
+        "notes": "",
+        "card_no": "",
+        "consent": {"sms": i % 2 == 0, "wechat": i % 3 == 0, "app": False, "phone": False},
+        "preferred_channel": "",
+        "tier": TIERS[i % len(TIERS)],
+        "points_balance": (i % 50) * 100,
+        "birthday": {"month": 1 + i % 12, "day": 1 + i % 28, "year": 1960 + i % 45},
+        "stats": {
+            "total_spend": (i % 1000) * 1000,
+            "purchase_count": 1 + i % 5,
+            "last_purchase_at": now - timedelta(days=i % 400),
+            "brands": {brand: {"spend": 1000, "last_at": now - timedelta(days=i % 200)}},
+        },
+    }
+
+
+def generated_id(i: int) -> str:
+    return f"gen{i:09d}"
+
+
+async def generated(db: Any) -> int:
+    """How many generated members the collection holds: they are seeded in order (gen0, gen1,
+    ...), so the first missing id, found with a few point reads. Never a count over the range:
+    FerretDB v1 reads every document a count matches, a million of them at once."""
+
+    async def there(i: int) -> bool:
+        return (
+            await db["members"].find_one({"_id": generated_id(i), "tenant_id": TENANT}, {"_id": 1})
+            is not None
+        )
+
+    if not await there(0):
+        return 0
+    low, high = 0, 1  # gen<low> is there; find a missing gen<high>
+    while await there(high):
+        low, high = high, high * 2
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if await there(mid) else (low, mid)
+    return high
+
+
+async def seed_audience(db: Any, count: int) -> int:
+    """Generated members `gen0..` up to `count` (the ones already there are kept); returns how
+    many there are now (more than `count` when an earlier call seeded more)."""
+    have = await generated(db)
+    now = datetime.now(UTC)
+    for start in range(have, count, 5000):
+        batch = [member_doc(i, now) for i in range(start, min(count, start + 5000))]
+        await db["members"].insert_many(batch, ordered=False)
+    return max(have, count)
+
+
+async def member_reads(
+    stack: Stack, db: Any, stored: int, total: int, concurrency: int
+) -> tuple[load.Result, load.Result]:
+    """GET /v1/members/{id} through the gateway, and the same point read direct
+    (`find_one({_id, tenant_id})`), each of `total` random ids among `stored` generated members."""
+    pick = random.Random(stored)
+    ids = [generated_id(pick.randrange(stored)) for _ in range(total)]
+    warm = min(total, 4 * concurrency)  # connections and caches up before the clock starts
+    await load.run(
+        "warm-up", stack.gateway_url, lambda i: ("GET", f"/v1/members/{ids[i]}", None), warm, concurrency, KEY
+    )
+    via = await load.run(
+        f"GET /v1/members/{{id}} via gateway, {stored:,} stored",
+        stack.gateway_url,
+        lambda i: ("GET", f"/v1/members/{ids[i]}", None),
+        total,
+        concurrency,
+        KEY,
+    )
+    return via, await direct_reads(db, stored, total, concurrency)
+
+
+async def direct_reads(db: Any, stored: int, total: int, concurrency: int) -> load.Result:
+    """`find_one({_id, tenant_id})` of `total` random ids among `stored` generated members."""
+    pick = random.Random(-stored)
+    ids = [generated_id(pick.randrange(stored)) for _ in range(total)]
+
+    async def read(i: int) -> None:
+        if await db["members"].find_one({"_id": ids[i], "tenant_id": TENANT}) is None:
+            raise RuntimeError(f"{ids[i]} not found")
+
+    direct, _ = await load.drive(
+        f"find_one({{_id, tenant_id}}) direct, {stored:,} stored", read, total, concurrency
+    )
+    return direct
+
+
+async def segment_preview(
+    stack: Stack, mongodb_url: str, audience: int
+) -> tuple[float, float, int, int, int]:
+    """Seconds for one preview through the gateway and for the same query direct, both counts,
+    and how many generated members there were (at least `audience`)."""
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, tz_aware=True)
     db = client[f"{stack.namespace}regulars_members"]
-    await seed_audience(db, audience)
+    audience = await seed_audience(db, audience)
     criteria = {"tiers": ["gold", "diamond"], "bought_brand": "brand3", "bought_brand_within_days": 90}
     started = time.perf_counter()
     async with (
@@ -162,4 +267,4 @@ async def segment_preview(stack: Stack, mongodb_url: str, audience: int) -> tupl
     await db["members"].find(query).limit(10).to_list()
     direct = time.perf_counter() - started
     await client.close()
-    return via_gateway, direct, int(body.get("count", -1)), direct_count
+    return via_gateway, direct, int(body.get("count", -1)), direct_count, audience
