@@ -7,6 +7,7 @@ and unique indexes: no multi-document transactions, change streams or $lookup.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -99,7 +100,9 @@ async def update_versioned(
     document matches `query`. Writers that set fields derived from what they read use this;
     an independent atomic update (an `$inc`, a `$set` of a field nobody derives) needs not.
     """
-    for _ in range(VERSIONED_ATTEMPTS):
+    for attempt in range(VERSIONED_ATTEMPTS):
+        if attempt:  # lost a race: let the winners through before reading again (jittered)
+            await asyncio.sleep(random.uniform(0, 0.001 * min(attempt, 20)))
         doc = await collection.find_one(query)
         if doc is None:
             return None
