@@ -12,6 +12,7 @@ that found every number held, so a number a stopped claim left unused is found a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis.mongo import Document
 from services.coupons.adapters.coupons_mongo import COUPONS
+
+SETTLE_WAIT_SECONDS = 1.0
 
 
 @dataclass
@@ -47,7 +50,8 @@ class MongoStockNumbers:
                         t.in_flight.add(n)
                         return n
                 if t.in_flight:  # they may leave numbers unused: wait for them, not the store
-                    await t.settled.wait()
+                    with contextlib.suppress(TimeoutError):  # a missed wake-up costs a second
+                        await asyncio.wait_for(t.settled.wait(), SETTLE_WAIT_SECONDS)
                     continue
                 await self._read_free(t, tenant_id, template_id, stock)
 
@@ -58,8 +62,8 @@ class MongoStockNumbers:
         read finds it if it is free.
         """
         t = self._templates[template_id]
+        t.in_flight.discard(n)  # before any await: done even if this task is cancelled again
         async with t.settled:
-            t.in_flight.discard(n)
             t.settled.notify_all()
 
     async def _read_free(self, t: _Numbers, tenant_id: str, template_id: str, stock: int) -> None:
