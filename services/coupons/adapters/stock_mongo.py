@@ -12,7 +12,6 @@ that found every number held, so a number a stopped claim left unused is found a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,8 +20,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis.mongo import Document
 from services.coupons.adapters.coupons_mongo import COUPONS
-
-SETTLE_WAIT_SECONDS = 1.0
 
 
 @dataclass
@@ -50,8 +47,7 @@ class MongoStockNumbers:
                         t.in_flight.add(n)
                         return n
                 if t.in_flight:  # they may leave numbers unused: wait for them, not the store
-                    with contextlib.suppress(TimeoutError):  # a missed wake-up costs a second
-                        await asyncio.wait_for(t.settled.wait(), SETTLE_WAIT_SECONDS)
+                    await t.settled.wait()
                     continue
                 await self._read_free(t, tenant_id, template_id, stock)
 
@@ -62,8 +58,8 @@ class MongoStockNumbers:
         read finds it if it is free.
         """
         t = self._templates[template_id]
-        t.in_flight.discard(n)  # before any await: done even if this task is cancelled again
         async with t.settled:
+            t.in_flight.discard(n)
             t.settled.notify_all()
 
     async def _read_free(self, t: _Numbers, tenant_id: str, template_id: str, stock: int) -> None:
