@@ -35,7 +35,7 @@ STOCK = 300
 CLAIMS_IN_FLIGHT = 64
 PURCHASES = 300
 PURCHASES_IN_FLIGHT = 8
-RETRY_FOR = 240.0  # seconds a client keeps retrying one request before the test gives up
+RETRY_FOR = 600.0  # seconds a client keeps retrying one request before the test gives up (a slow CI machine)
 
 
 @pytest.fixture(scope="module")
