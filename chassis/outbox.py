@@ -5,8 +5,9 @@ atomically, so the only atomic unit is one document. A state change therefore wr
 events into the same document, under `_outbox.<event id>`, in the same insert or update
 (`embed` / `embed_set`), which also sets `_outbox_at` (indexed) and `_outbox_v` (a fresh
 token per write). The relay finds documents with unsent events through the `_outbox_at`
-index — only those are in its range, however large the collection — publishes their events
-in one batch and clears the batch with one update conditional on the `_outbox_v` each
+index — only those are in its range, however large the collection — a page at a time (the
+next page is read while the previous is published and cleared), publishes a page's events in
+one batch and clears the page with one update conditional on the `_outbox_v` each
 document had when read (tokens are unique, so `_outbox_v $in <tokens read>` matches exactly the
 documents unchanged since), so an event added meanwhile is never cleared unsent.
 
@@ -149,17 +150,46 @@ class Outbox:
         published = 0
         for name in self.collections:
             while True:
-                docs = await (
-                    self._db[name]
-                    .find(_PENDING, {"_outbox": 1, "_outbox_v": 1})
-                    .limit(self._batch_size)
-                    .to_list()
-                )
-                metrics.OUTBOX_PENDING.labels(name).set(len(docs))
-                published += await self._relay(name, docs)
-                if len(docs) < self._batch_size:
+                count, paged = await self._pass(name)
+                published += count
+                if not paged:  # the whole backlog fitted one page: nothing was stepped over
                     break
         return published
+
+    async def _pass(self, collection: str) -> tuple[int, bool]:
+        """One walk along the pending index, a page at a time; the next page is read while the
+        previous one is published and cleared, so the store's reads and writes overlap. A page
+        starts after the latest `_outbox_at` of the one before; the index answers in that order,
+        but the walk does not depend on it: a document stepped over (same millisecond as a page
+        end, or not returned in order) is found by the next pass, which `drain` runs whenever
+        this one needed more than a page. Returns (events published, whether it paged)."""
+        published, paged = 0, False
+        page = asyncio.create_task(self._page(collection, None))
+        try:
+            while True:
+                docs = await page
+                metrics.OUTBOX_PENDING.labels(collection).set(len(docs))
+                full = len(docs) == self._batch_size
+                if full:
+                    paged = True
+                    page = asyncio.create_task(self._page(collection, max(d["_outbox_at"] for d in docs)))
+                published += await self._relay(collection, docs)
+                if not full:
+                    return published, paged
+        finally:
+            if not page.done():
+                page.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await page
+
+    async def _page(self, collection: str, after: datetime | None) -> list[Document]:
+        pending = _PENDING if after is None else {"_outbox_at": {"$gt": after, **_PENDING["_outbox_at"]}}
+        return await (
+            self._db[collection]
+            .find(pending, {"_outbox": 1, "_outbox_v": 1, "_outbox_at": 1})
+            .limit(self._batch_size)
+            .to_list()
+        )
 
     async def _relay(self, collection: str, docs: list[Document]) -> int:
         batch = [

@@ -211,6 +211,37 @@ def test_the_id_is_unique(db: Database[Doc]) -> None:
     assert list(coll.find({})) == [{"_id": "x", "v": 1}]
 
 
+# --- update_many over many documents (the embedded store writes them in batches) ----------------------
+
+
+def test_an_update_many_of_hundreds_of_documents_modifies_each_matching_one(db: Database[Doc]) -> None:
+    coll = db["many"]
+    coll.insert_many([{"_id": i, "n": i} for i in range(350)])
+
+    result = coll.update_many({"n": {"$gte": 20}}, {"$set": {"seen": True}, "$inc": {"n": 1000}})
+
+    assert (result.matched_count, result.modified_count) == (330, 330)
+    docs = {d["_id"]: d for d in coll.find({})}
+    assert all(docs[i] == {"_id": i, "n": i} for i in range(20))
+    assert all(docs[i] == {"_id": i, "n": i + 1000, "seen": True} for i in range(20, 350))
+
+
+def test_an_update_many_that_breaks_a_unique_index_keeps_the_write_before_the_refusal(
+    db: Database[Doc],
+) -> None:
+    """An update of many documents stops at the first it may not write; the one written before
+    stays written (no transaction undoes it), on MongoDB and on the store's batched writes."""
+    codes = db["codes"]
+    codes.create_index([("code", ASCENDING)], unique=True)
+    codes.insert_many([{"_id": i, "code": f"c{i}"} for i in range(250)])
+
+    with pytest.raises(UPDATE_REFUSED):
+        codes.update_many({}, {"$set": {"code": "same"}})
+
+    assert codes.count_documents({"code": "same"}) == 1
+    assert codes.count_documents({"code": {"$ne": "same"}}) == 249
+
+
 # --- find_one_and_update with conditions -----------------------------------------------------------------
 
 
