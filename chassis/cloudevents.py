@@ -7,14 +7,18 @@ proto/regulars/common/v1/event.proto for the mapping.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from google.protobuf.descriptor import FileDescriptor
 from google.protobuf.message import Message
 from ulid import ULID
 
 from chassis import tracing
+
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 
 CONTENT_TYPE = "application/protobuf"
 SPEC_VERSION = "1.0"
@@ -75,19 +79,33 @@ class Envelope:
         )
 
 
+def event_type(payload: type[Message] | Message) -> str:
+    """An event's type, from its payload message: `regulars.members.v1.MemberRegistered` is
+    `regulars.members.v1.member_registered`. Producers and consumers both derive it, so the
+    strings are never typed twice."""
+    descriptor = payload.DESCRIPTOR
+    return f"{descriptor.file.package}.{_SNAKE.sub('_', descriptor.name).lower()}"
+
+
+def topic_of(events: FileDescriptor) -> str:
+    """The topic of the domain whose events this proto file holds: its package."""
+    return str(events.package)
+
+
 def new_event(
     *,
-    type: str,
     source: str,
+    type: str = "",
     tenant_id: str,
     subject: str,
     payload: Message,
     time: datetime | None = None,
 ) -> Envelope:
-    """A fresh event with a ULID id (sortable by creation time), in the current trace."""
+    """A fresh event with a ULID id (sortable by creation time), in the current trace; its
+    type is the payload's (`event_type`) unless given."""
     return Envelope(
         id=str(ULID()),
-        type=type,
+        type=type or event_type(payload),
         source=source,
         time=time or datetime.now(UTC),
         subject=subject,

@@ -21,7 +21,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, RebalanceInPro
 from google.protobuf.message import DecodeError, Message
 
 from chassis import logs, metrics, tracing
-from chassis.cloudevents import Envelope, MalformedEvent
+from chassis.cloudevents import Envelope, MalformedEvent, event_type
 from chassis.kafka import EventPublisher
 
 log = logs.get(__name__)
@@ -42,6 +42,42 @@ def decode(envelope: Envelope, cls: type[M]) -> M:
     except DecodeError as exc:
         raise PermanentError(f"payload is not a {cls.DESCRIPTOR.full_name}: {exc}") from exc
     return msg
+
+
+def payload_tenant(msg: Message) -> str | None:
+    """The tenant a payload names: its `tenant_id`, or that of the one message it carries
+    (purchase_made carries a purchase); None when it names none."""
+    own = msg.DESCRIPTOR.fields_by_name.get("tenant_id")
+    if own is not None:
+        return str(getattr(msg, own.name))
+    for field in msg.DESCRIPTOR.fields:
+        carried = field.message_type
+        if carried is not None and not field.is_repeated and "tenant_id" in carried.fields_by_name:
+            return payload_tenant(getattr(msg, field.name))
+    return None
+
+
+def on(payload: type[M], handle: Callable[[Envelope, M], Awaitable[None]]) -> tuple[str, Handler]:
+    """Subscribe `handle` to the events of this payload type (its type derived from the proto,
+    `event_type`): it gets the decoded payload, whose tenant has been checked against the
+    envelope's, so no handler can act for a tenant the event was not addressed to."""
+
+    async def handler(envelope: Envelope) -> None:
+        msg = decode(envelope, payload)
+        tenant = payload_tenant(msg)
+        if tenant is not None and tenant != envelope.tenant_id:
+            raise PermanentError(f"the payload's tenant {tenant!r} differs from the envelope's")
+        await handle(envelope, msg)
+
+    return event_type(payload), handler
+
+
+def by_event_type(*entries: tuple[str, Handler]) -> dict[str, Handler]:
+    """The table of what a service does with each event type it consumes (`on` entries)."""
+    table = dict(entries)
+    if len(table) != len(entries):
+        raise ValueError("an event type is subscribed twice")
+    return table
 
 
 @dataclass(frozen=True)

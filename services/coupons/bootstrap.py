@@ -50,11 +50,8 @@ def wire(rt: Runtime) -> ServiceSpec:
         till=till,
         wallet=wallet,
         jobs=jobs,
-        job_store=job_store,
         rules=rules,
-        rule_store=rule_store,
         expiry=expiry,
-        coupons=coupons,
     )
     return ServiceSpec(
         grpc_services=[

@@ -7,17 +7,17 @@ from datetime import datetime
 from google.protobuf.message import Message
 from regulars.coupons.v1 import events_pb2
 
-from chassis.cloudevents import Envelope, new_event
+from chassis.cloudevents import Envelope, event_type, new_event, topic_of
 from services.coupons.adapters import pb
 from services.coupons.domain.coupons import Coupon
 
 SOURCE = "regulars/coupons"
-TOPIC = "regulars.coupons.v1"
-COUPON_ISSUED = "regulars.coupons.v1.coupon_issued"
-COUPON_REDEEMED = "regulars.coupons.v1.coupon_redeemed"
-COUPON_RELEASED = "regulars.coupons.v1.coupon_released"
-COUPON_EXPIRING = "regulars.coupons.v1.coupon_expiring"
-COUPON_EXPIRED = "regulars.coupons.v1.coupon_expired"
+TOPIC = topic_of(events_pb2.DESCRIPTOR)
+COUPON_ISSUED = event_type(events_pb2.CouponIssued)
+COUPON_REDEEMED = event_type(events_pb2.CouponRedeemed)
+COUPON_RELEASED = event_type(events_pb2.CouponReleased)
+COUPON_EXPIRING = event_type(events_pb2.CouponExpiring)
+COUPON_EXPIRED = event_type(events_pb2.CouponExpired)
 
 
 def _event(type_: str, c: Coupon, payload: Message, at: datetime) -> Envelope:

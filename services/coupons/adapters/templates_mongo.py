@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.coupons.adapters.documents import template_doc, template_from
-from services.coupons.domain.templates import Template
+from services.coupons.domain.templates import StoredTemplate, Template
 
 TEMPLATES = "templates"
 INDEXES = {TEMPLATES: [IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING)], name="tenant_state")]}
@@ -29,15 +29,14 @@ class MongoTemplates:
         doc = template_doc(t, stays_spent_on_refund) | {"budget_used": 0, "audience_ready": False}
         await insert_once(self._templates, doc)
 
-    async def get(self, tenant_id: str, template_id: str) -> tuple[Template, Document] | None:
-        """The template and its stored extras (stays_spent_on_refund, budget_used, audience_ready)."""
+    async def get(self, tenant_id: str, template_id: str) -> StoredTemplate | None:
         doc = await find_for_tenant(self._templates, tenant_id, template_id)
-        return (template_from(doc), doc) if doc else None
+        return _stored(doc) if doc else None
 
-    async def of_tenant(self, tenant_id: str, state: str = "") -> list[tuple[Template, Document]]:
+    async def of_tenant(self, tenant_id: str, state: str = "") -> list[StoredTemplate]:
         query: dict[str, Any] = {"tenant_id": tenant_id} | ({"state": state} if state else {})
         docs = await self._templates.find(query).sort("created_at", -1).limit(500).to_list()
-        return [(template_from(d), d) for d in docs]
+        return [_stored(d) for d in docs]
 
     async def save(self, t: Template, stays_spent_on_refund: bool, expected_version: int) -> bool:
         """Write an edited template unless someone else edited it first (version check)."""
@@ -89,3 +88,12 @@ class MongoTemplates:
             {"_id": template_id, "tenant_id": tenant_id, f"budget_marks.{key}": {"$exists": True}},
             {"$inc": {"budget_used": -amount}, "$unset": {f"budget_marks.{key}": ""}},
         )
+
+
+def _stored(doc: Document) -> StoredTemplate:
+    return StoredTemplate(
+        template_from(doc),
+        stays_spent_on_refund=bool(doc.get("stays_spent_on_refund")),
+        budget_used=int(doc.get("budget_used", 0)),
+        audience_ready=bool(doc.get("audience_ready")),
+    )

@@ -471,3 +471,19 @@ def _name_list(field: str, raw: Iterable[str], *, fold: bool) -> tuple[str, ...]
         if len(seen) > LIST_MAX:
             raise InvalidArgument(field, f"at most {LIST_MAX} entries")
     return tuple(seen.values())
+
+
+@dataclass(frozen=True)
+class StoredTemplate:
+    """A template with what is kept beside its terms: whether a refunded coupon stays spent,
+    the budget of discount used so far, and whether its segment audience has been copied in."""
+
+    template: Template
+    stays_spent_on_refund: bool = False
+    budget_used: int = 0
+    audience_ready: bool = False
+
+    @property
+    def audience_known(self) -> bool:
+        """Whether claims may check the audience now (only a segment audience must be copied in)."""
+        return self.audience_ready or self.template.audience.kind is not AudienceKind.SEGMENT

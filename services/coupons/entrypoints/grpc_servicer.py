@@ -9,16 +9,13 @@ from typing import Any
 import grpc
 from regulars.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 
-from chassis.errors import InvalidArgument, NotFound
+from chassis.errors import InvalidArgument
 from services.coupons.adapters import pb
-from services.coupons.adapters.coupons_mongo import MongoCoupons
-from services.coupons.adapters.jobs_mongo import MongoJobs
-from services.coupons.adapters.rules_mongo import MongoRules
 from services.coupons.domain.coupons import Outcome, Source
 from services.coupons.domain.rules import Rule
 from services.coupons.entrypoints import pb_mapping as mapping
 from services.coupons.service.catalogue import Catalogue
-from services.coupons.service.housekeeping import Expiry, template_report
+from services.coupons.service.housekeeping import Expiry
 from services.coupons.service.issuing import Issuer, IssueResult
 from services.coupons.service.jobs import JobRunner
 from services.coupons.service.rules import RuleEngine
@@ -51,11 +48,8 @@ class CouponsServicer(coupons_pb2_grpc.CouponsServiceServicer):
         till: Till,
         wallet: Wallet,
         jobs: JobRunner,
-        job_store: MongoJobs,
         rules: RuleEngine,
-        rule_store: MongoRules,
         expiry: Expiry,
-        coupons: MongoCoupons,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._catalogue = catalogue
@@ -63,11 +57,8 @@ class CouponsServicer(coupons_pb2_grpc.CouponsServiceServicer):
         self._till = till
         self._wallet = wallet
         self._jobs = jobs
-        self._job_store = job_store
         self._rules = rules
-        self._rule_store = rule_store
         self._expiry = expiry
-        self._coupons = coupons
         self._clock = clock
 
     # Templates
@@ -159,10 +150,7 @@ class CouponsServicer(coupons_pb2_grpc.CouponsServiceServicer):
     async def GetIssueJob(
         self, request: coupons_pb2.GetIssueJobRequest, context: Context
     ) -> coupons_pb2.IssueJob:
-        job = await self._job_store.get(request.tenant_id, request.job_id)
-        if job is None or job.get("kind") != "issue":
-            raise NotFound(f"issue job {request.job_id} not found")
-        return mapping.job(job)
+        return mapping.job(await self._jobs.issue_job(request.tenant_id, request.job_id))
 
     # The wallet
 
@@ -278,7 +266,7 @@ class CouponsServicer(coupons_pb2_grpc.CouponsServiceServicer):
     async def ListRules(
         self, request: coupons_pb2.ListRulesRequest, context: Context
     ) -> coupons_pb2.ListRulesResponse:
-        rules = await self._rule_store.of_tenant(request.tenant_id)
+        rules = await self._rules.of_tenant(request.tenant_id)
         return coupons_pb2.ListRulesResponse(rules=[mapping.rule(r) for r in rules])
 
     async def SetRuleActive(
@@ -305,5 +293,4 @@ class CouponsServicer(coupons_pb2_grpc.CouponsServiceServicer):
     async def GetTemplateReport(
         self, request: coupons_pb2.GetTemplateReportRequest, context: Context
     ) -> coupons_pb2.TemplateReport:
-        await self._catalogue.view(request.tenant_id, request.template_id)  # NOT_FOUND for a foreign template
-        return mapping.report(await template_report(self._coupons, request.tenant_id, request.template_id))
+        return mapping.report(await self._catalogue.report(request.tenant_id, request.template_id))

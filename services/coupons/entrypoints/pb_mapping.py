@@ -8,8 +8,8 @@ from typing import Any
 from regulars.coupons.v1 import coupons_pb2
 
 from chassis.errors import InvalidArgument
-from chassis.mongo import Document
 from services.coupons.adapters.pb import KIND_FROM_PB, benefit, scope, ts
+from services.coupons.domain.jobs import Job
 from services.coupons.domain.rules import Rule
 from services.coupons.domain.templates import Audience, Benefit, Limits, Scope
 from services.coupons.domain.validity import Validity
@@ -146,21 +146,21 @@ def rule(r: Rule) -> coupons_pb2.Rule:
     )
 
 
-def job(d: Document) -> coupons_pb2.IssueJob:
+def job(j: Job) -> coupons_pb2.IssueJob:
     out = coupons_pb2.IssueJob(
-        id=d["_id"],
-        tenant_id=d["tenant_id"],
-        template_id=d["template_id"],
-        segment_id=d["segment_id"],
-        state=d["state"],
-        members_seen=d.get("members_seen", 0),
-        issued=d.get("issued", 0),
-        skipped=d.get("skipped", 0),
-        detail=d.get("detail", ""),
-        started_at=ts(d["started_at"]),
+        id=j.id,
+        tenant_id=j.tenant_id,
+        template_id=j.template_id,
+        segment_id=j.segment_id,
+        state=j.state.value,
+        members_seen=j.members_seen,
+        issued=j.issued,
+        skipped=j.skipped,
+        detail=j.detail,
+        started_at=ts(j.started_at),
     )
-    if d.get("finished_at"):
-        out.finished_at.CopyFrom(ts(d["finished_at"]))
+    if j.finished_at:
+        out.finished_at.CopyFrom(ts(j.finished_at))
     return out
 
 

@@ -11,7 +11,8 @@ from ulid import ULID
 
 from chassis.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.coupons.domain import templates as tpl
-from services.coupons.domain.templates import Template, TemplateState
+from services.coupons.domain.templates import StoredTemplate, Template, TemplateState
+from services.coupons.service.housekeeping import Report, template_report
 from services.coupons.service.ports import CouponRepository, TemplateRepository
 
 
@@ -46,28 +47,12 @@ class Catalogue:
         found = await self._templates.get(tenant_id, template_id)
         if found is None:
             raise NotFound(f"template {template_id} not found")
-        template, doc = found
-        return TemplateView(
-            template,
-            bool(doc.get("stays_spent_on_refund")),
-            await self._coupons.count_issued(tenant_id, template_id),
-            int(doc.get("budget_used", 0)),
-            bool(doc.get("audience_ready")) or template.audience.kind is not tpl.AudienceKind.SEGMENT,
-        )
+        return _view(found, await self._coupons.count_issued(tenant_id, template_id))
 
     async def of_tenant(self, tenant_id: str, state: str) -> list[TemplateView]:
         if state:
             state = _state(state).value
-        return [
-            TemplateView(
-                t,
-                bool(d.get("stays_spent_on_refund")),
-                -1,
-                int(d.get("budget_used", 0)),
-                bool(d.get("audience_ready")) or t.audience.kind is not tpl.AudienceKind.SEGMENT,
-            )
-            for t, d in await self._templates.of_tenant(tenant_id, state)
-        ]
+        return [_view(stored, -1) for stored in await self._templates.of_tenant(tenant_id, state)]
 
     async def update(
         self, tenant_id: str, template_id: str, changes: dict[str, Any], stays_spent_on_refund: bool | None
@@ -83,6 +68,10 @@ class Catalogue:
             raise FailedPrecondition("the template was changed meanwhile; read it again and retry")
         return await self.view(tenant_id, template_id)
 
+    async def report(self, tenant_id: str, template_id: str) -> Report:
+        await self.view(tenant_id, template_id)  # NOT_FOUND for a foreign or missing template
+        return await template_report(self._coupons, tenant_id, template_id)
+
     async def set_state(self, tenant_id: str, template_id: str, state: str) -> TemplateView:
         wanted = _state(state)
         current = await self.view(tenant_id, template_id)
@@ -93,6 +82,13 @@ class Catalogue:
         if target is TemplateState.ACTIVE and not current.audience_ready:
             await self._audience_needed(moved)
         return await self.view(tenant_id, template_id)
+
+
+def _view(stored: StoredTemplate, issued: int) -> TemplateView:
+    """What a reader sees of a stored template; `issued` -1 when not counted (lists)."""
+    return TemplateView(
+        stored.template, stored.stays_spent_on_refund, issued, stored.budget_used, stored.audience_known
+    )
 
 
 def _state(raw: str) -> TemplateState:

@@ -83,7 +83,7 @@ class Issuer:
         found = await self._templates.get(tenant_id, template_id)
         if found is None:
             raise NotFound(f"template {template_id} not found")
-        return found[0]
+        return found.template
 
     async def claim(self, tenant_id: str, template_id: str, member_id: str) -> IssueResult:
         """A member's grab: everything the issue checks, plus `claimable` and the audience."""

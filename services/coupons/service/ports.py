@@ -12,12 +12,12 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
-from chassis.mongo import Document
 from services.coupons.domain.audience import MemberView
 from services.coupons.domain.coupons import Coupon, Redemption
+from services.coupons.domain.jobs import Job, JobState
 from services.coupons.domain.keys import Places
 from services.coupons.domain.rules import Rule
-from services.coupons.domain.templates import Template
+from services.coupons.domain.templates import StoredTemplate, Template
 
 
 class Added(Enum):
@@ -96,11 +96,11 @@ class TemplateRepository(Protocol):
     async def add(self, t: Template, stays_spent_on_refund: bool) -> None:
         """Store it (idempotent on its id) with no budget used and its audience not ready."""
 
-    async def get(self, tenant_id: str, template_id: str) -> tuple[Template, Document] | None:
-        """The template and its stored extras (stays_spent_on_refund, budget_used, audience_ready)."""
+    async def get(self, tenant_id: str, template_id: str) -> StoredTemplate | None:
+        """The template with what is stored beside it; None when the tenant has no such one."""
 
-    async def of_tenant(self, tenant_id: str, state: str = "") -> list[tuple[Template, Document]]:
-        """The tenant's templates (in `state` if given) with their extras, newest first, at most 500."""
+    async def of_tenant(self, tenant_id: str, state: str = "") -> list[StoredTemplate]:
+        """The tenant's templates (in `state` if given), newest first, at most 500."""
 
     async def save(self, t: Template, stays_spent_on_refund: bool, expected_version: int) -> bool:
         """Write an edited template unless someone else edited it first (version check)."""
@@ -136,6 +136,9 @@ class StockNumbers(Protocol):
 class AudienceProjection(Protocol):
     """Members' tiers and blacklists, and segment audiences, kept locally from members' events."""
 
+    async def registered(self, tenant_id: str, member_id: str, tier: str, at: datetime) -> None:
+        """A member joined: their view, with their tier (idempotent)."""
+
     async def member(self, tenant_id: str, member_id: str) -> MemberView | None:
         """What is known of the member; None when nothing is (yet)."""
 
@@ -152,24 +155,29 @@ class AudienceProjection(Protocol):
 class JobRepository(Protocol):
     """Background jobs over a segment, with their cursor and counters."""
 
-    async def start(self, job: Document) -> tuple[Document, bool]:
+    async def start(self, job: Job) -> tuple[Job, bool]:
         """Create it, or return the job already there with this id (created=False)."""
 
-    async def running(self) -> list[Document]: ...
+    async def get(self, tenant_id: str, job_id: str) -> Job | None: ...
 
-    async def claim(self, job_id: str, holder: str, now: datetime, lease: timedelta) -> Document | None:
+    async def running(self) -> list[Job]: ...
+
+    async def claim(self, job_id: str, holder: str, now: datetime, lease: timedelta) -> Job | None:
         """The running job, now leased to `holder`; None when another live holder has it."""
 
     async def advance(self, job_id: str, from_cursor: str, cursor: str, counts: dict[str, int]) -> bool:
         """Record a batch done from `from_cursor` (the last member and the counts to add);
         False when the job is no longer running there (finished, or another replica moved it)."""
 
-    async def finish(self, job_id: str, state: str, at: datetime, detail: str = "") -> None:
+    async def finish(self, job_id: str, state: JobState, at: datetime, detail: str = "") -> None:
         """End a running job in `state`."""
 
 
 class RuleRepository(Protocol):
     async def add(self, rule: Rule) -> None: ...
+
+    async def of_tenant(self, tenant_id: str) -> list[Rule]:
+        """The tenant's rules, active or not."""
 
     async def active(self, tenant_id: str, trigger: str) -> list[Rule]:
         """The tenant's active rules of this trigger."""

@@ -31,6 +31,9 @@ class RuleEngine:
         await self._rules.add(rule)
         return rule
 
+    async def of_tenant(self, tenant_id: str) -> list[Rule]:
+        return await self._rules.of_tenant(tenant_id)
+
     async def set_active(self, tenant_id: str, rule_id: str, active: bool) -> Rule:
         rule = await self._rules.set_active(tenant_id, rule_id, active)
         if rule is None:

@@ -114,7 +114,7 @@ class Till:
                 return await self._coupons.attach_purchase(c, purchase_id) or c
             return c  # the same receipt again: a retry
         found_template = await self._templates.get(tenant_id, c.template_id)
-        budget = found_template[0].limits.budget if found_template else 0
+        budget = found_template.template.limits.budget if found_template else 0
         key = budget_key(c.id, receipt_no)
         if budget and not await self._templates.charge_budget(
             tenant_id, c.template_id, budget, key, discount
@@ -200,7 +200,7 @@ class Till:
         if c.redemption is None or c.redemption.purchase_id != purchase_id:
             return False
         found_template = await self._templates.get(tenant_id, c.template_id)
-        stays_spent = bool(found_template and found_template[1].get("stays_spent_on_refund"))
+        stays_spent = bool(found_template and found_template.stays_spent_on_refund)
         now = self._clock()
         usable = not stays_spent and now < c.valid_until
         restored = await self._coupons.restore(c, purchase_id, refund_id, usable, now)

@@ -7,14 +7,14 @@ from datetime import date, datetime
 from regulars.common.v1 import money_pb2
 from regulars.members.v1 import events_pb2, members_pb2
 
-from chassis.cloudevents import Envelope, new_event
+from chassis.cloudevents import Envelope, event_type, new_event, topic_of
 from services.members.domain import spending
 from services.members.domain.model import Member
 from services.members.domain.purchases import Purchase, Refund
 
 SOURCE = "regulars/members"
-TOPIC = "regulars.members.v1"
-MEMBER_REGISTERED = "regulars.members.v1.member_registered"
+TOPIC = topic_of(events_pb2.DESCRIPTOR)
+MEMBER_REGISTERED = event_type(events_pb2.MemberRegistered)
 
 
 def member_registered(m: Member) -> Envelope:
@@ -40,7 +40,7 @@ def member_registered(m: Member) -> Envelope:
     )
 
 
-MEMBER_STAFF_ASSIGNED = "regulars.members.v1.member_staff_assigned"
+MEMBER_STAFF_ASSIGNED = event_type(events_pb2.MemberStaffAssigned)
 
 
 def member_staff_assigned(
@@ -64,9 +64,9 @@ def member_staff_assigned(
     )
 
 
-PURCHASE_MADE = "regulars.members.v1.purchase_made"
-POINTS_CHANGED = "regulars.members.v1.points_changed"
-MEMBER_TIER_CHANGED = "regulars.members.v1.member_tier_changed"
+PURCHASE_MADE = event_type(events_pb2.PurchaseMade)
+POINTS_CHANGED = event_type(events_pb2.PointsChanged)
+MEMBER_TIER_CHANGED = event_type(events_pb2.MemberTierChanged)
 
 
 def purchase_pb(p: Purchase, points_awarded: int) -> members_pb2.Purchase:
@@ -142,7 +142,7 @@ def member_tier_changed(
     )
 
 
-PURCHASE_REFUNDED = "regulars.members.v1.purchase_refunded"
+PURCHASE_REFUNDED = event_type(events_pb2.PurchaseRefunded)
 
 
 def purchase_refunded(p: Purchase, refund: Refund, points_reversed: int, complete: bool) -> Envelope:
@@ -170,7 +170,7 @@ def purchase_refunded(p: Purchase, refund: Refund, points_reversed: int, complet
     )
 
 
-MEMBER_CONSENT_CHANGED = "regulars.members.v1.member_consent_changed"
+MEMBER_CONSENT_CHANGED = event_type(events_pb2.MemberConsentChanged)
 
 
 def member_consent_changed(
@@ -190,9 +190,9 @@ def member_consent_changed(
     )
 
 
-MEMBER_BIRTHDAY_MONTH_STARTED = "regulars.members.v1.member_birthday_month_started"
-MEMBER_BIRTHDAY = "regulars.members.v1.member_birthday"
-MEMBER_DORMANT = "regulars.members.v1.member_dormant"
+MEMBER_BIRTHDAY_MONTH_STARTED = event_type(events_pb2.MemberBirthdayMonthStarted)
+MEMBER_BIRTHDAY = event_type(events_pb2.MemberBirthday)
+MEMBER_DORMANT = event_type(events_pb2.MemberDormant)
 
 
 def birthday_month_started(*, tenant_id: str, member_id: str, today: date) -> Envelope:
@@ -223,7 +223,7 @@ def dormant(*, tenant_id: str, member_id: str, days: int, last_purchase_at: date
     )
 
 
-MEMBER_ERASED = "regulars.members.v1.member_erased"
+MEMBER_ERASED = event_type(events_pb2.MemberErased)
 
 
 def member_erased(*, tenant_id: str, member_id: str, at: datetime) -> Envelope:
@@ -234,7 +234,7 @@ def member_erased(*, tenant_id: str, member_id: str, at: datetime) -> Envelope:
     )
 
 
-MEMBER_MERGED = "regulars.members.v1.member_merged"
+MEMBER_MERGED = event_type(events_pb2.MemberMerged)
 
 
 def member_merged(
@@ -249,7 +249,7 @@ def member_merged(
     )
 
 
-REFERRAL_CONVERTED = "regulars.members.v1.referral_converted"
+REFERRAL_CONVERTED = event_type(events_pb2.ReferralConverted)
 
 
 def referral_converted(
@@ -273,7 +273,7 @@ def referral_converted(
     )
 
 
-MEMBER_BLACKLIST_CHANGED = "regulars.members.v1.member_blacklist_changed"
+MEMBER_BLACKLIST_CHANGED = event_type(events_pb2.MemberBlacklistChanged)
 
 
 def member_blacklist_changed(*, tenant_id: str, member_id: str, reason: str, at: datetime) -> Envelope:

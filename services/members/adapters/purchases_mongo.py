@@ -82,7 +82,7 @@ def recorded_from_doc(d: Document) -> RecordedPurchase:
         occurred_at=d["occurred_at"],
         currency=d["currency"],
     )
-    return RecordedPurchase(purchase, int(d.get("points_awarded", 0)))
+    return RecordedPurchase(purchase, int(d.get("points_awarded", 0)), bool(d.get("pending")))
 
 
 class MongoPurchaseRepository:
@@ -103,7 +103,7 @@ class MongoPurchaseRepository:
             self._purchases, _to_doc(purchase, points_awarded) | outbox.embed(self._topic, made)
         ):
             self._outbox.wake()
-            return RecordedPurchase(purchase, points_awarded), True
+            return RecordedPurchase(purchase, points_awarded, pending=True), True
         existing = await self.get(purchase.tenant_id, purchase.id)
         assert existing is not None
         return existing, False

@@ -340,3 +340,4 @@ class RecordedPurchase:
 
     purchase: Purchase
     points_awarded: int
+    pending: bool = False  # recorded, its effects on the member not yet all applied
