@@ -17,7 +17,7 @@ LOCAL_MONGODB_URL := $(or $(MONGODB_URL),mongodb://127.0.0.1:27017/)
 LOCAL_KAFKA := $(or $(KAFKA_BOOTSTRAP_SERVERS),127.0.0.1:9092)
 PYTEST_ARGS ?=
 
-.PHONY: run test check unit lint typecheck proto venv provision infra-up infra-down down status lock clean bench
+.PHONY: run test check unit lint typecheck layers proto venv provision infra-up infra-down down status lock clean bench
 
 run: venv infra-up ## Start the whole platform in the foreground (Ctrl-C stops the services)
 	MONGODB_URL=$(LOCAL_MONGODB_URL) KAFKA_BOOTSTRAP_SERVERS=$(LOCAL_KAFKA) $(BIN)/python -m devstack up
@@ -26,7 +26,7 @@ test: venv check infra-up ## Everything CI runs
 	MONGODB_URL=$(LOCAL_MONGODB_URL) KAFKA_BOOTSTRAP_SERVERS=$(LOCAL_KAFKA) \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-check: lint typecheck ## ruff and mypy
+check: lint typecheck layers ## ruff, mypy and the import layers (pyproject.toml [tool.importlinter])
 
 unit: venv ## Pure domain tests only: no servers needed
 	$(BIN)/python -m pytest tests/unit tests/contract $(PYTEST_ARGS)
@@ -37,6 +37,9 @@ lint: venv
 
 typecheck: venv
 	$(BIN)/mypy
+
+layers: venv
+	$(BIN)/lint-imports
 
 proto: venv ## Regenerate gen/python from proto/ (commit the result)
 	$(BIN)/python scripts/gen_proto.py

@@ -4,9 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chassis.errors import FailedPrecondition
 from services.coupons.domain.discounts import Decision, Reason
-from services.coupons.domain.stacking import Candidate, Suggestion, suggest, validate_selection
+from services.coupons.domain.stacking import Candidate, Suggestion, suggest
 
 DAY0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -181,42 +180,3 @@ def test_the_suggestion_matches_an_exhaustive_search_on_random_carts() -> None:
         assert sum(amount for _, amount in got.chosen) == total
         assert all(amount > 0 for _, amount in got.chosen)
         assert set(got.rejected) | set(ids) == {c.coupon_id for c in candidates}
-
-
-def test_a_till_selection_that_follows_the_rules_passes() -> None:
-    candidates = [cand("A", "ta", 1_000), cand("B", "tb", 1_000), cand("E", "te", 3_000, stackable=False)]
-    validate_selection(candidates, ["A", "B"])
-    validate_selection(candidates, ["E"])
-    validate_selection(candidates, [])
-
-
-@pytest.mark.parametrize(
-    ("selected", "message"),
-    [
-        (["A", "E"], "coupon E is not stackable with coupon A"),
-        (
-            ["A1", "A", "B"],
-            "coupons A1 and A come from the same template; only one of them can be used per checkout",
-        ),
-        (["A", "A"], "coupon A is selected twice"),
-        (["Q"], "coupon Q is not available for this cart"),
-        (["T"], "coupon T cannot be used: spend 300.00 on eligible items"),
-    ],
-)
-def test_a_till_selection_that_breaks_the_rules_names_the_conflict(selected: list[str], message: str) -> None:
-    candidates = [
-        cand("A", "ta", 1_000),
-        cand("A1", "ta", 1_500),
-        cand("B", "tb", 1_000),
-        cand("E", "te", 3_000, stackable=False),
-        Candidate(
-            "T",
-            "tt",
-            True,
-            Decision(False, 0, Reason.BELOW_THRESHOLD, "spend 300.00 on eligible items", 0),
-            DAY0,
-        ),
-    ]
-    with pytest.raises(FailedPrecondition) as err:
-        validate_selection(candidates, selected)
-    assert err.value.message == message

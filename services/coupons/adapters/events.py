@@ -8,7 +8,7 @@ from google.protobuf.message import Message
 from regulars.coupons.v1 import events_pb2
 
 from chassis.cloudevents import Envelope, event_type, new_event, topic_of
-from services.coupons.adapters import pb
+from services.coupons import pb_shapes as pb
 from services.coupons.domain.coupons import Coupon
 
 SOURCE = "regulars/coupons"

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from chassis.errors import FailedPrecondition
 from services.coupons.domain.discounts import Decision, Reason
 
 
@@ -77,31 +76,6 @@ def suggest(candidates: Sequence[Candidate], cart_total: int) -> Suggestion:
     picked = {c.coupon_id for c in best}
     rejected = {c.coupon_id: _why_not(c, value(c), best) for c in candidates if c.coupon_id not in picked}
     return Suggestion(tuple(chosen), total, rejected)
-
-
-def validate_selection(candidates: Sequence[Candidate], selected_ids: Sequence[str]) -> None:
-    """Refuses a till's own choice that breaks the rules, naming the coupons in conflict."""
-    by_id = {c.coupon_id: c for c in candidates}
-    for i, coupon_id in enumerate(selected_ids):
-        if coupon_id in selected_ids[:i]:
-            raise FailedPrecondition(f"coupon {coupon_id} is selected twice")
-        c = by_id.get(coupon_id)
-        if c is None:
-            raise FailedPrecondition(f"coupon {coupon_id} is not available for this cart")
-        if not c.decision.applies:
-            raise FailedPrecondition(f"coupon {coupon_id} cannot be used: {c.decision.detail}")
-    chosen = [by_id[i] for i in selected_ids]
-    for c in chosen:
-        others = [o.coupon_id for o in chosen if o is not c]
-        if others and not c.stackable:
-            raise FailedPrecondition(f"coupon {c.coupon_id} is not stackable with coupon {others[0]}")
-    for i, c in enumerate(chosen):
-        for o in chosen[:i]:
-            if o.template_id == c.template_id:
-                raise FailedPrecondition(
-                    f"coupons {o.coupon_id} and {c.coupon_id} come from the same template; "
-                    "only one of them can be used per checkout"
-                )
 
 
 def _best_stack(ordered: list[Candidate], value: Callable[[Candidate], int], cap: int) -> list[Candidate]:

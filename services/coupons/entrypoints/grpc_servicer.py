@@ -10,7 +10,7 @@ import grpc
 from regulars.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 
 from chassis.errors import InvalidArgument
-from services.coupons.adapters import pb
+from services.coupons import pb_shapes as pb
 from services.coupons.domain.coupons import Outcome, Source
 from services.coupons.domain.rules import Rule
 from services.coupons.entrypoints import pb_mapping as mapping

@@ -8,11 +8,11 @@ from typing import Any
 from regulars.coupons.v1 import coupons_pb2
 
 from chassis.errors import InvalidArgument
-from services.coupons.adapters.pb import KIND_FROM_PB, benefit, scope, ts
 from services.coupons.domain.jobs import Job
 from services.coupons.domain.rules import Rule
 from services.coupons.domain.templates import Audience, Benefit, Limits, Scope
 from services.coupons.domain.validity import Validity
+from services.coupons.pb_shapes import KIND_FROM_PB, benefit, scope, ts
 from services.coupons.service.catalogue import TemplateView
 from services.coupons.service.housekeeping import Report
 

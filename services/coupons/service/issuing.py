@@ -120,12 +120,15 @@ class Issuer:
         view = await self._audience.member(template.tenant_id, member_id)
         if _barred(view):
             return _no(Outcome.NOT_ELIGIBLE, _BARRED)
-        kind = template.audience.kind
-        if kind is AudienceKind.TIERS and (view is None or view.tier not in template.audience.tiers):
-            return _no(Outcome.NOT_ELIGIBLE, f"for {', '.join(template.audience.tiers)} members only")
-        if kind is AudienceKind.SEGMENT and not await self._audience.in_segment(template.id, member_id):
-            return _no(Outcome.NOT_ELIGIBLE, "this offer is for selected members")
-        return None
+        audience = template.audience
+        in_segment = audience.kind is AudienceKind.SEGMENT and await self._audience.in_segment(
+            template.id, member_id
+        )
+        if audience.admits(view.tier if view else "", in_segment):
+            return None
+        if audience.kind is AudienceKind.TIERS:
+            return _no(Outcome.NOT_ELIGIBLE, f"for {', '.join(audience.tiers)} members only")
+        return _no(Outcome.NOT_ELIGIBLE, "this offer is for selected members")
 
     async def _issue(
         self,

@@ -11,6 +11,7 @@ from chassis.cloudevents import Envelope, event_type, new_event, topic_of
 from services.members.domain import spending
 from services.members.domain.model import Member
 from services.members.domain.purchases import Purchase, Refund
+from services.members.pb_shapes import purchase_pb
 
 SOURCE = "regulars/members"
 TOPIC = topic_of(events_pb2.DESCRIPTOR)
@@ -67,35 +68,6 @@ def member_staff_assigned(
 PURCHASE_MADE = event_type(events_pb2.PurchaseMade)
 POINTS_CHANGED = event_type(events_pb2.PointsChanged)
 MEMBER_TIER_CHANGED = event_type(events_pb2.MemberTierChanged)
-
-
-def purchase_pb(p: Purchase, points_awarded: int) -> members_pb2.Purchase:
-    pb = members_pb2.Purchase(
-        id=p.id,
-        tenant_id=p.tenant_id,
-        member_id=p.member_id,
-        store_id=p.store_id,
-        receipt_no=p.receipt_no,
-        served_by_staff_id=p.served_by_staff_id,
-        credited_staff_id=p.credited_staff_id,
-        lines=[
-            members_pb2.PurchaseLine(
-                sku=ln.sku,
-                brand=ln.brand,
-                category=ln.category,
-                quantity=ln.quantity,
-                list_price=ln.list_price,
-                paid_price=ln.paid_price,
-            )
-            for ln in p.lines
-        ],
-        coupon_codes=list(p.coupon_codes),
-        total_list=money_pb2.Money(currency=p.currency, minor_units=p.total_list),
-        total_paid=money_pb2.Money(currency=p.currency, minor_units=p.total_paid),
-        points_awarded=points_awarded,
-    )
-    pb.occurred_at.FromDatetime(p.occurred_at)
-    return pb
 
 
 def purchase_made(p: Purchase, points_awarded: int) -> Envelope:

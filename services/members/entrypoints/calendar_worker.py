@@ -11,8 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from chassis import logs
-from services.members.adapters.calendar_mongo import MongoCalendar
 from services.members.domain.calendar import days_between
+from services.members.service.ports import CalendarRunner
 
 log = logs.get(__name__)
 
@@ -20,7 +20,7 @@ log = logs.get(__name__)
 class CalendarWorker:
     def __init__(
         self,
-        calendar: MongoCalendar,
+        calendar: CalendarRunner,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         poll_seconds: float = 600.0,
     ) -> None:

@@ -18,11 +18,11 @@ from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.completion import finish
 from chassis.errors import InvalidArgument, NotFound
-from services.members.adapters import events
 from services.members.domain import points as pts
 from services.members.domain.model import Enrolment, Profile
 from services.members.domain.purchases import Line, RefundLine
 from services.members.entrypoints import pb_mapping as pb
+from services.members.pb_shapes import purchase_pb
 from services.members.service import directory, handlers, points, profile, purchases, segments
 from services.members.service.ports import (
     CalendarRunner,
@@ -310,7 +310,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             )
         )
         return members_pb2.RecordPurchaseResponse(
-            purchase=events.purchase_pb(recorded.purchase, recorded.points_awarded), created=created
+            purchase=purchase_pb(recorded.purchase, recorded.points_awarded), created=created
         )
 
     async def GetPoints(self, request: members_pb2.GetPointsRequest, context: Context) -> members_pb2.Points:

@@ -160,6 +160,9 @@ class CalendarRunner(Protocol):
     async def run_day(self, today: date) -> dict[str, int]:
         """Announce the day's birthdays, birthday months and dormancies (idempotent per day)."""
 
+    async def last_day(self) -> date | None:
+        """The last day run to its end; None before the first."""
+
 
 class PrivacyRepository(Protocol):
     async def export(self, tenant_id: str, member_id: str) -> str | None:
