@@ -18,7 +18,7 @@ from services.members.adapters import (
     purchases_mongo,
     refunds_mongo,
     segments_mongo,
-    tiers_mongo,
+    spending_mongo,
 )
 from services.members.domain import points, tiers
 from services.members.entrypoints import consumer
@@ -26,6 +26,9 @@ from services.members.entrypoints.calendar_worker import CalendarWorker
 from services.members.entrypoints.grpc_servicer import MembersServicer
 from services.members.entrypoints.handover_worker import HandoverWorker
 from services.members.entrypoints.purchase_completer import PurchaseCompleter
+from services.members.service.purchases import PurchaseEffects
+from services.members.service.refunds import Refunds
+from services.members.service.tiers import TierReview
 
 SERVICE_NAME = members_pb2.DESCRIPTOR.services_by_name["MembersService"].full_name
 
@@ -47,34 +50,33 @@ def wire(rt: Runtime) -> ServiceSpec:
     members = mongo.MongoMemberRepository(rt.db, topic, rt.outbox)
     directory = directory_mongo.MongoDirectoryRepository(rt.db)
     handovers = directory_mongo.MongoHandoverRepository(rt.db, topic, rt.outbox)
-    purchases = purchases_mongo.MongoPurchaseRepository(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER)
-    refunds = refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER)
+    ladder = tiers.DEFAULT_LADDER
+    purchases = purchases_mongo.MongoPurchaseRepository(rt.db, topic, rt.outbox, ladder.names[0])
+    spending = spending_mongo.MongoMemberSpending(rt.db, topic, rt.outbox)
     worker = HandoverWorker(handovers)
     ledger = points_mongo.MongoPointsLedger(rt.db, topic, rt.outbox)
+    effects = PurchaseEffects(purchases, spending, ledger, ladder)
+    refunds = Refunds(refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox), spending, ledger, ladder)
     calendar = calendar_mongo.MongoCalendar(
-        rt.db,
-        topic,
-        rt.outbox,
-        rt.settings.dormant_days,
-        ledger,
-        tiers_mongo.MongoTierReview(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER),
+        rt.db, topic, rt.outbox, rt.settings.dormant_days, ledger, TierReview(spending, ladder).review_all
     )
     calendar_worker = CalendarWorker(calendar)
     servicer = MembersServicer(
-        members,
-        directory,
-        handovers,
-        rt.settings.default_phone_region,
-        worker.nudge,
-        purchases,
-        points.PointsPolicy(),
-        segments_mongo.MongoSegmentRepository(rt.db),
-        refunds,
-        calendar,
-        privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox),
-        merge_mongo.MongoMerge(rt.db, topic, rt.outbox, tiers.DEFAULT_LADDER),
-        links_mongo.MongoMemberLinks(rt.db),
-        ledger,
+        repo=members,
+        directory_repo=directory,
+        handovers=handovers,
+        default_region=rt.settings.default_phone_region,
+        handover_started=worker.nudge,
+        purchases_repo=purchases,
+        purchase_effects=effects,
+        points_policy=points.PointsPolicy(),
+        segments_repo=segments_mongo.MongoSegmentRepository(rt.db),
+        refunds=refunds,
+        calendar=calendar,
+        privacy=privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox),
+        merge=merge_mongo.MongoMerge(rt.db, topic, rt.outbox, ladder),
+        links=links_mongo.MongoMemberLinks(rt.db),
+        ledger=ledger,
     )
     return ServiceSpec(
         grpc_services=[
@@ -88,7 +90,7 @@ def wire(rt: Runtime) -> ServiceSpec:
             calendar_mongo.CALENDAR_EVENTS,
         ],
         produces=[topic],
-        subscription=Subscription(topics=[topic], handlers=consumer.subscriptions(purchases, refunds)),
+        subscription=Subscription(topics=[topic], handlers=consumer.subscriptions(effects, refunds)),
         # Each loop is safe on every replica at once; its module says why.
-        background=[worker.run, calendar_worker.run, PurchaseCompleter(purchases).run],
+        background=[worker.run, calendar_worker.run, PurchaseCompleter(effects).run],
     )

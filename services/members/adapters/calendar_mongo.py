@@ -16,6 +16,7 @@ A day run twice at once counts each effect in one of the two runs' summaries.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -28,7 +29,6 @@ from chassis.mongo import Document, insert_once
 from services.members.adapters import events
 from services.members.adapters.mongo import MEMBERS
 from services.members.adapters.points_mongo import MongoPointsLedger
-from services.members.adapters.tiers_mongo import MongoTierReview
 from services.members.domain.calendar import birthday_days, dormant_windows, starts_a_month
 
 CALENDAR_EVENTS = "calendar_events"
@@ -49,10 +49,10 @@ class MongoCalendar:
         out: outbox.Outbox,
         dormant_days: tuple[int, ...],
         ledger: MongoPointsLedger,
-        tier_review: MongoTierReview,
+        review_tiers: Callable[[datetime], Awaitable[int]],
     ) -> None:
         self._ledger = ledger
-        self._tier_review = tier_review
+        self._review_tiers = review_tiers  # service.tiers.TierReview.review_all
         self._members = db[MEMBERS]
         self._events = db[CALENDAR_EVENTS]
         self._state = db[CALENDAR_STATE]
@@ -94,7 +94,7 @@ class MongoCalendar:
                 counts["points_expired"] += bool(
                     await self._ledger.expire(m["tenant_id"], m["_id"], midnight)
                 )
-        counts["tiers_changed"] = await self._tier_review.review_all(midnight)
+        counts["tiers_changed"] = await self._review_tiers(midnight)
         await self._done(today)
         return counts
 

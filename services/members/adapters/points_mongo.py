@@ -34,6 +34,28 @@ class MongoPointsLedger:
         self._topic = topic
         self._outbox = out
 
+    async def enter(
+        self,
+        tenant_id: str,
+        member_id: str,
+        delta: int,
+        reason: pts.EntryReason,
+        source: str,
+        at: datetime,
+        expires_at: datetime | None = None,
+    ) -> None:
+        """A purchase's or refund's entry: keyed by tenant and source (a receipt is one member's)."""
+        entry: Document = {
+            "_id": f"{tenant_id}:{source}",
+            "tenant_id": tenant_id,
+            "member_id": member_id,
+            "delta": delta,
+            "reason": reason.value,
+            "source": source,
+            "at": at,
+        }
+        await insert_once(self._entries, entry | ({"expires_at": expires_at} if expires_at else {}))
+
     async def adjust(
         self,
         tenant_id: str,

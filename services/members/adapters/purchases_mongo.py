@@ -1,17 +1,8 @@
-"""Purchases, the points ledger and the member statistics they feed, in MongoDB.
+"""Purchases and the points ledger in MongoDB (the use case is service/purchases.py).
 
-Without transactions a purchase touches three documents, each change idempotent on its own:
-1. the purchase, `_id` = receipt key, inserted with its purchase_made event (outbox) and
-   `pending: True`: the unique `_id` makes 50 simultaneous retries of one receipt record one;
-2. the ledger entry, `_id` = its source ("purchase:<id>"): counted once whatever happens;
-3. the member, in ONE versioned update (adapters/spending_mongo.py): the increments of its
-   statistics and balance, the fields judged from them (trailing spend, discount share, tier,
-   referral conversion), the `_applied.<purchase id>` marker and the points_changed /
-   member_tier_changed / referral_converted events. It applies only if the member is as read
-   and not yet marked, so two replicas applying at once, or a replay, count it once;
-then `pending` is unset. A purchase still pending after a crash or a cut-off call is applied
-by the completer loop (`pending`, indexed) within seconds, and by members' own consumption of
-purchase_made; both are the same idempotent `apply`.
+A purchase document, `_id` = receipt key, is inserted with its purchase_made event (outbox) and
+`pending: True`: the unique `_id` makes 50 simultaneous retries of one receipt record one.
+`pending` (indexed with `pending_since`) is unset once its effects on the member are stored.
 """
 
 from __future__ import annotations
@@ -22,11 +13,9 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import logs, outbox
-from chassis.mongo import Document, find_for_tenant, insert_once, update_versioned
-from services.members.adapters import events, spending_mongo
+from chassis.mongo import Document, find_for_tenant, insert_once
+from services.members.adapters import events
 from services.members.adapters.mongo import MEMBERS
-from services.members.domain import points as pts
-from services.members.domain import spending, tiers
 from services.members.domain.purchases import Line, Purchase, RecordedPurchase
 
 log = logs.get(__name__)
@@ -86,15 +75,13 @@ def recorded_from_doc(d: Document) -> RecordedPurchase:
 
 
 class MongoPurchaseRepository:
-    def __init__(
-        self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox, ladder: tiers.TierLadder
-    ) -> None:
+    def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox, first_tier: str) -> None:
         self._purchases = db[PURCHASES]
         self._entries = db[POINTS_ENTRIES]
         self._members = db[MEMBERS]
         self._topic = topic
         self._outbox = out
-        self._ladder = ladder
+        self._first_tier = first_tier  # the tier of a member not yet placed on the ladder
 
     async def add(self, purchase: Purchase, points_awarded: int) -> tuple[RecordedPurchase, bool]:
         """Record it (pending), or return the purchase already recorded for this receipt."""
@@ -119,48 +106,9 @@ class MongoPurchaseRepository:
         docs = await self._purchases.find(query).sort("pending_since", 1).limit(limit).to_list()
         return [recorded_from_doc(d) for d in docs]
 
-    async def apply(self, recorded: RecordedPurchase) -> None:
-        """Ledger entry, then the member in one versioned update, then no longer pending."""
-        p, awarded = recorded.purchase, recorded.points_awarded
-        source = pts.entry_source(pts.EntryReason.PURCHASE, p.id)
-        if awarded:
-            await insert_once(
-                self._entries,
-                {
-                    "_id": f"{p.tenant_id}:{source}",
-                    "tenant_id": p.tenant_id,
-                    "member_id": p.member_id,
-                    "delta": awarded,
-                    "reason": pts.EntryReason.PURCHASE.value,
-                    "source": source,
-                    "at": p.occurred_at,
-                    "expires_at": pts.expires_at(p.occurred_at),
-                },
-            )
-        change = spending.purchase_change(p, awarded, source)
-        now = datetime.now(UTC)
-
-        def decide(member: Document) -> Document | None:
-            if p.id in (member.get("_applied") or {}):
-                return None  # applied before (a replay, or another replica got there first)
-            outcome = spending.judge(spending_mongo.standing(member), change, self._ladder, now)
-            return spending_mongo.judged_update(
-                change,
-                outcome,
-                topic=self._topic,
-                tenant_id=p.tenant_id,
-                member_id=p.member_id,
-                at=now,
-                marks={f"_applied.{p.id}": True},
-            )
-
-        member = await update_versioned(self._members, {"_id": p.member_id, "tenant_id": p.tenant_id}, decide)
-        if member is None:
-            log.warning("purchase of an unknown member left unapplied", purchase_id=p.id)
-        else:
-            self._outbox.wake()
+    async def applied(self, tenant_id: str, purchase_id: str) -> None:
         await self._purchases.update_one(
-            {"_id": p.id, "tenant_id": p.tenant_id, "pending": True},
+            {"_id": purchase_id, "tenant_id": tenant_id, "pending": True},
             {"$unset": {"pending": "", "pending_since": ""}},
         )
 
@@ -176,4 +124,4 @@ class MongoPurchaseRepository:
             .limit(limit)
             .to_list()
         )
-        return int(member.get("points_balance", 0)), member.get("tier", "") or self._ladder.names[0], entries
+        return int(member.get("points_balance", 0)), member.get("tier", "") or self._first_tier, entries

@@ -1,34 +1,27 @@
-"""Refunds of recorded purchases, and their effects on the member, each exactly once.
+"""Refunds recorded in their purchase documents (the use case is service/refunds.py).
 
-The refund is written into its purchase document (`refunds.<key>`) with its
-purchase_refunded event, in a versioned update of the purchase (chassis.mongo.update_versioned):
-it applies only if no other refund was written since the purchase was read, so two tills
-refunding the same purchase at once cannot both give back the last yuan, and a refund id seen
-before returns the first answer. The member's side (spend, balance, tier, events) is one
-versioned update of the member (adapters/spending_mongo.py), guarded by `_applied.r<key>`,
-which also keeps the points actually taken back; the ledger entry follows, unique on its
-source, and is written again from that marker by any later apply, so a crash between the two
-does not lose it. Members consumes its own purchase_refunded to finish a refund a crash
-interrupted.
+A refund is written into its purchase document (`refunds.<key>`) with its purchase_refunded
+event, in a versioned update of the purchase (chassis.mongo.update_versioned): it applies only
+if no other refund was written since the purchase was read, so two tills refunding the same
+purchase at once cannot both give back the last yuan, and a refund id seen before returns the
+first answer.
 """
 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import outbox
 from chassis.errors import NotFound
-from chassis.mongo import Document, find_for_tenant, insert_once, update_versioned
-from services.members.adapters import events, spending_mongo
-from services.members.adapters.mongo import MEMBERS
-from services.members.adapters.purchases_mongo import POINTS_ENTRIES, PURCHASES, recorded_from_doc
-from services.members.domain import points as pts
-from services.members.domain import spending, tiers
-from services.members.domain.purchases import Purchase, Refund, RefundLine, parse_refund
+from chassis.mongo import Document, find_for_tenant, update_versioned
+from services.members.adapters import events
+from services.members.adapters.purchases_mongo import PURCHASES, recorded_from_doc
+from services.members.domain.purchases import Purchase, Refund, RefundLine
+from services.members.domain.refunds import RecordedRefund
+from services.members.service.ports import DecideRefund
 
 
 def refund_key(refund_id: str) -> str:
@@ -46,45 +39,27 @@ def _refund_from(purchase_id: str, d: Document) -> Refund:
 
 
 class MongoRefundRepository:
-    def __init__(
-        self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox, ladder: tiers.TierLadder
-    ) -> None:
+    def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
         self._purchases = db[PURCHASES]
-        self._members = db[MEMBERS]
-        self._entries = db[POINTS_ENTRIES]
         self._topic = topic
         self._outbox = out
-        self._ladder = ladder
 
-    async def refund(
-        self, tenant_id: str, purchase_id: str, refund_id: str, lines: list[RefundLine] | None, at: datetime
-    ) -> tuple[Purchase, Refund, int, bool]:
-        """(purchase, refund, points reversed, created); a known refund id returns the first."""
+    async def add(
+        self, tenant_id: str, purchase_id: str, refund_id: str, decide: DecideRefund
+    ) -> tuple[Purchase, RecordedRefund, bool]:
         key = refund_key(refund_id)
         created = False
 
-        def decide(doc: Document) -> Document | None:
+        def write(doc: Document) -> Document | None:
             nonlocal created
             done: dict[str, Any] = doc.get("refunds") or {}
             created = key not in done
             if not created:
                 return None
-            purchase = recorded_from_doc(doc)
-            refunded_by_sku: dict[str, int] = {}
-            for earlier in done.values():
-                for ln in earlier["lines"]:
-                    refunded_by_sku[ln["sku"]] = refunded_by_sku.get(ln["sku"], 0) + ln["amount"]
-            refund = parse_refund(purchase.purchase, refunded_by_sku, lines, refund_id, at)
-            refunded_total = sum(refunded_by_sku.values())
-            reverse = pts.points_to_reverse(
-                purchase.points_awarded,
-                purchase.purchase.total_paid,
-                refund.amount,
-                already_refunded=refunded_total,
-                already_reversed=sum(int(r["points_reversed"]) for r in done.values()),
-            )
-            complete = refunded_total + refund.amount >= purchase.purchase.total_paid
-            event = events.purchase_refunded(purchase.purchase, refund, reverse, complete)
+            recorded = recorded_from_doc(doc)
+            decision = decide(recorded, [_recorded(purchase_id, r) for r in done.values()])
+            refund, reverse = decision.refund, decision.points_reversed
+            event = events.purchase_refunded(recorded.purchase, refund, reverse, decision.complete)
             entry = {
                 "id": refund_id,
                 "lines": [
@@ -96,72 +71,24 @@ class MongoRefundRepository:
             }
             return {"$set": {f"refunds.{key}": entry} | outbox.embed_set(self._topic, event)}
 
-        doc = await update_versioned(self._purchases, {"_id": purchase_id, "tenant_id": tenant_id}, decide)
+        doc = await update_versioned(self._purchases, {"_id": purchase_id, "tenant_id": tenant_id}, write)
         if doc is None:
             raise NotFound(f"purchase {purchase_id} not found")
-        purchase = recorded_from_doc(doc).purchase
-        refund, reverse = _stored(purchase_id, doc, key)
         if created:
             self._outbox.wake()
-            await self.apply(purchase, refund, reverse)
-        return purchase, refund, reverse, created
-
-    async def apply(self, p: Purchase, refund: Refund, reverse: int) -> None:
-        """Take back spend and points from the member, once; never below a zero balance."""
-        mark = f"r{refund_key(p.id + ':' + refund.id)}"
-        source = pts.entry_source(pts.EntryReason.REFUND, f"{p.id}:{refund.id}")
-        change = spending.refund_change(p, refund, reverse, source)
-        now = datetime.now(UTC)
-
-        def decide(member: Document) -> Document | None:
-            if mark in (member.get("_applied") or {}):
-                return None  # applied before
-            outcome = spending.judge(spending_mongo.standing(member), change, self._ladder, now)
-            return spending_mongo.judged_update(
-                change,
-                outcome,
-                topic=self._topic,
-                tenant_id=p.tenant_id,
-                member_id=p.member_id,
-                at=now,
-                marks={f"_applied.{mark}": -outcome.points},  # the points taken back
-            )
-
-        member = await update_versioned(self._members, {"_id": p.member_id, "tenant_id": p.tenant_id}, decide)
-        if member is None:
-            return
-        self._outbox.wake()
-        taken = (member.get("_applied") or {}).get(mark)
-        if type(taken) is int and taken > 0:  # True: applied before the marker kept the amount
-            await insert_once(
-                self._entries,
-                {
-                    "_id": f"{p.tenant_id}:{source}",
-                    "tenant_id": p.tenant_id,
-                    "member_id": p.member_id,
-                    "delta": -taken,
-                    "reason": pts.EntryReason.REFUND.value,
-                    "source": source,
-                    "at": refund.occurred_at,
-                },
-            )
+        return recorded_from_doc(doc).purchase, _recorded(purchase_id, doc["refunds"][key]), created
 
     async def get_refund(
         self, tenant_id: str, purchase_id: str, refund_id: str
-    ) -> tuple[Purchase, Refund, int] | None:
+    ) -> tuple[Purchase, RecordedRefund] | None:
         doc = await find_for_tenant(self._purchases, tenant_id, purchase_id)
         if doc is None:
             return None
         found = doc.get("refunds", {}).get(refund_key(refund_id))
         if found is None:
             return None
-        return (
-            recorded_from_doc(doc).purchase,
-            _refund_from(purchase_id, found),
-            int(found["points_reversed"]),
-        )
+        return recorded_from_doc(doc).purchase, _recorded(purchase_id, found)
 
 
-def _stored(purchase_id: str, doc: Document, key: str) -> tuple[Refund, int]:
-    found = doc["refunds"][key]
-    return _refund_from(purchase_id, found), int(found["points_reversed"])
+def _recorded(purchase_id: str, d: Document) -> RecordedRefund:
+    return RecordedRefund(_refund_from(purchase_id, d), int(d["points_reversed"]))

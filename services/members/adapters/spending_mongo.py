@@ -11,14 +11,81 @@ fields judged from (balance, statistics, tier, erased/merged state) bumps `_v` t
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
+from pymongo.asynchronous.database import AsyncDatabase
+
 from chassis import outbox
-from chassis.mongo import Document
+from chassis.mongo import Document, update_versioned
 from services.members.adapters import events
+from services.members.adapters.mongo import MEMBERS
 from services.members.domain import spending
 from services.members.domain.model import Referrer
+from services.members.service.ports import Applied, Judge
+
+
+class MongoMemberSpending:
+    """The spending side of member documents: a judged change stored in one guarded update.
+
+    An effect with an id (a purchase, a refund) leaves `_applied.<id>` on the member in the same
+    update, holding the points it moved: the effect delivered again finds it and changes
+    nothing, and reports the points moved the first time.
+    """
+
+    def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
+        self._members = db[MEMBERS]
+        self._topic = topic
+        self._outbox = out
+
+    async def apply(
+        self,
+        tenant_id: str,
+        member_id: str,
+        change: spending.SpendChange,
+        judge: Judge,
+        effect_id: str | None = None,
+    ) -> Applied | None:
+        now = datetime.now(UTC)
+        judged: spending.Outcome | None = None
+
+        def decide(member: Document) -> Document | None:
+            nonlocal judged
+            judged = None
+            if effect_id is not None and effect_id in (member.get("_applied") or {}):
+                return None  # applied before (a replay, or another replica got there first)
+            judged = judge(standing(member))
+            if judged is None:
+                return None
+            marks = {f"_applied.{effect_id}": judged.points} if effect_id is not None else {}
+            return judged_update(
+                change,
+                judged,
+                topic=self._topic,
+                tenant_id=tenant_id,
+                member_id=member_id,
+                at=now,
+                marks=marks,
+            )
+
+        member = await update_versioned(self._members, {"_id": member_id, "tenant_id": tenant_id}, decide)
+        if member is None:
+            return None
+        if judged is not None:
+            self._outbox.wake()
+        moved = (member.get("_applied") or {}).get(effect_id) if effect_id is not None else None
+        return Applied(judged, moved if type(moved) is int else None)
+
+    def above(self, lowest_tier: str) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, member id) of every member, not merged away, above the lowest tier."""
+        query = {"tier": {"$nin": ["", lowest_tier]}, "merged_into": {"$exists": False}}
+        return _ids(self._members.find(query, {"tenant_id": 1}))
+
+
+async def _ids(cursor: Any) -> AsyncIterator[tuple[str, str]]:
+    async for m in cursor:
+        yield m["tenant_id"], m["_id"]
 
 
 def standing(doc: Document) -> spending.Standing:

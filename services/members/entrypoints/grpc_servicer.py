@@ -34,9 +34,10 @@ from services.members.service.ports import (
     PointsLedger,
     PrivacyRepository,
     PurchaseRepository,
-    RefundRepository,
     SegmentRepository,
 )
+from services.members.service.purchases import PurchaseEffects
+from services.members.service.refunds import Refunds
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -44,15 +45,17 @@ Context = grpc.aio.ServicerContext[Any, Any]
 class MembersServicer(members_pb2_grpc.MembersServiceServicer):
     def __init__(
         self,
+        *,
         repo: MemberRepository,
         directory_repo: DirectoryRepository,
         handovers: HandoverRepository,
         default_region: str,
         handover_started: Callable[[], None],
         purchases_repo: PurchaseRepository,
+        purchase_effects: PurchaseEffects,
         points_policy: pts.PointsPolicy,
         segments_repo: SegmentRepository,
-        refunds_repo: RefundRepository,
+        refunds: Refunds,
         calendar: CalendarRunner,
         privacy: PrivacyRepository,
         merge: MergeRepository,
@@ -64,7 +67,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         self._merge = merge
         self._privacy = privacy
         self._calendar = calendar
-        self._refunds = refunds_repo
+        self._refunds = refunds
+        self._effects = purchase_effects
         self._segments = segments_repo
         self._purchases = purchases_repo
         self._policy = points_policy
@@ -306,6 +310,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
                 members=self._repo,
                 directory=self._directory,
                 purchases=self._purchases,
+                effects=self._effects,
                 policy=self._policy,
             )
         )
@@ -368,7 +373,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         if not request.HasField("occurred_at"):
             raise InvalidArgument("occurred_at", "occurred_at is required")
         lines = [RefundLine(sku=ln.sku, quantity=ln.quantity, amount=ln.amount) for ln in request.lines]
-        purchase, refund, reversed_points, created = await finish(
+        purchase, recorded, created = await finish(
             self._refunds.refund(
                 request.tenant_id,
                 request.purchase_id,
@@ -377,6 +382,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
                 request.occurred_at.ToDatetime(tzinfo=UTC),
             )
         )
+        refund = recorded.refund
         return members_pb2.RefundPurchaseResponse(
             purchase_id=purchase.id,
             refund_id=refund.id,
@@ -385,7 +391,7 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
                 for ln in refund.lines
             ],
             amount=money_pb2.Money(currency=purchase.currency, minor_units=refund.amount),
-            points_reversed=reversed_points,
+            points_reversed=recorded.points_reversed,
             created=created,
         )
 

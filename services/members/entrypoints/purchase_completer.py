@@ -12,8 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from chassis import logs
-from services.members.service import purchases
-from services.members.service.ports import PurchaseRepository
+from services.members.service.purchases import PurchaseEffects
 
 log = logs.get(__name__)
 
@@ -21,12 +20,12 @@ log = logs.get(__name__)
 class PurchaseCompleter:
     def __init__(
         self,
-        repo: PurchaseRepository,
+        effects: PurchaseEffects,
         poll_seconds: float = 2.0,
         grace: timedelta = timedelta(seconds=5),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._repo = repo
+        self._effects = effects
         self._poll_seconds = poll_seconds
         self._grace = grace
         self._clock = clock
@@ -34,7 +33,7 @@ class PurchaseCompleter:
     async def run(self) -> None:
         while True:
             try:
-                done, failed = await purchases.complete_pending(self._repo, self._clock(), self._grace)
+                done, failed = await self._effects.complete_pending(self._clock(), self._grace)
                 if done:
                     log.info("pending purchases completed", count=done)
                 for purchase_id, exc in failed.items():

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from services.members.domain import spending
 from services.members.domain.directory import Handover, Staff, Store
 from services.members.domain.model import Member
 from services.members.domain.points import EntryReason
-from services.members.domain.purchases import Purchase, RecordedPurchase, Refund, RefundLine
+from services.members.domain.purchases import Purchase, RecordedPurchase
+from services.members.domain.refunds import RecordedRefund, RefundDecision
 
 
 class MemberRepository(Protocol):
@@ -97,15 +99,44 @@ class HandoverRepository(Protocol):
     async def finish(self, handover: Handover) -> None: ...
 
 
+Judge = Callable[[spending.Standing], "spending.Outcome | None"]
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What storing a spending change did: `outcome` is None when nothing was written now (the
+    effect was applied before, or the judge found nothing to change); `points_moved` is what the
+    effect moved when it was applied (now or before), None for an effect without an id."""
+
+    outcome: spending.Outcome | None
+    points_moved: int | None
+
+
+class MemberSpending(Protocol):
+    async def apply(
+        self,
+        tenant_id: str,
+        member_id: str,
+        change: spending.SpendChange,
+        judge: Judge,
+        effect_id: str | None = None,
+    ) -> Applied | None:
+        """Store `change` as `judge` judges the member as stored now, in one write guarded by
+        the member's version (judged again if the member changed meanwhile), once per
+        `effect_id`; None when there is no such member."""
+
+    def above(self, lowest_tier: str) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, member id) of every member above the lowest tier (the ones who can drop)."""
+
+
 class PurchaseRepository(Protocol):
     async def add(self, purchase: Purchase, points_awarded: int) -> tuple[RecordedPurchase, bool]:
         """Record it with its purchase_made event, or return the one already recorded."""
 
     async def get(self, tenant_id: str, purchase_id: str) -> RecordedPurchase | None: ...
 
-    async def apply(self, recorded: RecordedPurchase) -> None:
-        """Ledger entry, member statistics, balance and tier: exactly once however often called,
-        on however many replicas at once; then the purchase is no longer pending."""
+    async def applied(self, tenant_id: str, purchase_id: str) -> None:
+        """Its effects on the member are stored: no longer pending."""
 
     async def pending(self, recorded_before: datetime, limit: int) -> list[RecordedPurchase]:
         """Purchases recorded before then (any tenant) that are not applied yet, oldest first."""
@@ -117,6 +148,19 @@ class PurchaseRepository(Protocol):
 
 
 class PointsLedger(Protocol):
+    async def enter(
+        self,
+        tenant_id: str,
+        member_id: str,
+        delta: int,
+        reason: EntryReason,
+        source: str,
+        at: datetime,
+        expires_at: datetime | None = None,
+    ) -> None:
+        """The ledger entry of points moved on the member by another write (a purchase's
+        earning, a refund's take-back): once per source, however often called."""
+
     async def adjust(
         self, tenant_id: str, member_id: str, delta: int, reason: EntryReason, source_id: str, at: datetime
     ) -> tuple[int, bool] | None:
@@ -143,17 +187,21 @@ class SegmentRepository(Protocol):
         """Matching member ids in `_id` order, read in batches (never all in memory)."""
 
 
-class RefundRepository(Protocol):
-    async def refund(
-        self, tenant_id: str, purchase_id: str, refund_id: str, lines: list[RefundLine] | None, at: datetime
-    ) -> tuple[Purchase, Refund, int, bool]:
-        """Record and apply it: (purchase, refund, points reversed, created); idempotent on refund_id."""
+DecideRefund = Callable[[RecordedPurchase, list[RecordedRefund]], RefundDecision]
 
-    async def apply(self, p: Purchase, refund: Refund, reverse: int) -> None: ...
+
+class RefundRepository(Protocol):
+    async def add(
+        self, tenant_id: str, purchase_id: str, refund_id: str, decide: DecideRefund
+    ) -> tuple[Purchase, RecordedRefund, bool]:
+        """Record on the purchase the refund `decide` makes of it and its earlier refunds, with
+        its purchase_refunded event, in one write guarded by the purchase's version (decided
+        again if another refund came between); a refund id seen before returns the refund first
+        recorded (created False). NotFound for no such purchase."""
 
     async def get_refund(
         self, tenant_id: str, purchase_id: str, refund_id: str
-    ) -> tuple[Purchase, Refund, int] | None: ...
+    ) -> tuple[Purchase, RecordedRefund] | None: ...
 
 
 class CalendarRunner(Protocol):

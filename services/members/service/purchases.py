@@ -1,15 +1,109 @@
-"""Purchase use cases: record a till receipt and let its effects follow, exactly once."""
+"""Purchase use cases: record a till receipt and let its effects follow, exactly once.
+
+A purchase is recorded (pending, with its purchase_made event) in one insert, unique on the
+receipt, so 50 simultaneous retries of one receipt record one. Its effects follow: the points
+ledger entry (unique on its source), then the member in ONE guarded write (ports.MemberSpending:
+statistics, balance, tier, discount share, referral conversion and their events, judged by
+domain.spending), then it is no longer pending. A purchase still pending after a crash or a
+cut-off call is completed by the completer loop within seconds, or by members' own consumption
+of purchase_made; every step is idempotent, so completing twice counts once.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
+from chassis import logs
 from chassis.errors import InvalidArgument, NotFound
 from services.members.domain import points as pts
+from services.members.domain import spending, tiers
 from services.members.domain.purchases import Line, RecordedPurchase, parse_purchase
 from services.members.service import handlers
-from services.members.service.ports import DirectoryRepository, MemberRepository, PurchaseRepository
+from services.members.service.ports import (
+    DirectoryRepository,
+    MemberRepository,
+    MemberSpending,
+    PointsLedger,
+    PurchaseRepository,
+)
+
+log = logs.get(__name__)
+
+
+class PurchaseEffects:
+    """What a recorded purchase does to its member, each step once however often it runs."""
+
+    def __init__(
+        self,
+        purchases: PurchaseRepository,
+        members: MemberSpending,
+        ledger: PointsLedger,
+        ladder: tiers.TierLadder,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._purchases = purchases
+        self._members = members
+        self._ledger = ledger
+        self._ladder = ladder
+        self._clock = clock
+
+    async def apply(self, recorded: RecordedPurchase) -> None:
+        """Ledger entry, then the member in one guarded write, then no longer pending."""
+        p, awarded = recorded.purchase, recorded.points_awarded
+        source = pts.entry_source(pts.EntryReason.PURCHASE, p.id)
+        if awarded:
+            await self._ledger.enter(
+                p.tenant_id,
+                p.member_id,
+                awarded,
+                pts.EntryReason.PURCHASE,
+                source,
+                p.occurred_at,
+                expires_at=pts.expires_at(p.occurred_at),
+            )
+        change = spending.purchase_change(p, awarded, source)
+        now = self._clock()
+        applied = await self._members.apply(
+            p.tenant_id,
+            p.member_id,
+            change,
+            lambda standing: spending.judge(standing, change, self._ladder, now),
+            effect_id=p.id,
+        )
+        if applied is None:
+            log.warning("purchase of an unknown member left unapplied", purchase_id=p.id)
+        await self._purchases.applied(p.tenant_id, p.id)
+
+    async def complete(self, tenant_id: str, purchase_id: str) -> bool:
+        """Finish the purchase if a cut-off request left it pending (members' own purchase_made
+        does this: on the happy path it finds nothing to do); False when it is not recorded."""
+        recorded = await self._purchases.get(tenant_id, purchase_id)
+        if recorded is None:
+            return False
+        if recorded.pending:
+            await self.apply(recorded)
+        return True
+
+    async def complete_pending(
+        self, now: datetime, grace: timedelta, limit: int = 100
+    ) -> tuple[int, dict[str, Exception]]:
+        """Apply purchases recorded more than `grace` ago and still pending: (how many were
+        completed, purchase id -> error for those that could not be, to try again next time).
+
+        A purchase is pending from its insert until its member step is done, normally a few
+        milliseconds; one pending for longer was cut off by a crash. `apply` is idempotent, so
+        two replicas completing the same purchase at once (or with the request itself, or with
+        the consumer of purchase_made) count it once. One that fails does not hold up the others.
+        """
+        stuck = await self._purchases.pending(now - grace, limit)
+        failed: dict[str, Exception] = {}
+        for recorded in stuck:
+            try:
+                await self.apply(recorded)
+            except Exception as exc:  # the store or contention: it stays pending for the next pass
+                failed[recorded.purchase.id] = exc
+        return len(stuck) - len(failed), failed
 
 
 async def record_purchase(
@@ -26,6 +120,7 @@ async def record_purchase(
     members: MemberRepository,
     directory: DirectoryRepository,
     purchases: PurchaseRepository,
+    effects: PurchaseEffects,
     policy: pts.PointsPolicy,
 ) -> tuple[RecordedPurchase, bool]:
     """Idempotent on the receipt: the first call records and applies, retries return it.
@@ -60,26 +155,5 @@ async def record_purchase(
     )
     recorded, created = await purchases.add(purchase, awarded)
     if created:
-        await purchases.apply(recorded)
+        await effects.apply(recorded)
     return recorded, created
-
-
-async def complete_pending(
-    purchases: PurchaseRepository, now: datetime, grace: timedelta, limit: int = 100
-) -> tuple[int, dict[str, Exception]]:
-    """Apply purchases recorded more than `grace` ago and still pending: (how many were
-    completed, purchase id -> error for those that could not be, to try again next time).
-
-    A purchase is pending from its insert until its member step is done, normally a few
-    milliseconds; one pending for longer was cut off by a crash. `apply` is idempotent, so two
-    replicas completing the same purchase at once (or with the request itself, or with the
-    consumer of purchase_made) count it once. One that fails does not hold up the others.
-    """
-    stuck = await purchases.pending(now - grace, limit)
-    failed: dict[str, Exception] = {}
-    for recorded in stuck:
-        try:
-            await purchases.apply(recorded)
-        except Exception as exc:  # the store or contention: it stays pending for the next pass
-            failed[recorded.purchase.id] = exc
-    return len(stuck) - len(failed), failed

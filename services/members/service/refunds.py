@@ -1,0 +1,79 @@
+"""Refund use case: record a refund on its purchase, then take back spend and points from the
+member, each exactly once.
+
+The refund is written into its purchase with its purchase_refunded event in one write guarded
+by the purchase's version, so two tills refunding the same purchase at once cannot both give
+back the last yuan, and a refund id seen before returns the first answer. The member's side is
+one guarded write of the member (ports.MemberSpending) under the refund's effect id, which keeps
+the points actually taken back; the ledger entry follows, unique on its source, and is written
+again by any later apply, so a crash between the two does not lose it. Members consumes its own
+purchase_refunded to finish a refund a crash interrupted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from services.members.domain import points as pts
+from services.members.domain import spending, tiers
+from services.members.domain.purchases import Purchase, Refund, RefundLine
+from services.members.domain.refunds import RecordedRefund, decide_refund
+from services.members.service.ports import MemberSpending, PointsLedger, RefundRepository
+
+
+class Refunds:
+    def __init__(
+        self,
+        refunds: RefundRepository,
+        members: MemberSpending,
+        ledger: PointsLedger,
+        ladder: tiers.TierLadder,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._refunds = refunds
+        self._members = members
+        self._ledger = ledger
+        self._ladder = ladder
+        self._clock = clock
+
+    async def refund(
+        self, tenant_id: str, purchase_id: str, refund_id: str, lines: list[RefundLine] | None, at: datetime
+    ) -> tuple[Purchase, RecordedRefund, bool]:
+        """(purchase, the refund as recorded, created now); idempotent on refund_id."""
+        purchase, recorded, created = await self._refunds.add(
+            tenant_id,
+            purchase_id,
+            refund_id,
+            lambda bought, earlier: decide_refund(bought, earlier, lines, refund_id, at),
+        )
+        if created:
+            await self.take_back(purchase, recorded.refund, recorded.points_reversed)
+        return purchase, recorded, created
+
+    async def complete(self, tenant_id: str, purchase_id: str, refund_id: str) -> bool:
+        """Finish a recorded refund's member side (idempotent); False when it is not recorded."""
+        found = await self._refunds.get_refund(tenant_id, purchase_id, refund_id)
+        if found is None:
+            return False
+        purchase, recorded = found
+        await self.take_back(purchase, recorded.refund, recorded.points_reversed)
+        return True
+
+    async def take_back(self, p: Purchase, refund: Refund, reverse: int) -> None:
+        """Take back spend and points from the member, once; never below a zero balance."""
+        source = pts.entry_source(pts.EntryReason.REFUND, f"{p.id}:{refund.id}")
+        change = spending.refund_change(p, refund, reverse, source)
+        now = self._clock()
+        applied = await self._members.apply(
+            p.tenant_id,
+            p.member_id,
+            change,
+            lambda standing: spending.judge(standing, change, self._ladder, now),
+            effect_id=f"refund:{p.id}:{refund.id}",
+        )
+        moved = applied.points_moved if applied else None
+        if moved is not None and moved < 0:
+            await self._ledger.enter(
+                p.tenant_id, p.member_id, moved, pts.EntryReason.REFUND, source, refund.occurred_at
+            )

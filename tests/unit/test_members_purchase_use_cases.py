@@ -1,0 +1,135 @@
+"""Purchase, refund and tier-review use cases on in-memory fakes of members' ports: each effect
+lands once however often it is run, and members' own events only finish what a request left."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from regulars.members.v1 import events_pb2, members_pb2
+
+from chassis.cloudevents import new_event
+from chassis.consumer import PermanentError
+from services.members.domain import tiers
+from services.members.domain.points import EntryReason
+from services.members.domain.purchases import Line, RefundLine, parse_purchase
+from services.members.entrypoints.consumer import subscriptions
+from services.members.service.purchases import PurchaseEffects
+from services.members.service.refunds import Refunds
+from services.members.service.tiers import TierReview
+from tests.unit.fakes_members import FakeLedger, FakePurchases, FakeRefunds, FakeSpending
+
+NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
+LADDER = tiers.DEFAULT_LADDER
+
+
+class Members:
+    """The use cases wired on fakes, as bootstrap.py wires them on the store."""
+
+    def __init__(self, *member_ids: str) -> None:
+        self.purchases = FakePurchases()
+        self.spending = FakeSpending(*member_ids)
+        self.ledger = FakeLedger()
+        self.effects = PurchaseEffects(self.purchases, self.spending, self.ledger, LADDER, clock=lambda: NOW)
+        self.refunds = Refunds(
+            FakeRefunds(self.purchases), self.spending, self.ledger, LADDER, clock=lambda: NOW
+        )
+
+    async def recorded(self, paid: int, member_id: str = "m1", receipt: str = "R1", points: int = 0):
+        purchase = parse_purchase(
+            tenant_id="t1",
+            member_id=member_id,
+            store_id="s1",
+            receipt_no=receipt,
+            served_by_staff_id="",
+            owner_staff_id="",
+            lines=[Line("A", "brand", "category", 1, paid, paid)],
+            coupon_codes=[],
+            occurred_at=NOW,
+            currency="CNY",
+        )
+        recorded, _ = await self.purchases.add(purchase, points or paid // 100)
+        return recorded
+
+
+async def test_a_purchase_applied_three_times_counts_once() -> None:
+    m = Members("m1")
+    recorded = await m.recorded(250_000)  # ¥2,500: silver
+
+    for _ in range(3):
+        await m.effects.apply(recorded)
+
+    standing = m.spending.standings[("t1", "m1")]
+    assert (standing.points_balance, standing.stats.purchase_count, standing.tier) == (2_500, 1, "silver")
+    assert m.spending.writes == 1
+    assert [e["delta"] for e in m.ledger.entries.values()] == [2_500]
+    assert (await m.purchases.get("t1", recorded.purchase.id)).pending is False  # type: ignore[union-attr]
+
+
+async def test_members_own_purchase_made_finishes_a_pending_purchase_and_leaves_a_finished_one() -> None:
+    m = Members("m1")
+    cut_off = await m.recorded(10_000, receipt="R1")
+    finished = await m.recorded(20_000, receipt="R2")
+    await m.effects.apply(finished)
+    writes = m.spending.writes
+    handlers = subscriptions(m.effects, m.refunds)
+
+    for r in (finished, cut_off):
+        payload = events_pb2.PurchaseMade(purchase=members_pb2.Purchase(id=r.purchase.id, tenant_id="t1"))
+        env = new_event(source="test", tenant_id="t1", subject="m1", payload=payload, time=NOW)
+        await handlers[env.type](env)
+
+    assert m.spending.writes == writes + 1  # only the cut-off one was applied now
+    assert m.spending.standings[("t1", "m1")].stats.purchase_count == 2
+
+
+async def test_purchase_made_for_a_purchase_not_recorded_is_permanent() -> None:
+    m = Members("m1")
+    payload = events_pb2.PurchaseMade(purchase=members_pb2.Purchase(id="nope", tenant_id="t1"))
+    env = new_event(source="test", tenant_id="t1", subject="m1", payload=payload, time=NOW)
+
+    with pytest.raises(PermanentError, match="not recorded"):
+        await subscriptions(m.effects, m.refunds)[env.type](env)
+
+
+async def test_pending_purchases_are_completed_and_one_that_fails_does_not_hold_up_the_others() -> None:
+    m = Members("m1")  # m2 is unknown: its purchase is left for later, not an error here
+    await m.recorded(10_000, receipt="R1")
+    await m.recorded(10_000, member_id="m2", receipt="R2")
+
+    done, failed = await m.effects.complete_pending(NOW, timedelta(seconds=5))
+
+    assert (done, failed) == (2, {})
+    assert m.spending.standings[("t1", "m1")].points_balance == 100
+
+
+async def test_refunds_take_back_their_share_once_each_and_the_last_takes_the_rest() -> None:
+    m = Members("m1")
+    recorded = await m.recorded(30_000, points=301)
+    await m.effects.apply(recorded)
+    pid = recorded.purchase.id
+
+    _, first, created = await m.refunds.refund("t1", pid, "refund-1", [RefundLine("A", 0, 10_000)], NOW)
+    _, again, created_again = await m.refunds.refund("t1", pid, "refund-1", [RefundLine("A", 0, 10_000)], NOW)
+    await m.refunds.complete("t1", pid, "refund-1")  # its purchase_refunded delivered: nothing more
+    _, rest, _ = await m.refunds.refund("t1", pid, "refund-2", None, NOW)
+
+    assert (created, created_again, again) == (True, False, first)
+    assert (first.points_reversed, rest.points_reversed) == (100, 201)
+    standing = m.spending.standings[("t1", "m1")]
+    assert (standing.points_balance, standing.stats.total_spend) == (0, 0)
+    refund_entries = [e["delta"] for e in m.ledger.entries.values() if e["reason"] is EntryReason.REFUND]
+    assert refund_entries == [-100, -201]
+
+
+async def test_the_nightly_review_moves_a_member_whose_spend_left_the_window_once() -> None:
+    m = Members("m1")
+    recorded = await m.recorded(250_000)
+    await m.effects.apply(recorded)
+    review = TierReview(m.spending, LADDER)
+    next_year = NOW + timedelta(days=400)
+
+    moved = [await review.review_all(next_year), await review.review_all(next_year)]
+
+    assert moved == [1, 0]
+    assert m.spending.standings[("t1", "m1")].tier == "normal"
