@@ -13,6 +13,7 @@ from chassis import logs, mongo
 from chassis.settings import load
 from gateway import errors
 from gateway.apikeys import ApiKeyStore
+from gateway.body_limit import BodyLimitMiddleware
 from gateway.clients.channels import ServiceClients
 from gateway.context import RequestContextMiddleware
 from gateway.deps import Authenticator
@@ -20,7 +21,10 @@ from gateway.idempotency import IdempotencyMiddleware
 from gateway.member_tokens import MemberTokens
 from gateway.routers import (
     api_keys,
-    coupons,
+    coupon_automation,
+    coupon_templates,
+    coupon_till,
+    coupon_wallet,
     directory,
     health,
     members,
@@ -43,7 +47,8 @@ tenant; routes name the scope they need.
 
 **Errors** are `application/problem+json` (RFC 9457) with a stable `type` and the offending
 `field`. **Retries**: send `Idempotency-Key` on POSTs. **Rate limits**: `RateLimit-*` headers;
-429 with `Retry-After`. **Tracing**: `X-Request-Id` and W3C `traceparent` are echoed.
+429 with `Retry-After`. **Size**: a request body over 1 MiB (by default) is refused with 413.
+**Tracing**: `X-Request-Id` and W3C `traceparent` are echoed.
 """
 
 
@@ -69,6 +74,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     )
     errors.install(app)
     app.add_middleware(IdempotencyMiddleware, db=db, ttl=timedelta(hours=settings.idempotency_ttl_hours))
+    app.add_middleware(
+        BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes
+    )  # before any body is read
 
     app.add_middleware(RequestContextMiddleware)  # outermost: ids and CORS on every answer
 
@@ -81,7 +89,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(segments.router)
     app.include_router(profile.router)
     app.include_router(privacy.router)
-    app.include_router(coupons.router)
+    for coupons in (coupon_templates, coupon_automation, coupon_wallet, coupon_till):
+        app.include_router(coupons.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

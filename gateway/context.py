@@ -1,4 +1,4 @@
-"""Per-request context, as plain ASGI middleware: request id, trace context, CORS.
+"""Per-request context, as plain ASGI middleware: request id, trace context, rate limits, CORS.
 
 Plain ASGI rather than `@app.middleware("http")`: Starlette's BaseHTTPMiddleware runs the
 app in a task of its own and streams the response through memory channels, which measured a
@@ -23,7 +23,8 @@ _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"
 
 class RequestContextMiddleware:
     """Request id and W3C trace context (accepted, generated if absent, echoed, forwarded),
-    and CORS for the web origins each API key allows."""
+    the caller's `RateLimit-*` headers on every answer (an error's too: exception handlers build
+    responses of their own), and CORS for the web origins each API key allows."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -50,6 +51,8 @@ class RequestContextMiddleware:
                 headers["X-Request-Id"] = rid
                 if traceparent:
                     headers["traceparent"] = traceparent
+                for name, value in getattr(request.state, "rate_limit_headers", {}).items():
+                    headers.setdefault(name, value)
                 if origin:
                     cors.allow_if_listed(request, headers, origin)
             await send(message)

@@ -1,4 +1,5 @@
-"""Request dependencies: who is calling, for which tenant, with which scopes, at what rate.
+"""Request dependencies: who is calling, for which tenant, with which scopes, at what rate, in
+which store; and the service clients, bound to the request (its id and trace go with each call).
 
 No `from __future__ import annotations` here: FastAPI reads these annotations at run time,
 and some refer to closure variables.
@@ -9,14 +10,16 @@ route deals with authentication.
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any, Protocol, TypeVar
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from regulars.members.v1 import members_pb2
 
 from gateway.apikeys import ApiKeyStore
 from gateway.clients.channels import ServiceClients
+from gateway.clients.coupons import CouponsClient
+from gateway.clients.members import MembersClient
+from gateway.clients.messaging import MessagingClient
 from gateway.errors import Problem
 from gateway.identity import SCOPES, Caller
 from gateway.member_tokens import MemberTokens
@@ -55,7 +58,8 @@ class Authenticator:
         caller = await self.keys.authenticate(credential)
         return caller if caller is not None else self.tokens.verify(credential)
 
-    def rate_limit(self, caller: Caller, response: Response) -> None:
+    def rate_limit(self, caller: Caller) -> dict[str, str]:
+        """The `RateLimit-*` headers for this request, or a 429 when the caller's bucket is empty."""
         buckets = self._member_buckets if caller.kind == "member" else self._key_buckets
         decision = buckets.take(f"{caller.tenant_id}/{caller.subject}")
         if not decision.allowed:
@@ -66,7 +70,7 @@ class Authenticator:
                 f"rate limit reached; retry in {decision.retry_after_seconds} s",
                 headers=decision.headers(),
             )
-        response.headers.update(decision.headers())
+        return decision.headers()
 
 
 def _unauthenticated(detail: str) -> Problem:
@@ -75,7 +79,6 @@ def _unauthenticated(detail: str) -> Problem:
 
 async def _caller(
     request: Request,
-    response: Response,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None:
@@ -84,7 +87,8 @@ async def _caller(
     caller = await auth.authenticate(credentials.credentials)
     if caller is None:
         raise _unauthenticated("the API key or token is not valid, expired or revoked")
-    auth.rate_limit(caller, response)
+    # On every answer from here on, problems included (RequestContextMiddleware adds them).
+    request.state.rate_limit_headers = auth.rate_limit(caller)
     request.state.caller = caller
     return caller
 
@@ -107,40 +111,88 @@ async def _clients(request: Request) -> ServiceClients:  # async: no worker-thre
     return clients
 
 
+async def _members(request: Request) -> MembersClient:
+    clients: ServiceClients = request.app.state.clients
+    return clients.members.for_request(request)
+
+
+async def _coupons(request: Request) -> CouponsClient:
+    clients: ServiceClients = request.app.state.clients
+    return clients.coupons.for_request(request)
+
+
+async def _messaging(request: Request) -> MessagingClient:
+    clients: ServiceClients = request.app.state.clients
+    return clients.messaging.for_request(request)
+
+
+MembersDep = Annotated[MembersClient, Depends(_members)]
+CouponsDep = Annotated[CouponsClient, Depends(_coupons)]
+MessagingDep = Annotated[MessagingClient, Depends(_messaging)]
+
+
 def _member_id_for(scope: str, *, must_exist: bool = False) -> Callable[..., Awaitable[tuple[Caller, str]]]:
     """The `{member_id}` path parameter, checked against what a session may see (and, with
     `must_exist`, that an API key names a member of its tenant)."""
 
     async def dependency(
-        request: Request,
         member_id: Annotated[str, Path(min_length=1, max_length=64, description="Member id")],
         caller: Annotated[Caller, Depends(require(scope))],
+        members: MembersDep,
     ) -> tuple[Caller, str]:
-        await ensure_may_see_member(request, caller, member_id, must_exist=must_exist)
+        await ensure_may_see_member(members, caller, member_id, must_exist=must_exist)
         return caller, member_id
 
     return dependency
 
 
 async def ensure_may_see_member(
-    request: Request, caller: Caller, member_id: str, *, must_exist: bool = False
+    members: MembersClient, caller: Caller, member_id: str, *, must_exist: bool = False
 ) -> None:
     """404 unless the caller may act for `member_id`: a member session for itself, a staff
     session for the members it looks after (read from the members service), an API key for any
     member id, or with `must_exist` only for a member of its tenant (for routes whose service
-    would otherwise accept an unknown id, e.g. a coupon wallet or a claim)."""
+    would otherwise accept an unknown id, e.g. a coupon wallet, a claim or a cart check)."""
     # Not 403: a session must not learn whether another member id exists.
     hidden = Problem(404, "not-found", "Not found", f"member {member_id} not found")
     if not caller.may_act_for(member_id):
         raise hidden
     if caller.kind == "staff" or (must_exist and caller.kind == "api_key"):
-        clients: ServiceClients = request.app.state.clients
-        member = await clients.members.GetMember(
-            members_pb2.GetMemberRequest(tenant_id=caller.tenant_id, member_id=member_id),
-            timeout=clients.timeout,
-        )
-        if not caller.may_see_member(member.owner_staff_id, member.home_store_id):
+        member = await members.get(caller.tenant_id, member_id)
+        if not caller.may_see_member(member.owner_staff_id or "", member.home_store_id):
             raise hidden
+
+
+class _NamesAStore(Protocol):
+    store_id: str
+
+
+AtStore = TypeVar("AtStore", bound=_NamesAStore)
+
+
+def in_callers_store(model: type[AtStore]) -> Any:
+    """`Depends` for a request body naming the store it acts in (`store_id`): the body, with
+    `store_id` the store sent, else the credential's; a credential restricted to a store (a
+    till's key, a staff session) may act only there (403 naming `store_id`)."""
+
+    async def dependency(
+        body: model,  # type: ignore[valid-type]  # a class chosen per route; FastAPI reads it at run time
+        caller: Annotated[Caller, Depends(_caller)],
+    ) -> AtStore:
+        checked: AtStore = body
+        store = checked.store_id or caller.store_id or ""
+        if caller.store_id and store != caller.store_id:
+            raise Problem(
+                403,
+                "forbidden",
+                "Forbidden",
+                f"this credential is restricted to store {caller.store_id}",
+                field="store_id",
+            )
+        checked.store_id = store
+        return checked
+
+    return Depends(dependency)
 
 
 ClientsDep = Annotated[ServiceClients, Depends(_clients)]

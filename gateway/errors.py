@@ -67,6 +67,7 @@ def problem_response(p: Problem, request: Request, extra: dict[str, Any] | None 
 
 
 def from_grpc(err: grpc.aio.AioRpcError) -> Problem:
+    """The problem for a failed RPC (raised by `clients.calls.Calls`, through which every RPC goes)."""
     code = err.code()
     status, slug, title = GRPC_TO_HTTP.get(code, (502, "upstream-error", "Upstream error"))
     field = _violated_field(err)
@@ -94,13 +95,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request)
-
-    @app.exception_handler(grpc.aio.AioRpcError)
-    async def _grpc(request: Request, exc: grpc.aio.AioRpcError) -> JSONResponse:
-        problem = from_grpc(exc)
-        if problem.status >= 500:
-            log.warning("upstream error", path=request.url.path, code=exc.code().name)
-        return problem_response(problem, request)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

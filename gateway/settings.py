@@ -27,6 +27,9 @@ class GatewaySettings(BaseSettings):
     gateway_host: str = "0.0.0.0"
     gateway_port: int = Field(default=8000, ge=1, le=65535)
     grpc_timeout_seconds: float = Field(default=3.0, gt=0)
+    max_request_body_bytes: int = Field(
+        default=1024 * 1024, ge=1, description="A larger request body is refused with 413 before it is read"
+    )
     segment_preview_timeout_seconds: float = Field(
         default=120.0,
         gt=0,

@@ -1,4 +1,4 @@
-"""gRPC channels and stubs to the services, opened once per gateway process."""
+"""gRPC channels to the services and the gateway's clients over them, opened once per process."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from fastapi import Request
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from regulars.coupons.v1 import coupons_pb2_grpc
 from regulars.members.v1 import members_pb2_grpc
 from regulars.messaging.v1 import messaging_pb2_grpc
 
 from chassis.grpc_client import channel_target
+from gateway.clients.calls import Calls
+from gateway.clients.coupons import CouponsClient
+from gateway.clients.members import MembersClient
+from gateway.clients.messaging import MessagingClient
 from gateway.settings import GatewaySettings
 
 # Fail fast when a service is down instead of waiting for it to come back.
@@ -29,21 +32,12 @@ def _open_channel(address: str) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(target, options=[*_CHANNEL_OPTIONS, *balancing])
 
 
-def call_metadata(request: Request) -> tuple[tuple[str, str], ...]:
-    """gRPC metadata carrying the request id and trace context to the services."""
-    md = [("x-request-id", request.state.request_id)]
-    if request.state.traceparent:
-        md.append(("traceparent", request.state.traceparent))
-    return tuple(md)
-
-
 @dataclass
 class ServiceClients:
     channels: dict[str, grpc.aio.Channel]
-    members: members_pb2_grpc.MembersServiceAsyncStub
-    coupons: coupons_pb2_grpc.CouponsServiceAsyncStub
-    messaging: messaging_pb2_grpc.MessagingServiceAsyncStub
-    timeout: float
+    members: MembersClient
+    coupons: CouponsClient
+    messaging: MessagingClient
 
     @classmethod
     def open(cls, s: GatewaySettings) -> ServiceClients:
@@ -54,12 +48,16 @@ class ServiceClients:
             "feedback": s.feedback_grpc_addr,
         }
         channels = {name: _open_channel(addr) for name, addr in addrs.items()}
+        calls = Calls(timeout=s.grpc_timeout_seconds)
         return cls(
             channels=channels,
-            members=members_pb2_grpc.MembersServiceStub(channels["members"]),
-            coupons=coupons_pb2_grpc.CouponsServiceStub(channels["coupons"]),
-            messaging=messaging_pb2_grpc.MessagingServiceStub(channels["messaging"]),
-            timeout=s.grpc_timeout_seconds,
+            members=MembersClient(
+                members_pb2_grpc.MembersServiceStub(channels["members"]),
+                calls,
+                preview_timeout=s.segment_preview_timeout_seconds,
+            ),
+            coupons=CouponsClient(coupons_pb2_grpc.CouponsServiceStub(channels["coupons"]), calls),
+            messaging=MessagingClient(messaging_pb2_grpc.MessagingServiceStub(channels["messaging"]), calls),
         )
 
     async def close(self) -> None:

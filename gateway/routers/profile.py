@@ -1,21 +1,18 @@
-"""A member's profile, consent and blacklist; inbound SMS replies ("reply T")."""
+"""A member's profile, consent and blacklist; merging duplicates; inbound SMS replies ("reply T")."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
-from regulars.members.v1 import members_pb2
+from fastapi import APIRouter, Path, Response
 
-from gateway.clients.channels import call_metadata
-from gateway.deps import ClientsDep, ManageMember, WriteConsent, WriteConsentKey
-from gateway.schemas.members import birthday_out
+from gateway.deps import ManageMember, MembersDep, WriteConsent, WriteConsentKey
 from gateway.schemas.problems import responses
 from gateway.schemas.profile import (
     BlacklistBody,
     Channel,
     ConsentBody,
+    MergeBody,
     ProfileOut,
     SmsReplyBody,
     SmsReplyOut,
@@ -25,48 +22,15 @@ from gateway.schemas.profile import (
 router = APIRouter(prefix="/v1", tags=["profile"])
 
 
-def profile_out(m: members_pb2.Member) -> ProfileOut:
-    birthday = birthday_out(m.birthday.month, m.birthday.day, m.birthday.year)
-    return ProfileOut(
-        id=m.id,
-        name=m.name,
-        surname=m.surname,
-        gender=m.gender or "unknown",
-        birthday=birthday,
-        tags=list(m.tags),
-        notes=m.notes,
-        preferred_channel=m.preferred_channel,
-        consent=dict(m.consent),
-        blacklisted=bool(m.blacklist_reason),
-    )
-
-
 @router.patch(
     "/members/{member_id}",
     summary="Change a member's profile",
     description="Only the fields sent change. Scope `members:write`.",
     responses=responses(400, 401, 403, 404, 422, 429, 503),
 )
-async def update_profile(
-    body: UpdateProfileBody, member: ManageMember, clients: ClientsDep, request: Request
-) -> ProfileOut:
+async def update_profile(body: UpdateProfileBody, member: ManageMember, members: MembersDep) -> ProfileOut:
     caller, member_id = member
-    req = members_pb2.UpdateProfileRequest(tenant_id=caller.tenant_id, member_id=member_id)
-    for name in ("name", "surname", "gender", "notes", "preferred_channel"):
-        value = getattr(body, name)
-        if value is not None:
-            setattr(req, name, value)
-    if body.birthday is not None:
-        req.birthday.CopyFrom(
-            members_pb2.Birthday(
-                month=body.birthday.month, day=body.birthday.day, year=body.birthday.year or 0
-            )
-        )
-    if body.tags is not None:
-        req.tags.extend(body.tags)
-        req.replace_tags = True
-    reply = await clients.members.UpdateProfile(req, timeout=clients.timeout, metadata=call_metadata(request))
-    return profile_out(reply)
+    return await members.update_profile(caller.tenant_id, member_id, body)
 
 
 @router.put(
@@ -82,23 +46,11 @@ async def set_consent(
     channel: Annotated[Channel, Path(description="sms, wechat, app or phone")],
     body: ConsentBody,
     member: WriteConsent,
-    clients: ClientsDep,
-    request: Request,
+    members: MembersDep,
 ) -> ProfileOut:
     caller, member_id = member
     source = body.source or ("mini_program" if caller.kind == "member" else caller.kind)
-    reply = await clients.members.SetConsent(
-        members_pb2.SetConsentRequest(
-            tenant_id=caller.tenant_id,
-            member_id=member_id,
-            channel=channel,
-            granted=body.granted,
-            source=source,
-        ),
-        timeout=clients.timeout,
-        metadata=call_metadata(request),
-    )
-    return profile_out(reply)
+    return await members.set_consent(caller.tenant_id, member_id, channel, body.granted, source)
 
 
 @router.put(
@@ -108,16 +60,9 @@ async def set_consent(
     "Scope `members:write`.",
     responses=responses(400, 401, 403, 404, 422, 429, 503),
 )
-async def blacklist(
-    body: BlacklistBody, member: ManageMember, clients: ClientsDep, request: Request
-) -> ProfileOut:
+async def blacklist(body: BlacklistBody, member: ManageMember, members: MembersDep) -> ProfileOut:
     caller, member_id = member
-    reply = await clients.members.SetBlacklist(
-        members_pb2.SetBlacklistRequest(tenant_id=caller.tenant_id, member_id=member_id, reason=body.reason),
-        timeout=clients.timeout,
-        metadata=call_metadata(request),
-    )
-    return profile_out(reply)
+    return await members.set_blacklist(caller.tenant_id, member_id, body.reason)
 
 
 @router.delete(
@@ -127,13 +72,9 @@ async def blacklist(
     description="Scope `members:write`.",
     responses=responses(401, 403, 404, 422, 429, 503),
 )
-async def unblacklist(member: ManageMember, clients: ClientsDep, request: Request) -> Response:
+async def unblacklist(member: ManageMember, members: MembersDep) -> Response:
     caller, member_id = member
-    await clients.members.SetBlacklist(
-        members_pb2.SetBlacklistRequest(tenant_id=caller.tenant_id, member_id=member_id, reason=""),
-        timeout=clients.timeout,
-        metadata=call_metadata(request),
-    )
+    await members.set_blacklist(caller.tenant_id, member_id, "")
     return Response(status_code=204)
 
 
@@ -146,23 +87,8 @@ async def unblacklist(member: ManageMember, clients: ClientsDep, request: Reques
     ),
     responses=responses(400, 401, 403, 422, 429, 503),
 )
-async def sms_reply(
-    body: SmsReplyBody, caller: WriteConsentKey, clients: ClientsDep, request: Request
-) -> SmsReplyOut:
-    reply = await clients.members.HandleSmsReply(
-        members_pb2.HandleSmsReplyRequest(tenant_id=caller.tenant_id, phone=body.phone, text=body.text),
-        timeout=clients.timeout,
-        metadata=call_metadata(request),
-    )
-    return SmsReplyOut(unsubscribed=reply.unsubscribed, member_id=reply.member_id or None)
-
-
-class MergeBody(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", json_schema_extra={"examples": [{"duplicate_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAF"}]}
-    )
-
-    duplicate_id: str = Field(min_length=1, max_length=64, description="The other record of the same person")
+async def sms_reply(body: SmsReplyBody, caller: WriteConsentKey, members: MembersDep) -> SmsReplyOut:
+    return await members.sms_reply(caller.tenant_id, body)
 
 
 @router.post(
@@ -175,13 +101,6 @@ class MergeBody(BaseModel):
     ),
     responses=responses(400, 401, 403, 404, 409, 422, 429, 503),
 )
-async def merge(body: MergeBody, member: ManageMember, clients: ClientsDep, request: Request) -> ProfileOut:
+async def merge(body: MergeBody, member: ManageMember, members: MembersDep) -> ProfileOut:
     caller, member_id = member
-    reply = await clients.members.MergeMembers(
-        members_pb2.MergeMembersRequest(
-            tenant_id=caller.tenant_id, survivor_id=member_id, duplicate_id=body.duplicate_id
-        ),
-        timeout=clients.timeout * 5,
-        metadata=call_metadata(request),
-    )
-    return profile_out(reply)
+    return await members.merge(caller.tenant_id, member_id, body.duplicate_id)

@@ -2,31 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
-from google.protobuf.timestamp_pb2 import Timestamp
-from regulars.members.v1 import members_pb2
+from fastapi import APIRouter, Path, Response
 
-from gateway.clients.channels import call_metadata
-from gateway.deps import ClientsDep, PointsMember, ReadMember, WritePurchases
-from gateway.errors import Problem
+from gateway.deps import MembersDep, PointsMember, ReadMember, WritePurchases, in_callers_store
 from gateway.schemas.problems import responses
 from gateway.schemas.purchases import (
     PointsEntryBody,
-    PointsEntryOut,
     PointsEntryResult,
     PointsOut,
-    PurchaseLineBody,
     PurchaseOut,
     RecordPurchaseBody,
     RefundBody,
-    RefundLineBody,
     RefundOut,
 )
 
 router = APIRouter(prefix="/v1", tags=["purchases"])
+PurchaseAtStore = Annotated[RecordPurchaseBody, in_callers_store(RecordPurchaseBody)]
 
 
 @router.post(
@@ -44,65 +37,11 @@ router = APIRouter(prefix="/v1", tags=["purchases"])
     },
 )
 async def record_purchase(
-    body: RecordPurchaseBody,
-    caller: WritePurchases,
-    clients: ClientsDep,
-    request: Request,
-    response: Response,
+    caller: WritePurchases, body: PurchaseAtStore, members: MembersDep, response: Response
 ) -> PurchaseOut:
-    if caller.store_id and body.store_id != caller.store_id:
-        raise Problem(
-            403,
-            "forbidden",
-            "Forbidden",
-            f"this API key is restricted to store {caller.store_id}",
-            field="store_id",
-        )
-    at = Timestamp()
-    at.FromDatetime(body.occurred_at.astimezone(UTC))
-    reply = await clients.members.RecordPurchase(
-        members_pb2.RecordPurchaseRequest(
-            tenant_id=caller.tenant_id,
-            member_id=body.member_id,
-            store_id=body.store_id,
-            receipt_no=body.receipt_no,
-            served_by_staff_id=body.served_by_staff_id,
-            lines=[members_pb2.PurchaseLine(**line.model_dump()) for line in body.lines],
-            coupon_codes=body.coupon_codes,
-            occurred_at=at,
-            currency=body.currency,
-        ),
-        timeout=clients.timeout,
-        metadata=call_metadata(request),
-    )
-    p = reply.purchase
-    response.status_code = 201 if reply.created else 200
-    return PurchaseOut(
-        id=p.id,
-        member_id=p.member_id,
-        store_id=p.store_id,
-        receipt_no=p.receipt_no,
-        served_by_staff_id=p.served_by_staff_id,
-        credited_staff_id=p.credited_staff_id,
-        lines=[
-            PurchaseLineBody(
-                sku=ln.sku,
-                brand=ln.brand,
-                category=ln.category,
-                quantity=ln.quantity,
-                list_price=ln.list_price,
-                paid_price=ln.paid_price,
-            )
-            for ln in p.lines
-        ],
-        coupon_codes=list(p.coupon_codes),
-        currency=p.total_paid.currency,
-        total_list=p.total_list.minor_units,
-        total_paid=p.total_paid.minor_units,
-        points_awarded=p.points_awarded,
-        occurred_at=p.occurred_at.ToDatetime(tzinfo=UTC),
-        created=reply.created,
-    )
+    purchase = await members.record_purchase(caller.tenant_id, body)
+    response.status_code = 201 if purchase.created else 200
+    return purchase
 
 
 @router.get(
@@ -113,24 +52,9 @@ async def record_purchase(
     ),
     responses=responses(401, 403, 404, 422, 429, 503),
 )
-async def get_points(member: ReadMember, clients: ClientsDep, request: Request) -> PointsOut:
+async def get_points(member: ReadMember, members: MembersDep) -> PointsOut:
     caller, member_id = member
-    reply = await clients.members.GetPoints(
-        members_pb2.GetPointsRequest(tenant_id=caller.tenant_id, member_id=member_id),
-        timeout=clients.timeout,
-        metadata=call_metadata(request),
-    )
-    return PointsOut(
-        member_id=reply.member_id,
-        balance=reply.balance,
-        tier=reply.tier,
-        entries=[
-            PointsEntryOut(
-                id=e.id, delta=e.delta, reason=e.reason, source=e.source, at=e.at.ToDatetime(tzinfo=UTC)
-            )
-            for e in reply.entries
-        ],
-    )
+    return await members.points(caller.tenant_id, member_id)
 
 
 @router.post(
@@ -149,22 +73,12 @@ async def get_points(member: ReadMember, clients: ClientsDep, request: Request) 
     },
 )
 async def add_points_entry(
-    member: PointsMember, body: PointsEntryBody, clients: ClientsDep, request: Request, response: Response
+    member: PointsMember, body: PointsEntryBody, members: MembersDep, response: Response
 ) -> PointsEntryResult:
     caller, member_id = member
-    reply = await clients.members.AdjustPoints(
-        members_pb2.AdjustPointsRequest(
-            tenant_id=caller.tenant_id,
-            member_id=member_id,
-            delta=body.delta,
-            reason=body.reason,
-            source_id=body.source_id,
-        ),
-        timeout=clients.timeout,
-        metadata=call_metadata(request),
-    )
-    response.status_code = 201 if reply.applied else 200
-    return PointsEntryResult(balance=reply.balance, applied=reply.applied)
+    result = await members.adjust_points(caller.tenant_id, member_id, body)
+    response.status_code = 201 if result.applied else 200
+    return result
 
 
 @router.post(
@@ -185,30 +99,9 @@ async def refund_purchase(
     purchase_id: Annotated[str, Path(min_length=1, max_length=64, description="Purchase id")],
     body: RefundBody,
     caller: WritePurchases,
-    clients: ClientsDep,
-    request: Request,
+    members: MembersDep,
     response: Response,
 ) -> RefundOut:
-    at = Timestamp()
-    at.FromDatetime(body.occurred_at.astimezone(UTC))
-    reply = await clients.members.RefundPurchase(
-        members_pb2.RefundPurchaseRequest(
-            tenant_id=caller.tenant_id,
-            purchase_id=purchase_id,
-            refund_id=body.refund_id,
-            occurred_at=at,
-            lines=[members_pb2.RefundLine(**line.model_dump()) for line in body.lines or []],
-        ),
-        timeout=clients.timeout,
-        metadata=call_metadata(request),
-    )
-    response.status_code = 201 if reply.created else 200
-    return RefundOut(
-        purchase_id=reply.purchase_id,
-        refund_id=reply.refund_id,
-        lines=[RefundLineBody(sku=ln.sku, quantity=ln.quantity, amount=ln.amount) for ln in reply.lines],
-        currency=reply.amount.currency,
-        amount=reply.amount.minor_units,
-        points_reversed=reply.points_reversed,
-        created=reply.created,
-    )
+    refund = await members.refund(caller.tenant_id, purchase_id, body)
+    response.status_code = 201 if refund.created else 200
+    return refund

@@ -1,17 +1,21 @@
-"""Member sessions for partner mini-programs."""
+"""Member sessions for partner mini-programs, staff sessions for the assistants' app."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from regulars.members.v1 import members_pb2
 
-from gateway.clients.channels import call_metadata
-from gateway.deps import ClientsDep, OpenSessions, OpenStaffSessions
+from gateway.deps import MembersDep, OpenSessions, OpenStaffSessions
 from gateway.errors import Problem
+from gateway.member_tokens import MemberTokens
 from gateway.schemas.problems import responses
 from gateway.schemas.sessions import MemberSessionBody, MemberSessionOut, StaffSessionBody, StaffSessionOut
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+
+def _tokens(request: Request) -> MemberTokens:
+    tokens: MemberTokens = request.app.state.auth.tokens
+    return tokens
 
 
 @router.post(
@@ -26,21 +30,10 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
     responses=responses(400, 401, 403, 404, 422, 429, 503),
 )
 async def open_member_session(
-    body: MemberSessionBody, caller: OpenSessions, clients: ClientsDep, request: Request
+    body: MemberSessionBody, caller: OpenSessions, members: MembersDep, request: Request
 ) -> MemberSessionOut:
-    if body.openid:
-        member = await clients.members.FindMemberByOpenid(
-            members_pb2.FindMemberByOpenidRequest(tenant_id=caller.tenant_id, openid=body.openid),
-            timeout=clients.timeout,
-            metadata=call_metadata(request),
-        )
-    else:
-        member = await clients.members.FindMemberByPhone(
-            members_pb2.FindMemberByPhoneRequest(tenant_id=caller.tenant_id, phone=body.phone),
-            timeout=clients.timeout,
-            metadata=call_metadata(request),
-        )
-    token, expires = request.app.state.auth.tokens.issue(caller.tenant_id, member.id)
+    member = await members.find(caller.tenant_id, phone=body.phone, openid=body.openid)
+    token, expires = _tokens(request).issue(caller.tenant_id, member.id)
     return MemberSessionOut(token=token, member_id=member.id, expires_at=expires)
 
 
@@ -57,21 +50,14 @@ async def open_member_session(
     responses=responses(400, 401, 403, 404, 409, 422, 429, 503),
 )
 async def open_staff_session(
-    body: StaffSessionBody, caller: OpenStaffSessions, clients: ClientsDep, request: Request
+    body: StaffSessionBody, caller: OpenStaffSessions, members: MembersDep, request: Request
 ) -> StaffSessionOut:
-    staff = await clients.members.GetStaff(
-        members_pb2.GetStaffRequest(tenant_id=caller.tenant_id, staff_id=body.staff_id),
-        timeout=clients.timeout,
-        metadata=call_metadata(request),
-    )
-    if staff.status == members_pb2.STAFF_STATUS_LEFT:
+    staff = await members.get_staff(caller.tenant_id, body.staff_id)
+    if staff.status == "left":
         raise Problem(
             409, "conflict", "Staff member has left", f"{staff.name} has left; their successor signs in"
         )
-    role = "manager" if staff.role == members_pb2.STAFF_ROLE_MANAGER else "assistant"
-    token, expires = request.app.state.auth.tokens.issue_staff(
-        caller.tenant_id, staff.id, role, staff.store_code
-    )
+    token, expires = _tokens(request).issue_staff(caller.tenant_id, staff.id, staff.role, staff.store_code)
     return StaffSessionOut(
-        token=token, staff_id=staff.id, role=role, store_code=staff.store_code, expires_at=expires
+        token=token, staff_id=staff.id, role=staff.role, store_code=staff.store_code, expires_at=expires
     )

@@ -16,11 +16,6 @@ class BirthdayBody(BaseModel):
     year: int | None = Field(default=None, ge=1900, le=2100, description="Optional")
 
 
-def birthday_out(month: int, day: int, year: int) -> BirthdayBody | None:
-    """A protobuf Birthday's fields as a response body (year 0 means unknown)."""
-    return BirthdayBody(month=month, day=day, year=year or None) if month else None
-
-
 class EnrollMemberBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

@@ -95,3 +95,11 @@ class ProfileOut(BaseModel):
     preferred_channel: str
     consent: dict[str, bool]
     blacklisted: bool
+
+
+class MergeBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"duplicate_id": "01JD6Q3Z8M4W1T5X9C2B7N0KAF"}]}
+    )
+
+    duplicate_id: str = Field(min_length=1, max_length=64, description="The other record of the same person")

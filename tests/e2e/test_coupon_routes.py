@@ -319,3 +319,11 @@ def test_bad_till_input_is_a_problem_naming_the_field(api: httpx.Client) -> None
     member = enrol(api, "Xiu")
     r = api.get(f"/v1/members/{member['id']}/coupons", params={"state": "spent"}, headers=A)
     assert (r.status_code, r.json()["field"]) == (422, "state.0")
+
+
+def test_checking_a_cart_for_another_tenants_member_is_not_found(api: httpx.Client) -> None:
+    member = enrol(api, "Wen")
+    cart = {"member_id": member["id"], "store_id": "sh-01", "lines": [CART_LINE]}
+    r = api.post("/v1/coupons/validate", json=cart, headers={"Authorization": "Bearer key-tenant-b"})
+    assert (r.status_code, r.headers["content-type"]) == (404, "application/problem+json"), r.text
+    assert api.post("/v1/coupons/validate", json=cart, headers=A).status_code == 200

@@ -321,3 +321,17 @@ def test_two_records_of_one_person_merge_through_the_gateway(api: httpx.Client) 
         headers={"Authorization": "Bearer key-tenant-b"},
     )
     assert foreign.status_code == 404
+
+
+def test_an_oversized_body_is_refused_with_413_and_the_next_request_is_served(api: httpx.Client) -> None:
+    big = {"phone": "+8613600000010", "name": "Li", "notes": "x" * (2 * 1024 * 1024)}
+    r = api.post("/v1/members", json=big, headers=ADMIN_A)
+    assert (r.status_code, r.headers["content-type"]) == (413, "application/problem+json"), r.text
+    assert r.json()["type"] == "/problems/payload-too-large"
+    assert api.get("/healthz").status_code == 200
+
+
+def test_problem_answers_carry_the_rate_limit_headers(api: httpx.Client) -> None:
+    r = api.get("/v1/members/no-such-member", headers=ADMIN_A)
+    assert r.status_code == 404
+    assert all(h in r.headers for h in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"))

@@ -1,0 +1,76 @@
+"""How one request calls the services: its deadline, its request id and trace, errors as problems.
+
+Every RPC of the gateway goes through `Calls.__call__`, so no call forgets the metadata or the
+deadline, and a gRPC status becomes problem+json in one place (`errors.from_grpc`).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from typing import Generic, Self, TypeVar
+
+import grpc
+from starlette.requests import Request
+
+from chassis import logs
+from gateway.errors import from_grpc
+
+log = logs.get(__name__)
+
+Metadata = tuple[tuple[str, str], ...]
+RequestT = TypeVar("RequestT")
+ReplyT = TypeVar("ReplyT")
+StubT = TypeVar("StubT")
+
+
+def call_metadata(request: Request) -> Metadata:
+    """gRPC metadata carrying the request id and trace context to the services."""
+    md = [("x-request-id", request.state.request_id)]
+    if request.state.traceparent:
+        md.append(("traceparent", request.state.traceparent))
+    return tuple(md)
+
+
+@dataclass(frozen=True)
+class Calls:
+    timeout: float
+    metadata: Metadata = ()
+    path: str = ""  # of the HTTP request, for the log line of an upstream failure
+
+    def for_request(self, request: Request) -> Calls:
+        return replace(self, metadata=call_metadata(request), path=request.url.path)
+
+    async def __call__(
+        self,
+        rpc: grpc.aio.UnaryUnaryMultiCallable[RequestT, ReplyT],
+        message: RequestT,
+        *,
+        deadline_seconds: float | None = None,
+    ) -> ReplyT:
+        """`rpc(message)` within this request's deadline (or `deadline_seconds`), with its metadata."""
+        timeout = self.timeout if deadline_seconds is None else deadline_seconds
+        try:
+            return await rpc(message, timeout=timeout, metadata=self.metadata)
+        except grpc.aio.AioRpcError as err:
+            problem = from_grpc(err)
+            if problem.status >= 500:
+                log.warning("upstream error", path=self.path, code=err.code().name)
+            raise problem from err
+
+
+class ServiceClient(Generic[StubT]):
+    """A service's stub with the calls of one request; `for_request` binds a request's metadata.
+
+    Made once per gateway process (see `channels.ServiceClients`); each request gets a shallow
+    copy bound to it, so a client method never takes the request as an argument.
+    """
+
+    def __init__(self, stub: StubT, calls: Calls) -> None:
+        self._stub = stub
+        self._call = calls
+
+    def for_request(self, request: Request) -> Self:
+        bound = copy.copy(self)
+        bound._call = self._call.for_request(request)
+        return bound
