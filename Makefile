@@ -1,6 +1,7 @@
 # Regulars — the two commands a newcomer needs:
 #   make run    provision Kafka + FerretDB if needed, start the platform, print the gateway URL
 #   make test   lint, type-check and run every test against real Kafka and FerretDB
+#   make key ARGS='--tenant acme --name "POS 01" --scope members:write'   an API key (shown once)
 # Set MONGODB_URL / KAFKA_BOOTSTRAP_SERVERS to use external servers instead of local ones.
 
 SHELL := /bin/bash
@@ -16,11 +17,19 @@ export KAFKA_BOOTSTRAP_SERVERS ?=
 LOCAL_MONGODB_URL := $(or $(MONGODB_URL),mongodb://127.0.0.1:27017/)
 LOCAL_KAFKA := $(or $(KAFKA_BOOTSTRAP_SERVERS),127.0.0.1:9092)
 PYTEST_ARGS ?=
+ARGS ?=
 
-.PHONY: run test check unit lint typecheck layers proto venv provision infra-up infra-down down status lock clean bench
+.PHONY: run key admin test check unit lint typecheck layers proto venv provision infra-up infra-down down status lock clean bench
 
 run: venv infra-up ## Start the whole platform in the foreground (Ctrl-C stops the services)
 	MONGODB_URL=$(LOCAL_MONGODB_URL) KAFKA_BOOTSTRAP_SERVERS=$(LOCAL_KAFKA) $(BIN)/python -m devstack up
+
+# The admin CLI writes into the store `make run` uses (LOCAL_MONGODB_URL, REGULARS_NAMESPACE).
+key: venv infra-up ## Create an API key: make key ARGS='--tenant acme --name "POS 01" --scope members:write'
+	MONGODB_URL=$(LOCAL_MONGODB_URL) $(BIN)/python -m gateway.admin create-key $(or $(ARGS),--help)
+
+admin: venv infra-up ## Any admin command: make admin ARGS='list-keys --tenant acme' (or revoke-key)
+	MONGODB_URL=$(LOCAL_MONGODB_URL) $(BIN)/python -m gateway.admin $(or $(ARGS),--help)
 
 test: venv check infra-up ## Everything CI runs
 	MONGODB_URL=$(LOCAL_MONGODB_URL) KAFKA_BOOTSTRAP_SERVERS=$(LOCAL_KAFKA) \

@@ -1,17 +1,31 @@
 """`python -m devstack up`: run the whole platform in the foreground (what `make run` does).
 
 A process that dies is restarted with back-off (devstack.supervisor) while the rest keep
-serving, as `restart: unless-stopped` does in compose; Ctrl-C or SIGTERM stops everything.
+serving, as `restart: unless-stopped` does in compose. Ctrl-C, SIGTERM or SIGHUP stops
+everything it started, however often it comes and whether it is sent to devstack or to its
+process group (the services lead sessions of their own, so only devstack gets it and stops
+each once: a second SIGTERM would make uvicorn skip its drain); see devstack.stopping.
 """
 
 from __future__ import annotations
 
-import signal
+import json
+from collections.abc import Callable
 
 import typer
 from rich.console import Console
 
-from devstack.processes import DEV_API_KEY, SERVICES, Stack, parse_replicas
+from devstack import managed
+from devstack.processes import (
+    DEFAULT_PORTS,
+    DEV_API_KEY,
+    DEV_TENANT,
+    SERVICES,
+    Stack,
+    StartCancelled,
+    parse_replicas,
+)
+from devstack.stopping import StopRequest
 from devstack.supervisor import Restart, Supervisor
 
 app = typer.Typer(add_completion=False, help="Run Regulars locally.")
@@ -25,6 +39,44 @@ def _replicas(text: str) -> dict[str, int]:
         raise typer.BadParameter(str(exc), param_hint="--replicas / REGULARS_REPLICAS") from None
 
 
+def _api_keys(text: str) -> dict[str, str]:
+    """The demo key, and the user's own (GATEWAY_API_KEYS), which win over it on the same key."""
+    try:
+        keys = json.loads(text) if text.strip() else {}
+    except json.JSONDecodeError:
+        keys = None
+    if not isinstance(keys, dict) or not all(isinstance(v, str) for v in keys.values()):
+        raise typer.BadParameter(
+            f'GATEWAY_API_KEYS (--api-keys) must be JSON {{"key": "tenant id"}}: {text!r}'
+        )
+    return {DEV_API_KEY: DEV_TENANT} | keys
+
+
+def platform_stack(
+    mongodb_url: str,
+    kafka: str,
+    replicas: str = "",
+    api_keys: str = "",
+    namespace: str = "",
+    free_ports: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Stack:
+    """The Stack `up` runs, from its options (each also read from its environment variable)."""
+    names = [*SERVICES, "gateway"]
+    ports = (
+        dict(zip(names, managed.free_ports(len(names)), strict=True)) if free_ports else dict(DEFAULT_PORTS)
+    )
+    return Stack(
+        mongodb_url=mongodb_url,
+        kafka_bootstrap_servers=kafka,
+        namespace=namespace,
+        ports=ports,
+        api_keys=_api_keys(api_keys),
+        replicas=_replicas(replicas),
+        should_stop=should_stop,
+    )
+
+
 @app.command()
 def up(
     mongodb_url: str = typer.Option("mongodb://127.0.0.1:27017/", envvar="MONGODB_URL"),
@@ -32,18 +84,30 @@ def up(
     replicas: str = typer.Option(
         "", envvar="REGULARS_REPLICAS", help="Processes per service, e.g. members=2,coupons=2"
     ),
+    api_keys: str = typer.Option(
+        "", envvar="GATEWAY_API_KEYS", help='Static keys added to the demo key: JSON {"key": "tenant id"}'
+    ),
+    namespace: str = typer.Option(
+        "", envvar="REGULARS_NAMESPACE", help="Prefix of every database, topic, consumer group and log"
+    ),
+    free_ports: bool = typer.Option(
+        False, "--free-ports", envvar="REGULARS_FREE_PORTS", help="Free ports instead of 50051-50054, 8000"
+    ),
 ) -> None:
     """Start the four services and the gateway; restart any that dies; Ctrl-C stops them."""
-    stack = Stack(mongodb_url=mongodb_url, kafka_bootstrap_servers=kafka, replicas=_replicas(replicas))
+    stop = StopRequest()
+    stack = platform_stack(mongodb_url, kafka, replicas, api_keys, namespace, free_ports, stop.requested)
+    stop.install()  # before the first child starts: from here on every stop signal is only noted
     try:
         with console.status("starting services…"):
             stack.start_all()
         _print_welcome(stack)
-        signal.signal(signal.SIGTERM, _interrupt)
-        Supervisor(stack.all_processes(), on_restart=_print_restart).run()
-    except KeyboardInterrupt:
-        console.print("stopping…")
+        Supervisor(stack.all_processes(), on_restart=_print_restart).run(until=stop.requested)
+    except StartCancelled:
+        pass
     finally:
+        if stop.requested():
+            console.print(f"stopping ({stop.received[0].name})…")
         stack.stop_all()
 
 
@@ -62,15 +126,18 @@ def _print_welcome(stack: Stack) -> None:
     console.print(
         f"  curl -s {url}/v1/members/<id>/inbox -H 'Authorization: Bearer {DEV_API_KEY}'", soft_wrap=True
     )
+    own = [key for key in stack.api_keys if key != DEV_API_KEY]
+    if own:
+        console.print(f"The gateway also takes the {len(own)} key(s) of GATEWAY_API_KEYS.")
+    console.print(
+        "Another key or tenant: make key ARGS='--tenant acme --name \"POS 01\" --scope members:write'",
+        soft_wrap=True,
+    )
     console.print("Press Ctrl-C to stop.")
 
 
 def _print_restart(restart: Restart) -> None:
     console.print(f"[yellow]{restart.describe()}[/] (see var/log/)", soft_wrap=True)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
 
 
 @app.callback()

@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ __all__ = [
     "SERVICES",
     "ManagedProcess",
     "Stack",
+    "StartCancelled",
     "free_port",
     "parse_replicas",
     "replica_name",
@@ -36,6 +38,10 @@ SERVICES = ("members", "coupons", "messaging", "feedback")
 DEFAULT_PORTS = {"members": 50051, "coupons": 50052, "messaging": 50053, "feedback": 50054, "gateway": 8000}
 DEV_API_KEY = "dev-key-change-me"
 DEV_TENANT = "demo"
+
+
+class StartCancelled(Exception):
+    """A stop was requested (`Stack.should_stop`) while the platform was still starting."""
 
 
 def parse_replicas(text: str) -> dict[str, int]:
@@ -60,6 +66,7 @@ class Stack:
 
     `ports[name]` and `processes[name]` are a service's first replica; `replicas` asks for
     more (`{"members": 2}`), each on a free port of its own (`replica_ports[name]`).
+    `should_stop` is asked while waiting for readiness: true ends the wait with StartCancelled.
     """
 
     mongodb_url: str
@@ -71,6 +78,7 @@ class Stack:
     token_secret: str = "dev-only-member-token-secret-change-me-0123456789"
     gateway_env: dict[str, str] = field(default_factory=dict)
     replicas: dict[str, int] = field(default_factory=dict)
+    should_stop: Callable[[], bool] = field(default=lambda: False, repr=False)
     _running: dict[str, list[ManagedProcess]] = field(default_factory=dict, init=False, repr=False)
     _more_ports: dict[str, list[int]] = field(default_factory=dict, init=False, repr=False)
 
@@ -187,6 +195,8 @@ class Stack:
         for i in self._indexes(name, replica):
             p = self._running[name][i]
             while True:
+                if self.should_stop():
+                    raise StartCancelled(f"stop requested while {p.name} was starting")
                 if not p.alive:
                     raise RuntimeError(f"{p.name} exited during start-up:\n{p.tail()}")
                 if self._ready(name, i):

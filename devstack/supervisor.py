@@ -4,7 +4,8 @@ A process that exits (crash, SIGKILL, even exit 0) is started again after a dela
 on each quick death, up to a cap, and falls back to the first delay once the process has stayed
 up long enough: a crash loop does not spin, and a rare crash is mended in a second. The others
 are never touched. The caller polls (`poll()` or `run()`), so there are no threads to stop:
-Ctrl-C leaves the loop and the caller stops everything.
+`run(until=...)` returns once a stop is requested (devstack.stopping) and the caller stops
+everything.
 """
 
 from __future__ import annotations
@@ -84,9 +85,9 @@ class Supervisor:
                 w.started_at, w.restart_at = now, None
         return noticed
 
-    def run(self, interval: float = 0.5) -> None:
-        """Poll forever: KeyboardInterrupt (Ctrl-C, or SIGTERM turned into it) ends it."""
-        while True:
+    def run(self, interval: float = 0.5, until: Callable[[], bool] = lambda: False) -> None:
+        """Poll every `interval` until `until()` is true (checked before each pass)."""
+        while not until():
             self.poll()
             time.sleep(interval)
 

@@ -1,6 +1,9 @@
 """`python -m gateway.admin`: manage API keys from the command line (Typer + Rich).
 
 Reads MONGODB_URL (and REGULARS_NAMESPACE) like the gateway. A created key is printed once.
+`make key ARGS='--tenant acme --name "POS 01" --scope members:write'` runs `create-key` with the
+project's venv and the store `make run` uses; `make admin ARGS='list-keys --tenant acme'` any
+command.
 """
 
 from __future__ import annotations
@@ -23,10 +26,18 @@ app = typer.Typer(add_completion=False, help="Manage Regulars API keys.")
 console = Console()
 
 
+NO_STORE = """\
+MONGODB_URL is not set: the keys live in the gateway's database. `make key ARGS='…'` (or
+`make admin ARGS='…'`) sets it to the store `make run` uses; or set it yourself, e.g.
+MONGODB_URL=mongodb://127.0.0.1:27017/ (and REGULARS_NAMESPACE if the gateway runs in one)."""
+
+
 def _store() -> tuple[ApiKeyStore, AsyncMongoClient[Document]]:
     url = os.environ.get("MONGODB_URL")
     if not url:
-        raise typer.BadParameter("set MONGODB_URL")
+        # Not BadParameter: the command line was right; a usage text would send one looking there.
+        typer.echo(NO_STORE, err=True)
+        raise typer.Exit(2)
     client = mongo.connect(url)
     db = client[f"{os.environ.get('REGULARS_NAMESPACE', '')}regulars_gateway"]
     return ApiKeyStore(db, cache_seconds=0), client
