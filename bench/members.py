@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,10 +14,8 @@ import aiohttp
 from pymongo import AsyncMongoClient
 
 from bench import load
-from chassis import outbox
 from chassis.mongo import update_versioned
 from devstack.processes import Stack
-from services.members.adapters import events as member_events
 from services.members.adapters import purchases_mongo, spending_mongo
 from services.members.domain import points as pts
 from services.members.domain import spending, tiers
@@ -71,10 +70,10 @@ async def purchases_direct(
     db: Any, member_ids: list[str], total: int, concurrency: int, topic: str
 ) -> load.Result:
     """The database writes RecordPurchase makes per purchase, done directly with the members
-    service's own document builders (adapters/purchases_mongo.py `add` and `apply`): insert the
-    purchase with its purchase_made event embedded and `pending`, insert the ledger entry, one
-    versioned update of the member (read it, then find_one_and_update on its `_id`, tenant and
-    `_v`: statistics, balance, judged fields and events), then `$unset` the purchase's
+    service's own document builders (adapters/purchases_mongo.py, adapters/spending_mongo.py):
+    insert the purchase `pending`, insert the ledger entry, one versioned update of the member
+    (read it, then find_one_and_update on its `_id`, tenant and `_v`: statistics, balance,
+    judged fields and events, purchase_made among them), then `$unset` the purchase's
     `pending`. Not the use case's reads before them (the member, its owner) nor gRPC."""
     stamp = time.time_ns()
     policy, ladder = pts.PointsPolicy(), tiers.DEFAULT_LADDER
@@ -94,10 +93,7 @@ async def purchases_direct(
             currency="CNY",
         )
         awarded = pts.points_for_purchase(policy, p.total_paid, p.occurred_at, None)
-        made = member_events.purchase_made(p, awarded)
-        await db[purchases_mongo.PURCHASES].insert_one(
-            purchases_mongo._to_doc(p, awarded) | outbox.embed(topic, made)
-        )
+        await db[purchases_mongo.PURCHASES].insert_one(purchases_mongo._to_doc(p, awarded))
         source = pts.entry_source(pts.EntryReason.PURCHASE, p.id)
         await db[purchases_mongo.POINTS_ENTRIES].insert_one(
             {
@@ -114,7 +110,8 @@ async def purchases_direct(
         change = spending.purchase_change(p, awarded, source)
 
         def decide(member: dict[str, Any]) -> dict[str, Any]:
-            outcome = spending.judge(spending_mongo.standing(member), change, ladder, now)
+            judged = spending.judge(spending_mongo.standing(member), change, ladder, now)
+            outcome = replace(judged, facts=(spending.Purchased(p, awarded, judged.tier), *judged.facts))
             return spending_mongo.judged_update(
                 change,
                 outcome,
@@ -122,7 +119,7 @@ async def purchases_direct(
                 tenant_id=TENANT,
                 member_id=p.member_id,
                 at=now,
-                marks={f"_applied.{p.id}": True},
+                marks={f"_applied.{p.id}": outcome.points},
             )
 
         if await update_versioned(db["members"], {"_id": p.member_id, "tenant_id": TENANT}, decide) is None:

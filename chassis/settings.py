@@ -49,10 +49,6 @@ class ServiceSettings(CommonSettings):
     consumer_max_attempts: int = Field(default=3, ge=1, le=20)
     consumer_retry_backoff_seconds: float = Field(default=0.2, ge=0)
     shutdown_grace_seconds: float = Field(default=5.0, ge=0)
-    default_phone_region: str = Field(default="CN", pattern=r"^[A-Z]{2}$")
-    dormant_days: tuple[int, ...] = Field(
-        default=(30, 60, 90), description="Days without a purchase after which member_dormant is announced"
-    )
 
 
 S = TypeVar("S", bound=BaseSettings)

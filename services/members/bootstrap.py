@@ -29,6 +29,7 @@ from services.members.entrypoints.purchase_completer import PurchaseCompleter
 from services.members.service.purchases import PurchaseEffects
 from services.members.service.refunds import Refunds
 from services.members.service.tiers import TierReview
+from services.members.settings import MembersSettings
 
 SERVICE_NAME = members_pb2.DESCRIPTOR.services_by_name["MembersService"].full_name
 
@@ -46,7 +47,9 @@ INDEXES = mongo.INDEXES | {
 
 
 def wire(rt: Runtime) -> ServiceSpec:
-    topic = rt.settings.topic(events.TOPIC)
+    settings = rt.settings
+    assert isinstance(settings, MembersSettings)
+    topic = settings.topic(events.TOPIC)
     members = mongo.MongoMemberRepository(rt.db, topic, rt.outbox)
     directory = directory_mongo.MongoDirectoryRepository(rt.db)
     handovers = directory_mongo.MongoHandoverRepository(rt.db, topic, rt.outbox)
@@ -58,14 +61,14 @@ def wire(rt: Runtime) -> ServiceSpec:
     effects = PurchaseEffects(purchases, spending, ledger, ladder)
     refunds = Refunds(refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox), spending, ledger, ladder)
     calendar = calendar_mongo.MongoCalendar(
-        rt.db, topic, rt.outbox, rt.settings.dormant_days, ledger, TierReview(spending, ladder).review_all
+        rt.db, topic, rt.outbox, settings.dormant_days, ledger, TierReview(spending, ladder).review_all
     )
     calendar_worker = CalendarWorker(calendar)
     servicer = MembersServicer(
         repo=members,
         directory_repo=directory,
         handovers=handovers,
-        default_region=rt.settings.default_phone_region,
+        default_region=settings.default_phone_region,
         handover_started=worker.nudge,
         purchases_repo=purchases,
         purchase_effects=effects,
@@ -90,7 +93,7 @@ def wire(rt: Runtime) -> ServiceSpec:
             calendar_mongo.CALENDAR_EVENTS,
         ],
         produces=[topic],
-        subscription=Subscription(topics=[topic], handlers=consumer.subscriptions(effects, refunds)),
+        subscription=Subscription(topics=[topic], handlers=consumer.subscriptions(refunds)),
         # Each loop is safe on every replica at once; its module says why.
         background=[worker.run, calendar_worker.run, PurchaseCompleter(effects).run],
     )

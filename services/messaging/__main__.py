@@ -2,6 +2,7 @@
 
 from chassis import runtime, settings
 from services.messaging import bootstrap
+from services.messaging.settings import MessagingSettings
 
 if __name__ == "__main__":
-    runtime.run("messaging", settings.load(settings.ServiceSettings), bootstrap.wire)
+    runtime.run("messaging", settings.load(MessagingSettings), bootstrap.wire)

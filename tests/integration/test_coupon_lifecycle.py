@@ -294,6 +294,39 @@ async def test_rules_issue_once_per_triggering_event(coupons_stack: Stack) -> No
     assert {c.source for c in ana_wallet + bo_wallet} == {"rule"}
 
 
+async def test_a_rule_for_a_tier_sees_the_tier_the_purchase_earned(coupons_stack: Stack) -> None:
+    """purchase_made carries the member's tier after the purchase, so a silver members' rule
+    fires on the purchase that makes the member silver (not on the tier before it)."""
+    apis = Apis(coupons_stack)
+    try:
+        reward = await active_template(apis.coupons, TENANT, name="Welcome to silver", claimable=False)
+        await apis.coupons.CreateRule(
+            coupons_pb2.CreateRuleRequest(
+                tenant_id=TENANT,
+                rule=coupons_pb2.Rule(
+                    name="silver thanks",
+                    trigger="purchase_made",
+                    template_id=reward.id,
+                    conditions=coupons_pb2.RuleConditions(tiers=["silver"]),
+                ),
+            )
+        )
+        cy = await apis.enrol("Cy", "+8613944400003")
+        await apis.members.RecordPurchase(purchase(cy.id, "R-300", 5_000))  # ¥50: still normal
+        await apis.members.RecordPurchase(purchase(cy.id, "R-301", 250_000))  # ¥2,500: silver now
+
+        async def rewarded() -> Any:
+            held = await apis.wallet(cy.id)
+            return held if any(c.name == "Welcome to silver" for c in held) else None
+
+        wallet = await until(rewarded)
+        await asyncio.sleep(2)  # a second issue would show up by now
+        wallet = await apis.wallet(cy.id)
+    finally:
+        await apis.close()
+    assert [c.name for c in wallet].count("Welcome to silver") == 1
+
+
 async def test_sharing_merging_validating_and_expiry(coupons_stack: Stack) -> None:
     apis = Apis(coupons_stack)
     try:

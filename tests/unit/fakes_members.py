@@ -48,6 +48,7 @@ class FakeSpending:
         self.standings = {(tenant_id, m): spending.Standing() for m in member_ids}
         self.moved: dict[tuple[str, str, str], int] = {}
         self.writes = 0
+        self.announced: list[spending.Fact] = []  # the facts of every write, in order
 
     async def apply(
         self,
@@ -67,6 +68,7 @@ class FakeSpending:
         if outcome is None:
             return Applied(None, None)
         self.writes += 1
+        self.announced.extend(outcome.facts)
         self.standings[key] = replace(
             before, tier=outcome.tier, points_balance=outcome.balance, stats=outcome.stats
         )

@@ -39,6 +39,14 @@ def test_percent_off_rounds_half_up_to_the_minor_unit() -> None:
     ) == Decision(True, 50, Reason.OK, "takes 0.50 off", 333)
 
 
+def test_a_receipt_line_counts_its_own_total_not_quantity_times_a_rounded_unit_price() -> None:
+    three_for_ten = CartLine("a", "Acme", "shoes", 3, 1_000 // 3, line_total=1_000)
+    ten_percent = Benefit.parse("percent_off", percent_off=1000)
+
+    assert cart(three_for_ten).total == 1_000
+    assert compute(ten_percent, EVERYWHERE, cart(three_for_ten)).discount == 100
+
+
 def test_percent_off_is_capped() -> None:
     benefit = Benefit.parse("percent_off", percent_off=2000, max_discount=5_000)
     assert compute(benefit, EVERYWHERE, cart(line("a", 100_000))).discount == 5_000

@@ -1,18 +1,20 @@
 """Purchase, refund and tier-review use cases on in-memory fakes of members' ports: each effect
-lands once however often it is run, and members' own events only finish what a request left."""
+lands once however often it is run, and members' own purchase_refunded only finishes what a
+request left."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from regulars.members.v1 import events_pb2, members_pb2
+from regulars.members.v1 import events_pb2
 
 from chassis.cloudevents import new_event
 from chassis.consumer import PermanentError
-from services.members.domain import tiers
+from services.members.domain import spending, tiers
 from services.members.domain.points import EntryReason
-from services.members.domain.purchases import Line, RefundLine, parse_purchase
+from services.members.domain.purchases import Line, RecordedPurchase, RefundLine, parse_purchase
+from services.members.domain.refunds import decide_refund
 from services.members.entrypoints.consumer import subscriptions
 from services.members.service.purchases import PurchaseEffects
 from services.members.service.refunds import Refunds
@@ -31,11 +33,12 @@ class Members:
         self.spending = FakeSpending(*member_ids)
         self.ledger = FakeLedger()
         self.effects = PurchaseEffects(self.purchases, self.spending, self.ledger, LADDER, clock=lambda: NOW)
-        self.refunds = Refunds(
-            FakeRefunds(self.purchases), self.spending, self.ledger, LADDER, clock=lambda: NOW
-        )
+        self.refund_store = FakeRefunds(self.purchases)
+        self.refunds = Refunds(self.refund_store, self.spending, self.ledger, LADDER, clock=lambda: NOW)
 
-    async def recorded(self, paid: int, member_id: str = "m1", receipt: str = "R1", points: int = 0):
+    async def recorded(
+        self, paid: int, member_id: str = "m1", receipt: str = "R1", points: int = 0
+    ) -> RecordedPurchase:
         purchase = parse_purchase(
             tenant_id="t1",
             member_id=member_id,
@@ -66,30 +69,47 @@ async def test_a_purchase_applied_three_times_counts_once() -> None:
     assert (await m.purchases.get("t1", recorded.purchase.id)).pending is False  # type: ignore[union-attr]
 
 
-async def test_members_own_purchase_made_finishes_a_pending_purchase_and_leaves_a_finished_one() -> None:
+async def test_a_purchase_announces_purchase_made_once_with_the_tier_it_earned() -> None:
     m = Members("m1")
-    cut_off = await m.recorded(10_000, receipt="R1")
-    finished = await m.recorded(20_000, receipt="R2")
-    await m.effects.apply(finished)
-    writes = m.spending.writes
-    handlers = subscriptions(m.effects, m.refunds)
+    recorded = await m.recorded(250_000)  # normal -> silver
 
-    for r in (finished, cut_off):
-        payload = events_pb2.PurchaseMade(purchase=members_pb2.Purchase(id=r.purchase.id, tenant_id="t1"))
+    for _ in range(2):
+        await m.effects.apply(recorded)
+
+    made = [f for f in m.spending.announced if isinstance(f, spending.Purchased)]
+    assert [(f.purchase.id, f.tier) for f in made] == [(recorded.purchase.id, "silver")]
+    assert any(isinstance(f, spending.TierChanged) for f in m.spending.announced)
+
+
+async def test_members_own_purchase_refunded_finishes_a_refund_once() -> None:
+    m = Members("m1")
+    recorded = await m.recorded(10_000)
+    await m.effects.apply(recorded)
+    pid = recorded.purchase.id
+    # What a crash right after the refund's write leaves: recorded, the member untouched.
+    await m.refund_store.add(
+        "t1", pid, "refund-1", lambda bought, earlier: decide_refund(bought, earlier, None, "refund-1", NOW)
+    )
+    handlers = subscriptions(m.refunds)
+    payload = events_pb2.PurchaseRefunded(
+        tenant_id="t1", member_id="m1", purchase_id=pid, refund_id="refund-1"
+    )
+
+    for _ in range(2):
         env = new_event(source="test", tenant_id="t1", subject="m1", payload=payload, time=NOW)
         await handlers[env.type](env)
 
-    assert m.spending.writes == writes + 1  # only the cut-off one was applied now
-    assert m.spending.standings[("t1", "m1")].stats.purchase_count == 2
+    assert m.spending.standings[("t1", "m1")].points_balance == 0
+    assert [e["delta"] for e in m.ledger.entries.values()] == [100, -100]
 
 
-async def test_purchase_made_for_a_purchase_not_recorded_is_permanent() -> None:
+async def test_purchase_refunded_for_a_refund_not_recorded_is_permanent() -> None:
     m = Members("m1")
-    payload = events_pb2.PurchaseMade(purchase=members_pb2.Purchase(id="nope", tenant_id="t1"))
+    payload = events_pb2.PurchaseRefunded(tenant_id="t1", member_id="m1", purchase_id="p", refund_id="r")
     env = new_event(source="test", tenant_id="t1", subject="m1", payload=payload, time=NOW)
 
     with pytest.raises(PermanentError, match="not recorded"):
-        await subscriptions(m.effects, m.refunds)[env.type](env)
+        await subscriptions(m.refunds)[env.type](env)
 
 
 async def test_pending_purchases_are_completed_and_one_that_fails_does_not_hold_up_the_others() -> None:

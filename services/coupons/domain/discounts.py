@@ -39,10 +39,12 @@ class CartLine:
     category: str
     quantity: int
     unit_price: int
+    line_total: int | None = None  # a receipt's line total, when it is not quantity x unit price
 
     @property
     def total(self) -> int:
-        return self.quantity * self.unit_price
+        """The line's money: the receipt's own total when given (3 for ¥10 is ¥10, not 3 x ¥3.33)."""
+        return self.quantity * self.unit_price if self.line_total is None else self.line_total
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,14 @@ def subscriptions(
     async def purchase_made(env: Envelope, made: events_pb2.PurchaseMade) -> None:
         p = made.purchase
         lines = [
-            CartLine(ln.sku, ln.brand, ln.category, ln.quantity, ln.list_price // max(ln.quantity, 1))
+            CartLine(
+                ln.sku,
+                ln.brand,
+                ln.category,
+                ln.quantity,
+                ln.list_price // max(ln.quantity, 1),  # a unit price for gift benefits
+                line_total=ln.list_price,
+            )
             for ln in p.lines
         ]
         for code in p.coupon_codes:
@@ -57,14 +64,12 @@ def subscriptions(
                 lines=lines,
                 total_paid=p.total_paid.minor_units,
             )
-        view = await audience.member(p.tenant_id, p.member_id)
+        tier = made.tier  # the tier this purchase earned; events before it carried none
+        if not tier:
+            view = await audience.member(p.tenant_id, p.member_id)
+            tier = view.tier if view else ""
         await rules.on_event(
-            p.tenant_id,
-            Trigger.PURCHASE_MADE,
-            env.id,
-            p.member_id,
-            spend=p.total_paid.minor_units,
-            tier=view.tier if view else "",
+            p.tenant_id, Trigger.PURCHASE_MADE, env.id, p.member_id, spend=p.total_paid.minor_units, tier=tier
         )
 
     async def refunded(env: Envelope, e: events_pb2.PurchaseRefunded) -> None:

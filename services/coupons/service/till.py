@@ -169,8 +169,12 @@ class Till:
             return None  # a code of another system, or a typo on the receipt: nothing of ours
         if c.member_id != member_id:
             return None
-        cart = Cart(store_id, tuple(lines), member_id)
-        decision = compute(c.terms.benefit, c.terms.scope, cart)
+        if c.redemption is not None and c.redemption.receipt_no == receipt_no:
+            discount = c.redemption.discount  # the till redeemed it for this receipt: that stands
+        else:  # a till that never called us: the coupon's discount on the receipt's lines
+            discount = compute(
+                c.terms.benefit, c.terms.scope, Cart(store_id, tuple(lines), member_id)
+            ).discount
         try:
             return await self.redeem(
                 tenant_id,
@@ -178,7 +182,7 @@ class Till:
                 receipt_no=receipt_no,
                 store_id=store_id,
                 staff_id=staff_id,
-                discount=decision.discount,
+                discount=discount,
                 receipt_total=total_paid,
                 purchase_id=purchase_id,
             )

@@ -70,13 +70,13 @@ POINTS_CHANGED = event_type(events_pb2.PointsChanged)
 MEMBER_TIER_CHANGED = event_type(events_pb2.MemberTierChanged)
 
 
-def purchase_made(p: Purchase, points_awarded: int) -> Envelope:
+def purchase_made(p: Purchase, points_awarded: int, tier: str) -> Envelope:
     return new_event(
         type=PURCHASE_MADE,
         source=SOURCE,
         tenant_id=p.tenant_id,
         subject=p.member_id,
-        payload=events_pb2.PurchaseMade(purchase=purchase_pb(p, points_awarded)),
+        payload=events_pb2.PurchaseMade(purchase=purchase_pb(p, points_awarded), tier=tier),
         time=p.occurred_at,
     )
 
@@ -267,7 +267,9 @@ def spending_facts(
     """The events announcing what a change of spending did to the member (domain.spending)."""
     out: list[Envelope] = []
     for fact in facts:
-        if isinstance(fact, spending.PointsChanged):
+        if isinstance(fact, spending.Purchased):
+            out.append(purchase_made(fact.purchase, fact.points_awarded, fact.tier))
+        elif isinstance(fact, spending.PointsChanged):
             out.append(
                 points_changed(
                     tenant_id=tenant_id,

@@ -1,8 +1,9 @@
 """Purchases and the points ledger in MongoDB (the use case is service/purchases.py).
 
-A purchase document, `_id` = receipt key, is inserted with its purchase_made event (outbox) and
-`pending: True`: the unique `_id` makes 50 simultaneous retries of one receipt record one.
-`pending` (indexed with `pending_since`) is unset once its effects on the member are stored.
+A purchase document, `_id` = receipt key, is inserted with `pending: True`: the unique `_id`
+makes 50 simultaneous retries of one receipt record one. `pending` (indexed with
+`pending_since`) is unset once its effects on the member are stored; purchase_made goes out with
+those effects, in the member's write (service/purchases.py). Refunds embed their events here.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import logs, outbox
 from chassis.mongo import Document, find_for_tenant, insert_once
-from services.members.adapters import events
 from services.members.adapters.mongo import MEMBERS
 from services.members.domain.purchases import Line, Purchase, RecordedPurchase
 
@@ -85,11 +85,7 @@ class MongoPurchaseRepository:
 
     async def add(self, purchase: Purchase, points_awarded: int) -> tuple[RecordedPurchase, bool]:
         """Record it (pending), or return the purchase already recorded for this receipt."""
-        made = events.purchase_made(purchase, points_awarded)
-        if await insert_once(
-            self._purchases, _to_doc(purchase, points_awarded) | outbox.embed(self._topic, made)
-        ):
-            self._outbox.wake()
+        if await insert_once(self._purchases, _to_doc(purchase, points_awarded)):
             return RecordedPurchase(purchase, points_awarded, pending=True), True
         existing = await self.get(purchase.tenant_id, purchase.id)
         assert existing is not None

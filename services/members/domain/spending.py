@@ -138,7 +138,16 @@ class ReferralConverted:
     purchase_id: str
 
 
-Fact = PointsChanged | TierChanged | ReferralConverted
+@dataclass(frozen=True)
+class Purchased:
+    """The purchase itself, announced with its effects (purchase_made), with the tier after it."""
+
+    purchase: Purchase
+    points_awarded: int
+    tier: str
+
+
+Fact = Purchased | PointsChanged | TierChanged | ReferralConverted
 
 
 @dataclass(frozen=True)

@@ -1,17 +1,18 @@
 """Purchase use cases: record a till receipt and let its effects follow, exactly once.
 
-A purchase is recorded (pending, with its purchase_made event) in one insert, unique on the
-receipt, so 50 simultaneous retries of one receipt record one. Its effects follow: the points
-ledger entry (unique on its source), then the member in ONE guarded write (ports.MemberSpending:
-statistics, balance, tier, discount share, referral conversion and their events, judged by
-domain.spending), then it is no longer pending. A purchase still pending after a crash or a
-cut-off call is completed by the completer loop within seconds, or by members' own consumption
-of purchase_made; every step is idempotent, so completing twice counts once.
+A purchase is recorded (pending) in one insert, unique on the receipt, so 50 simultaneous
+retries of one receipt record one. Its effects follow: the points ledger entry (unique on its
+source), then the member in ONE guarded write (ports.MemberSpending: statistics, balance, tier,
+discount share, referral conversion and their events, purchase_made with the tier after it
+among them, judged by domain.spending), then it is no longer pending. A purchase still pending
+after a crash or a cut-off call is completed by the completer loop within seconds; every step
+is idempotent, so completing twice counts once and announces once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from chassis import logs
@@ -64,26 +65,16 @@ class PurchaseEffects:
             )
         change = spending.purchase_change(p, awarded, source)
         now = self._clock()
-        applied = await self._members.apply(
-            p.tenant_id,
-            p.member_id,
-            change,
-            lambda standing: spending.judge(standing, change, self._ladder, now),
-            effect_id=p.id,
-        )
+
+        def judge(standing: spending.Standing) -> spending.Outcome:
+            outcome = spending.judge(standing, change, self._ladder, now)
+            made = spending.Purchased(p, awarded, outcome.tier)  # purchase_made, with the tier it earned
+            return replace(outcome, facts=(made, *outcome.facts))
+
+        applied = await self._members.apply(p.tenant_id, p.member_id, change, judge, effect_id=p.id)
         if applied is None:
             log.warning("purchase of an unknown member left unapplied", purchase_id=p.id)
         await self._purchases.applied(p.tenant_id, p.id)
-
-    async def complete(self, tenant_id: str, purchase_id: str) -> bool:
-        """Finish the purchase if a cut-off request left it pending (members' own purchase_made
-        does this: on the happy path it finds nothing to do); False when it is not recorded."""
-        recorded = await self._purchases.get(tenant_id, purchase_id)
-        if recorded is None:
-            return False
-        if recorded.pending:
-            await self.apply(recorded)
-        return True
 
     async def complete_pending(
         self, now: datetime, grace: timedelta, limit: int = 100
@@ -93,8 +84,8 @@ class PurchaseEffects:
 
         A purchase is pending from its insert until its member step is done, normally a few
         milliseconds; one pending for longer was cut off by a crash. `apply` is idempotent, so
-        two replicas completing the same purchase at once (or with the request itself, or with
-        the consumer of purchase_made) count it once. One that fails does not hold up the others.
+        two replicas completing the same purchase at once (or with the request itself) count it
+        once. One that fails does not hold up the others.
         """
         stuck = await self._purchases.pending(now - grace, limit)
         failed: dict[str, Exception] = {}

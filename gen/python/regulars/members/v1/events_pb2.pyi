@@ -120,23 +120,28 @@ Global___MemberStaffAssigned: _TypeAlias = MemberStaffAssigned  # noqa: Y015
 
 @_typing.final
 class PurchaseMade(_message.Message):
-    """ce_type "regulars.members.v1.purchase_made": a till receipt was recorded for a member.
+    """ce_type "regulars.members.v1.purchase_made": a till receipt was recorded for a member and
+    applied to them (points, statistics, tier), announced in the same write as those effects.
     Coupons redeem the codes used; messaging starts care journeys; feedback asks for a rating.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
 
     PURCHASE_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    tier: _builtins.str
+    """The member's tier after this purchase (rules for a tier see the tier it earned)."""
     @_builtins.property
     def purchase(self) -> _members_pb2.Purchase: ...
     def __init__(
         self,
         *,
         purchase: _members_pb2.Purchase | None = ...,
+        tier: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["purchase", b"purchase"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["purchase", b"purchase"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["purchase", b"purchase", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

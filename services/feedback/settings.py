@@ -1,0 +1,9 @@
+"""Settings of the feedback service, on top of what every service reads (none of its own yet)."""
+
+from __future__ import annotations
+
+from chassis.settings import ServiceSettings
+
+
+class FeedbackSettings(ServiceSettings):
+    pass
