@@ -39,7 +39,7 @@ from services.coupons.domain.templates import (
 from services.coupons.domain.validity import Validity
 from services.coupons.service import ports
 from services.coupons.service.issuing import Issuer
-from services.coupons.service.ports import Added
+from services.coupons.service.ports import Added, Charge
 from services.coupons.service.till import Till
 from services.coupons.service.wallet import Wallet
 
@@ -375,18 +375,18 @@ class FakeTemplates:
 
     async def charge_budget(
         self, tenant_id: str, template_id: str, budget: int, key: str, amount: int
-    ) -> bool:
+    ) -> Charge:
         await _round_trip()
         r = self._of(tenant_id, template_id)
         if r is None:
-            return False
+            return Charge.REFUSED
         if key in r.budget_marks:
-            return True  # charged before: a retry
+            return Charge.CHARGED_BEFORE  # a retry, or a call racing this one
         if r.budget_used + amount > budget:
-            return False
+            return Charge.REFUSED
         r.budget_used += amount
         r.budget_marks[key] = amount
-        return True
+        return Charge.CHARGED
 
     async def refund_budget(self, tenant_id: str, template_id: str, key: str) -> None:
         await _round_trip()

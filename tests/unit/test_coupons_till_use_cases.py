@@ -202,13 +202,6 @@ async def test_simultaneous_redemptions_never_spend_more_than_the_templates_budg
     assert len(unspent) == 3  # a refused redemption leaves the coupon usable
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a retried redemption racing its original (same coupon and receipt) finds the budget "
-    "charge under its key already made, counts it as its own, loses the redeem and then refunds "
-    "that charge: the coupon stays redeemed with its discount no longer counted, so the budget "
-    "can be overspent (Till.redeem refunds a charge it did not make)",
-)
 async def test_a_retry_racing_the_first_redemption_does_not_give_back_the_budget_it_used() -> None:
     app = CouponsOnFakes()
     await app.offer(a_template(limits=Limits.parse(budget=1_000)))

@@ -290,12 +290,6 @@ async def test_the_same_issue_sent_five_times_at_once_writes_one_coupon() -> Non
     assert [r.outcome for r in results] == [Outcome.ISSUED] * 5
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an idempotent issue racing its own first attempt answers sold_out (or limit_reached) "
-    "although the coupon for its key is stored: _issue refuses from the places it read without "
-    "looking for its own coupon id again",
-)
 async def test_a_retry_of_an_issue_still_in_flight_never_answers_a_refusal_for_a_stored_coupon() -> None:
     app = CouponsOnFakes()
     await app.offer(a_template(limits=Limits.parse(total_stock=1)))

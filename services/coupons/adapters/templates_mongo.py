@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.coupons.adapters.documents import template_doc, template_from
 from services.coupons.domain.templates import StoredTemplate, Template
+from services.coupons.service.ports import Charge
 
 TEMPLATES = "templates"
 INDEXES = {TEMPLATES: [IndexModel([("tenant_id", ASCENDING), ("state", ASCENDING)], name="tenant_state")]}
@@ -61,8 +62,8 @@ class MongoTemplates:
 
     async def charge_budget(
         self, tenant_id: str, template_id: str, budget: int, key: str, amount: int
-    ) -> bool:
-        """Record `amount` of discount under `key`; False when it would pass the budget."""
+    ) -> Charge:
+        """Record `amount` of discount under `key`, unless it would pass the budget."""
         doc = await self._templates.find_one_and_update(
             {
                 "_id": template_id,
@@ -74,9 +75,11 @@ class MongoTemplates:
             return_document=ReturnDocument.AFTER,
         )
         if doc is not None:
-            return True
+            return Charge.CHARGED
         again = await find_for_tenant(self._templates, tenant_id, template_id, {f"budget_marks.{key}": 1})
-        return bool(again and key in again.get("budget_marks", {}))  # charged before: a retry
+        if again and key in again.get("budget_marks", {}):
+            return Charge.CHARGED_BEFORE  # a retry, or a call racing this one with the same key
+        return Charge.REFUSED
 
     async def refund_budget(self, tenant_id: str, template_id: str, key: str) -> None:
         """Give back the discount charged under `key`, once."""

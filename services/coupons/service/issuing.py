@@ -93,7 +93,7 @@ class Issuer:
         refusal = await self.audience_refusal(template, member_id)
         if refusal:
             return refusal
-        return await self._issue(template, member_id, str(ULID()), Source.CLAIM, member_id)
+        return await self._issue(template, member_id, str(ULID()), Source.CLAIM, member_id, keyed=False)
 
     async def issue(
         self,
@@ -113,7 +113,7 @@ class Issuer:
             return IssueResult(Outcome.ISSUED, existing, "issued before")
         if _barred(await self._audience.member(tenant_id, member_id)):
             return _no(Outcome.NOT_ELIGIBLE, _BARRED)
-        return await self._issue(template, member_id, coupon_id, source, source_ref)
+        return await self._issue(template, member_id, coupon_id, source, source_ref, keyed=True)
 
     async def audience_refusal(self, template: Template, member_id: str) -> IssueResult | None:
         """Why this member is outside the template's audience (from the local projection), if so."""
@@ -137,8 +137,11 @@ class Issuer:
         coupon_id: str,
         source: Source,
         source_ref: str,
+        *,
+        keyed: bool,
     ) -> IssueResult:
-        """Take the coupon's places in the limits and write it, in one insert.
+        """Take the coupon's places in the limits and write it, in one insert; `keyed`: the
+        coupon's id comes from the caller's key (a retry may be in flight), not fresh.
 
         Everything before the insert only reads, and the insert writes the coupon with its
         stock number and its member and period slots, each unique in the store: so a claim
@@ -156,6 +159,11 @@ class Issuer:
         for _ in range(ATTEMPTS):
             places = await self._places(template, member_id, coupon_id, now)
             if isinstance(places, IssueResult):
+                # A refusal read from the places held; an issue under a key still in flight (a
+                # retry racing its first attempt) may have stored this very coupon meanwhile.
+                existing = await self._coupons.get(template.tenant_id, coupon_id) if keyed else None
+                if existing is not None:
+                    return IssueResult(Outcome.ISSUED, existing, "issued before")
                 return places
             coupon = Coupon(
                 id=coupon_id,

@@ -28,6 +28,14 @@ class Added(Enum):
     PLACE_TAKEN = "place_taken"  # another coupon took one of its places (or its code) first
 
 
+class Charge(Enum):
+    """What charging a redemption's discount to its template's budget did."""
+
+    CHARGED = "charged"  # now, by this call
+    CHARGED_BEFORE = "charged_before"  # under this key by an earlier call (a retry, or one racing it)
+    REFUSED = "refused"  # it would pass the budget
+
+
 class CouponRepository(Protocol):
     """Coupons with their events (coupon_issued, _redeemed, ...); codes unique per tenant."""
 
@@ -112,8 +120,8 @@ class TemplateRepository(Protocol):
 
     async def charge_budget(
         self, tenant_id: str, template_id: str, budget: int, key: str, amount: int
-    ) -> bool:
-        """Record `amount` of discount under `key`; False when it would pass the budget."""
+    ) -> Charge:
+        """Record `amount` of discount under `key`, unless it would pass the budget."""
 
     async def refund_budget(self, tenant_id: str, template_id: str, key: str) -> None:
         """Give back the discount charged under `key`, once."""

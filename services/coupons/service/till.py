@@ -19,7 +19,7 @@ from services.coupons.domain.discounts import Cart, CartLine, Decision, Reason, 
 from services.coupons.domain.keys import budget_key
 from services.coupons.domain.stacking import Candidate, Suggestion, suggest
 from services.coupons.domain.templates import MAX_MONEY
-from services.coupons.service.ports import CouponRepository, TemplateRepository
+from services.coupons.service.ports import Charge, CouponRepository, TemplateRepository
 
 
 @dataclass(frozen=True)
@@ -116,9 +116,12 @@ class Till:
         found_template = await self._templates.get(tenant_id, c.template_id)
         budget = found_template.template.limits.budget if found_template else 0
         key = budget_key(c.id, receipt_no)
-        if budget and not await self._templates.charge_budget(
-            tenant_id, c.template_id, budget, key, discount
-        ):
+        charged = (
+            await self._templates.charge_budget(tenant_id, c.template_id, budget, key, discount)
+            if budget
+            else None
+        )
+        if charged is Charge.REFUSED:
             raise FailedPrecondition("this campaign's discount budget is used up")
         redemption = Redemption(
             receipt_no,
@@ -130,11 +133,14 @@ class Till:
             now,
         )
         redeemed = await self._coupons.redeem(c, redemption, checkout_id, now)
-        if redeemed is None:
-            if budget:
-                await self._templates.refund_budget(tenant_id, c.template_id, key)
-            raise FailedPrecondition("the coupon changed meanwhile; try again")
-        return redeemed
+        if redeemed is not None:
+            return redeemed
+        now_stored = await self._current(await self.by_code(tenant_id, code))
+        if now_stored.redemption is not None and now_stored.redemption.receipt_no == receipt_no:
+            return now_stored  # the same receipt redeemed it meanwhile (a retry racing this one)
+        if charged is Charge.CHARGED:  # our own charge, for a redemption that did not happen
+            await self._templates.refund_budget(tenant_id, c.template_id, key)
+        raise FailedPrecondition("the coupon changed meanwhile; try again")
 
     async def release(self, tenant_id: str, code: str, checkout_id: str) -> Coupon:
         checkout_id = rules.receipt("checkout_id", checkout_id)
