@@ -13,8 +13,9 @@ nothing is written (sold out). No gateway, gRPC, service layers, template or pro
 or Kafka; the scratch database is dropped afterwards. The bare FastAPI -> gRPC echo hop is
 measured again at the claims' concurrency, so the claim goal compares like with like.
 
-The claimants are written straight into the members collection (the claim route serves only
-members of the key's tenant), so no enrolment events are being processed while claims run.
+The claimants are written straight into the members collection and into coupons' projection
+of members (what consuming their member_registered leaves: coupons answers for a member it
+knows without asking members), so no enrolment events are being processed while claims run.
 Both direct runs go first; then the flash sale and the full-stock claims through the gateway.
 Before the claims and after each gateway run the suite waits (up to BENCH_SETTLE_SECONDS,
 default 300) until every service's events are relayed to Kafka and consumed, so one run's
@@ -49,7 +50,7 @@ from bench.relay import Drain
 from chassis import outbox
 from chassis.mongo import Document, ensure_indexes
 from devstack.processes import Stack
-from services.coupons.adapters import coupons_mongo, events
+from services.coupons.adapters import audience_mongo, coupons_mongo, events
 from services.coupons.adapters.documents import coupon_doc
 from services.coupons.domain.codes import new_code
 from services.coupons.domain.coupons import Coupon, CouponState, Source
@@ -123,8 +124,9 @@ async def active_template(http: aiohttp.ClientSession, name: str, stock: int) ->
     return template_id
 
 
-async def seed_claimants(members_db: Any, count: int) -> list[str]:
-    """`count` members of the tenant, written as the members service stores them."""
+async def seed_claimants(members_db: Any, count: int, coupons_db: Any | None = None) -> list[str]:
+    """`count` members of the tenant, written as the members service stores them, and (with
+    `coupons_db`) as coupons' projection holds them once their member_registered is consumed."""
     stamp, now = time.time_ns(), datetime.now(UTC)
     ids = [f"claimant-{stamp}-{i}" for i in range(count)]
     docs = [
@@ -143,6 +145,10 @@ async def seed_claimants(members_db: Any, count: int) -> list[str]:
     ]
     for start in range(0, count, 5000):
         await members_db["members"].insert_many(docs[start : start + 5000], ordered=False)
+    if coupons_db is not None:
+        views = [{"_id": f"{TENANT}:{i}", "tenant_id": TENANT, "tier": "normal", "at": now} for i in ids]
+        for start in range(0, count, 5000):
+            await coupons_db[audience_mongo.PROFILES].insert_many(views[start : start + 5000], ordered=False)
     return ids
 
 
@@ -309,7 +315,7 @@ async def suite(stack: Stack, bare_grpc: str | None = None) -> Claims:
     direct = f"direct on DB ({concurrency} clients)"
     bare: load.Result | None = None
     try:
-        member_ids = await seed_claimants(client[f"{stack.namespace}regulars_members"], total)
+        member_ids = await seed_claimants(client[f"{stack.namespace}regulars_members"], total, service_db)
         await settle(client, stack.namespace, "before the coupon claims")  # earlier suites' tails
         # The same order on both sides, so each run meets collections of the same size.
         pids = cpu.watched(stack)

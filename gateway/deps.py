@@ -218,3 +218,6 @@ RedeemCoupons = Annotated[Caller, Depends(require("coupons:redeem"))]
 ReadCoupons = Annotated[Caller, Depends(require("coupons:read"))]
 WalletMember = Annotated[tuple[Caller, str], Depends(_member_id_for("coupons:read", must_exist=True))]
 ClaimingMember = Annotated[tuple[Caller, str], Depends(_member_id_for("coupons:claim", must_exist=True))]
+# A claim: coupons itself answers 404 for a member of no tenant it knows (its projection of
+# members, else the members service), so the flash-sale path makes no members call here.
+Claimant = Annotated[tuple[Caller, str], Depends(_member_id_for("coupons:claim"))]

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from gateway.deps import (
+    Claimant,
     ClaimingMember,
     CouponsDep,
     IssueCoupons,
@@ -123,7 +124,7 @@ async def list_member_coupons(
     responses={200: _CLAIMED, **responses(400, 401, 403, 404, 409, 422, 429, 503)},
 )
 async def claim_coupon(
-    member: ClaimingMember, body: ClaimBody, coupons: CouponsDep, response: Response
+    member: Claimant, body: ClaimBody, coupons: CouponsDep, response: Response
 ) -> ClaimOut:
     caller, member_id = member
     return _answered(await coupons.claim(caller.tenant_id, body.template_id, member_id), response)

@@ -13,7 +13,7 @@ from pymongo import MongoClient
 from regulars.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 
 from devstack.processes import Stack
-from tests.integration.coupon_support import active_template, coupons_channel
+from tests.integration.coupon_support import active_template, coupons_channel, members_known
 from tests.support import bad_field
 
 TENANT = "tenant-coupons"
@@ -29,6 +29,7 @@ async def test_a_flash_claim_of_2000_on_a_stock_of_300_issues_exactly_300_never_
             api, TENANT, limits=coupons_pb2.Limits(total_stock=300, per_member_limit=1)
         )
         members = [f"m{i:04d}" for i in range(1000)]  # each member taps twice
+        await members_known(coupons_stack, TENANT, members)
 
         async def claim(member_id: str) -> Any:
             return await api.ClaimCoupon(
@@ -113,6 +114,7 @@ async def test_a_locked_coupon_is_held_for_its_checkout_until_released(coupons_s
     async with grpc.aio.insecure_channel(f"127.0.0.1:{coupons_stack.ports['coupons']}") as channel:
         api: Any = coupons_pb2_grpc.CouponsServiceStub(channel)
         template = await active_template(api, TENANT)
+        await members_known(coupons_stack, TENANT, ["m-lock"])
         code = (
             await api.ClaimCoupon(
                 coupons_pb2.ClaimCouponRequest(tenant_id=TENANT, template_id=template.id, member_id="m-lock")

@@ -576,6 +576,19 @@ class FakeJobs:
             r.job = replace(r.job, state=state, finished_at=at, detail=detail)
 
 
+class FakeMemberLookup:
+    """The members service's answer to "is this a member of the tenant?"; everyone by default."""
+
+    def __init__(self, known: set[tuple[str, str]] | None = None) -> None:
+        self.known = known
+        self.asked: list[tuple[str, str]] = []
+
+    async def exists(self, tenant_id: str, member_id: str) -> bool:
+        await _round_trip()
+        self.asked.append((tenant_id, member_id))
+        return self.known is None or (tenant_id, member_id) in self.known
+
+
 class FakeSegmentMembers:
     """Members' segments as coupons sees them: ids streamed in id order after `after`."""
 
@@ -635,7 +648,10 @@ class CouponsOnFakes:
         self.templates = FakeTemplates()
         self.stock = FakeStockNumbers(self.coupons)
         self.audience = FakeAudience()
-        self.issuer = Issuer(self.templates, self.coupons, self.stock, self.audience, UTC, clock=self.clock)
+        self.members = FakeMemberLookup()
+        self.issuer = Issuer(
+            self.templates, self.coupons, self.stock, self.audience, UTC, self.members, clock=self.clock
+        )
         self.till = Till(self.coupons, self.templates, clock=self.clock)
         self.wallet = Wallet(self.coupons, self.audience, clock=self.clock)
 
@@ -668,3 +684,4 @@ if TYPE_CHECKING:  # mypy holds every fake to its port, used by a test or not
     _rules: ports.RuleRepository = FakeRules()
     _jobs: ports.JobRepository = FakeJobs()
     _segments: ports.SegmentMembers = FakeSegmentMembers({})
+    _members: ports.MemberLookup = FakeMemberLookup()

@@ -107,7 +107,13 @@ async def test_two_replicas_sharing_one_store_never_issue_past_the_stock() -> No
     await app.offer(a_template(limits=Limits.parse(total_stock=4)))
     # A second process with its own stock hint, offering the same numbers as the first.
     other = Issuer(
-        app.templates, app.coupons, FakeStockNumbers(app.coupons), app.audience, UTC, clock=app.clock
+        app.templates,
+        app.coupons,
+        FakeStockNumbers(app.coupons),
+        app.audience,
+        UTC,
+        app.members,
+        clock=app.clock,
     )
     issuers = [app.issuer, other] * 10
 
@@ -313,3 +319,28 @@ async def test_a_template_of_another_tenant_is_not_found() -> None:
         await claim(app, "m1")
     with pytest.raises(NotFound):
         await app.issuer.issue("t1", "tpl-1", "m1", source=Source.ISSUE, key="k", source_ref="s")
+
+
+async def test_a_claim_for_a_member_coupons_has_not_heard_of_asks_members_and_404s_a_stranger() -> None:
+    app = CouponsOnFakes()
+    await app.offer()
+    app.members.known = {("t1", "new-member")}  # enrolled; its member_registered not consumed yet
+
+    welcomed = await app.issuer.claim("t1", "tpl-1", "new-member")
+    with pytest.raises(NotFound, match="member stranger not found"):
+        await app.issuer.claim("t1", "tpl-1", "stranger")
+
+    assert welcomed.outcome is Outcome.ISSUED
+    assert app.members.asked == [("t1", "new-member"), ("t1", "stranger")]
+    assert [c.member_id for c in app.coupons.all()] == ["new-member"]
+
+
+async def test_a_claim_for_a_member_in_the_projection_makes_no_call_to_members() -> None:
+    app = CouponsOnFakes()
+    await app.offer()
+    await app.audience.registered("t1", "regular", "normal", NOW)
+
+    result = await app.issuer.claim("t1", "tpl-1", "regular")
+
+    assert result.outcome is Outcome.ISSUED
+    assert app.members.asked == []

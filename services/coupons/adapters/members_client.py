@@ -1,4 +1,5 @@
-"""The members service as coupons sees it: a segment's member ids, streamed in id order."""
+"""The members service as coupons sees it: a segment's member ids streamed in id order, and
+whether a member exists (for a member coupons' projection has not heard of yet)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from typing import Any
 import grpc
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
-from chassis.errors import NotFound
+from chassis.errors import NotFound, Unavailable
 from chassis.grpc_client import channel_target
+
+LOOKUP_SECONDS = 2.0  # a claim waits this long at most for members to say a member exists
 
 
 class MembersClient:
@@ -34,6 +37,16 @@ class MembersClient:
             if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
                 raise NotFound(exc.details() or "segment not found") from exc
             raise  # members unreachable: the caller tries again later
+
+    async def exists(self, tenant_id: str, member_id: str) -> bool:
+        request = members_pb2.GetMemberRequest(tenant_id=tenant_id, member_id=member_id)
+        try:
+            await self._stub().GetMember(request, timeout=LOOKUP_SECONDS)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT):
+                return False
+            raise Unavailable("the members service did not answer; try again") from exc
+        return True
 
     async def close(self) -> None:
         if self._channel is not None:

@@ -35,6 +35,7 @@ from services.coupons.service.ports import (
     Added,
     AudienceProjection,
     CouponRepository,
+    MemberLookup,
     StockNumbers,
     TemplateRepository,
 )
@@ -70,12 +71,14 @@ class Issuer:
         stock: StockNumbers,
         audience: AudienceProjection,
         tz: tzinfo,
+        members: MemberLookup,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._templates = templates
         self._coupons = coupons
         self._stock = stock
         self._audience = audience
+        self._members = members
         self._tz = tz
         self._clock = clock
 
@@ -90,7 +93,10 @@ class Issuer:
         template = await self.template(tenant_id, template_id)
         if not template.claimable:
             return _no(Outcome.NOT_AVAILABLE, "this coupon is given by the shop, not claimed")
-        refusal = await self.audience_refusal(template, member_id)
+        view = await self._audience.member(tenant_id, member_id)
+        if view is None and not await self._members.exists(tenant_id, member_id):
+            raise NotFound(f"member {member_id} not found")  # (members' events may be on the way)
+        refusal = await self._refusal(template, member_id, view)
         if refusal:
             return refusal
         return await self._issue(template, member_id, str(ULID()), Source.CLAIM, member_id, keyed=False)
@@ -115,9 +121,10 @@ class Issuer:
             return _no(Outcome.NOT_ELIGIBLE, _BARRED)
         return await self._issue(template, member_id, coupon_id, source, source_ref, keyed=True)
 
-    async def audience_refusal(self, template: Template, member_id: str) -> IssueResult | None:
+    async def _refusal(
+        self, template: Template, member_id: str, view: MemberView | None
+    ) -> IssueResult | None:
         """Why this member is outside the template's audience (from the local projection), if so."""
-        view = await self._audience.member(template.tenant_id, member_id)
         if _barred(view):
             return _no(Outcome.NOT_ELIGIBLE, _BARRED)
         audience = template.audience

@@ -197,6 +197,13 @@ class RuleRepository(Protocol):
         """The rule switched on or off; None when the tenant has no such rule."""
 
 
+class MemberLookup(Protocol):
+    """Whether the members service knows a member, for one coupons has not heard of yet."""
+
+    async def exists(self, tenant_id: str, member_id: str) -> bool:
+        """True for a member of the tenant; raises Unavailable when members cannot answer."""
+
+
 class SegmentMembers(Protocol):
     """The members service as coupons sees it."""
 
