@@ -20,12 +20,17 @@ from services.members.adapters import (
     segments_mongo,
     spending_mongo,
 )
-from services.members.domain import points, tiers
+from services.members.domain import tiers
+from services.members.domain.points import PointsPolicy
 from services.members.entrypoints import consumer
 from services.members.entrypoints.calendar_worker import CalendarWorker
 from services.members.entrypoints.grpc_servicer import MembersServicer
 from services.members.entrypoints.handover_worker import HandoverWorker
 from services.members.entrypoints.purchase_completer import PurchaseCompleter
+from services.members.service.calendar import Calendar
+from services.members.service.merge import Merges
+from services.members.service.points import Points
+from services.members.service.privacy import Privacy
 from services.members.service.purchases import PurchaseEffects
 from services.members.service.refunds import Refunds
 from services.members.service.tiers import TierReview
@@ -54,14 +59,18 @@ def wire(rt: Runtime) -> ServiceSpec:
     directory = directory_mongo.MongoDirectoryRepository(rt.db)
     handovers = directory_mongo.MongoHandoverRepository(rt.db, topic, rt.outbox)
     ladder = tiers.DEFAULT_LADDER
-    purchases = purchases_mongo.MongoPurchaseRepository(rt.db, topic, rt.outbox, ladder.names[0])
+    purchases = purchases_mongo.MongoPurchaseRepository(rt.db)
     spending = spending_mongo.MongoMemberSpending(rt.db, topic, rt.outbox)
     worker = HandoverWorker(handovers)
     ledger = points_mongo.MongoPointsLedger(rt.db, topic, rt.outbox)
+    points = Points(ledger, ladder.names[0])
     effects = PurchaseEffects(purchases, spending, ledger, ladder)
     refunds = Refunds(refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox), spending, ledger, ladder)
-    calendar = calendar_mongo.MongoCalendar(
-        rt.db, topic, rt.outbox, settings.dormant_days, ledger, TierReview(spending, ladder).review_all
+    calendar = Calendar(
+        calendar_mongo.MongoCalendar(rt.db, topic, rt.outbox),
+        settings.dormant_days,
+        points,
+        TierReview(spending, ladder),
     )
     calendar_worker = CalendarWorker(calendar)
     servicer = MembersServicer(
@@ -72,14 +81,14 @@ def wire(rt: Runtime) -> ServiceSpec:
         handover_started=worker.nudge,
         purchases_repo=purchases,
         purchase_effects=effects,
-        points_policy=points.PointsPolicy(),
+        points_policy=PointsPolicy(),
         segments_repo=segments_mongo.MongoSegmentRepository(rt.db),
         refunds=refunds,
         calendar=calendar,
-        privacy=privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox),
-        merge=merge_mongo.MongoMerge(rt.db, topic, rt.outbox, ladder),
+        privacy=Privacy(privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox)),
+        merges=Merges(merge_mongo.MongoMerge(rt.db, topic, rt.outbox), ledger, ladder),
         links=links_mongo.MongoMemberLinks(rt.db),
-        ledger=ledger,
+        points=points,
     )
     return ServiceSpec(
         grpc_services=[

@@ -1,19 +1,42 @@
 """In-memory fakes of members' own ports (never of Mongo or Kafka), for service-layer tests:
 each keeps the promise its port documents (an effect id applied once, a ledger entry once per
-source, a refund id recorded once), so the use cases can be tested without servers."""
+source, a refund id recorded once, a claim held by one merge), so the use cases can be tested
+without servers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import replace
-from datetime import datetime
+import json
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from typing import Any
 
-from services.members.domain import spending
+from chassis.errors import FailedPrecondition, NotFound
+from services.members.domain import merge, spending
+from services.members.domain import points as pts
+from services.members.domain.calendar import DormantWindow, Notice
+from services.members.domain.merge import Birthday, Duplicate, Merged
 from services.members.domain.points import EntryReason
-from services.members.domain.purchases import Purchase, RecordedPurchase
+from services.members.domain.privacy import Erasure
+from services.members.domain.purchases import Line, Purchase, RecordedPurchase, parse_purchase
 from services.members.domain.refunds import RecordedRefund
-from services.members.service.ports import Applied, DecideRefund, Judge
+from services.members.service.ports import Applied, DecideAdjustment, DecideRefund, Judge, JudgeFold
+
+
+def a_purchase(paid: int, member_id: str, receipt: str, at: datetime) -> Purchase:
+    """A one-line receipt of `paid` (fen) for the member, in tenant t1."""
+    return parse_purchase(
+        tenant_id="t1",
+        member_id=member_id,
+        store_id="s1",
+        receipt_no=receipt,
+        served_by_staff_id="",
+        owner_staff_id="",
+        lines=[Line("A", "brand", "category", 1, paid, paid)],
+        coupon_codes=[],
+        occurred_at=at,
+        currency="CNY",
+    )
 
 
 class FakePurchases:
@@ -36,9 +59,6 @@ class FakePurchases:
 
     async def pending(self, recorded_before: datetime, limit: int) -> list[RecordedPurchase]:
         return [r for r in self.stored.values() if r.pending][:limit]
-
-    async def points(self, tenant_id: str, member_id: str, limit: int = 20) -> tuple[int, str, list[Any]]:
-        raise NotImplementedError("a read of the gRPC edge; no use case here needs it")
 
 
 class FakeSpending:
@@ -83,8 +103,14 @@ class FakeSpending:
 
 
 class FakeLedger:
-    def __init__(self) -> None:
+    """Entries keyed as the store keys them; adjustments move the balance of `members`' standings
+    (the balance lives on the member), once per source, decided on the balance as stored now."""
+
+    def __init__(self, members: FakeSpending | None = None) -> None:
+        self.members = members or FakeSpending()
         self.entries: dict[tuple[str, str], dict[str, Any]] = {}
+        self.adjusted: dict[tuple[str, str, str], pts.Adjustment] = {}
+        self.announced: list[pts.Adjustment] = []  # every points_changed of an adjustment
 
     async def enter(
         self,
@@ -97,11 +123,204 @@ class FakeLedger:
         expires_at: datetime | None = None,
     ) -> None:
         self.entries.setdefault(
-            (tenant_id, source), {"member_id": member_id, "delta": delta, "reason": reason}
+            (tenant_id, source), {"member_id": member_id, "delta": delta, "reason": reason, "at": at}
         )
 
-    async def adjust(self, *args: Any, **kwargs: Any) -> tuple[int, bool] | None:
-        raise NotImplementedError
+    async def adjust(
+        self, tenant_id: str, member_id: str, reason: EntryReason, source: str, decide: DecideAdjustment
+    ) -> tuple[int, bool] | None:
+        key = (tenant_id, member_id)
+        if key not in self.members.standings:
+            return None
+        applied_now = (*key, source) not in self.adjusted
+        if applied_now:
+            standing = self.members.standings[key]
+            moved = decide(standing.points_balance)
+            self.members.standings[key] = replace(standing, points_balance=moved.balance)
+            self.adjusted[(*key, source)] = moved
+            self.announced.append(moved)
+        moved = self.adjusted[(*key, source)]
+        await self.enter(tenant_id, member_id, moved.delta, reason, f"{member_id}:{source}", moved.at)
+        return self.members.standings[key].points_balance, applied_now
+
+    async def balance(self, tenant_id: str, member_id: str) -> int | None:
+        standing = self.members.standings.get((tenant_id, member_id))
+        return None if standing is None else standing.points_balance
+
+    async def earnings(self, tenant_id: str, member_id: str) -> list[tuple[datetime, int]]:
+        return [
+            (e["at"], e["delta"])
+            for (t, _), e in self.entries.items()
+            if (t, e["member_id"]) == (tenant_id, member_id)
+        ]
+
+    async def holders(self) -> AsyncIterator[tuple[str, str]]:
+        for (tenant_id, member_id), s in list(self.members.standings.items()):
+            if s.points_balance > 0:
+                yield tenant_id, member_id
+
+    async def statement(self, tenant_id: str, member_id: str, limit: int) -> pts.Statement | None:
+        raise NotImplementedError("a read of the gRPC edge")
+
+
+@dataclass
+class Person:
+    """What a merge and an erasure read of a member besides its standing."""
+
+    tags: tuple[str, ...] = ()
+    owner_staff_id: str = ""
+    birthday: Birthday | None = None
+    erased: Erasure | None = None
+    merged_into: str = ""
+    merging_into: str = ""
+
+
+class FakeMembers:
+    """Members' records for merge (ports.MergeRepository) and erasure (ports.PrivacyRepository),
+    their standings and applied effects kept in `spending`, their purchases in `purchases`."""
+
+    def __init__(self, spending: FakeSpending, purchases: FakePurchases, tenant_id: str = "t1") -> None:
+        self.spending = spending
+        self.purchases = purchases
+        self.people = {key: Person() for key in spending.standings}
+        self.announced: list[Merged | Erasure] = []
+        self.before_fold: Callable[[], None] = lambda: None  # a concurrent writer, for races
+
+    async def closed(self, tenant_id: str, member_id: str) -> bool | None:
+        p = self.people.get((tenant_id, member_id))
+        return None if p is None else bool(p.merged_into or p.erased)
+
+    async def claim(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> Duplicate | None:
+        p = self.people.get((tenant_id, duplicate_id))
+        if p is None:
+            raise NotFound(f"member {duplicate_id} not found")
+        if p.merged_into == survivor_id:
+            return None
+        if p.merging_into not in ("", survivor_id):
+            raise FailedPrecondition("duplicate_id is being merged into another member; try again")
+        if p.merged_into or p.erased:
+            raise FailedPrecondition("duplicate_id is already merged or erased")
+        p.merging_into = survivor_id
+        s = self.spending.standings[(tenant_id, duplicate_id)]
+        brings = spending.SpendChange(
+            reason="merge",
+            points=s.points_balance,
+            announce_points=False,
+            purchases=s.stats.purchase_count,
+            discounted=s.stats.discounted_count,
+            spend=s.stats.total_spend,
+            spend_by_month=s.stats.spend_by_month,
+        )
+        applied = {
+            e: moved
+            for (t, m, e), moved in self.spending.moved.items()
+            if (t, m) == (tenant_id, duplicate_id)
+        }
+        return Duplicate(duplicate_id, brings, p.tags, p.owner_staff_id, p.birthday, applied)
+
+    async def release(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> None:
+        p = self.people[(tenant_id, duplicate_id)]
+        if p.merging_into == survivor_id:
+            p.merging_into = ""
+
+    async def fold(
+        self, tenant_id: str, survivor_id: str, duplicate: Duplicate, judge: JudgeFold
+    ) -> int | None:
+        self.before_fold()
+        key = (tenant_id, survivor_id)
+        if key not in self.people:
+            return None
+        mark = (*key, f"merge_{duplicate.id}")
+        if mark in self.spending.moved:
+            return self.spending.moved[mark]
+        p, before = self.people[key], self.spending.standings[key]
+        folded = judge(
+            merge.Survivor(
+                before,
+                p.owner_staff_id,
+                p.birthday is not None,
+                bool(p.merged_into or p.erased),
+                bool(p.merging_into),
+            )
+        )
+        o = folded.outcome
+        self.spending.standings[key] = replace(before, tier=o.tier, points_balance=o.balance, stats=o.stats)
+        self.spending.writes += 1
+        self.spending.announced.extend(o.facts)
+        self.spending.moved[mark] = duplicate.brings.points
+        self.spending.moved |= {(*key, e): moved for e, moved in duplicate.applied.items()}
+        p.tags = tuple(dict.fromkeys((*p.tags, *folded.tags)))
+        p.owner_staff_id = folded.owner_staff_id or p.owner_staff_id
+        p.birthday = folded.birthday or p.birthday
+        return duplicate.brings.points
+
+    async def repoint_purchases(self, tenant_id: str, duplicate_id: str, survivor_id: str) -> None:
+        for key, r in self.purchases.stored.items():
+            if key[0] == tenant_id and r.purchase.member_id == duplicate_id:
+                self.purchases.stored[key] = replace(r, purchase=replace(r.purchase, member_id=survivor_id))
+
+    async def retire(self, tenant_id: str, merged: Merged) -> None:
+        p = self.people[(tenant_id, merged.duplicate_id)]
+        if p.merging_into != merged.survivor_id or p.merged_into:
+            return
+        p.merged_into, p.merging_into = merged.survivor_id, ""
+        key = (tenant_id, merged.duplicate_id)
+        standing = self.spending.standings[key]
+        self.spending.standings[key] = replace(
+            standing, points_balance=standing.points_balance - merged.points_moved
+        )
+        self.announced.append(merged)
+
+    async def export(self, tenant_id: str, member_id: str) -> str | None:
+        p = self.people.get((tenant_id, member_id))
+        return None if p is None else json.dumps({"member": {"_id": member_id, "tags": list(p.tags)}})
+
+    async def erase(self, tenant_id: str, erasure: Erasure) -> bool | None:
+        p = self.people.get((tenant_id, erasure.member_id))
+        if p is None:
+            return None
+        if p.erased:
+            return False
+        p.erased, p.tags, p.birthday = erasure, (), None
+        self.announced.append(erasure)
+        return True
+
+
+class FakeCalendarDays:
+    """Members by birthday and last purchase; notices recorded once per key."""
+
+    def __init__(self) -> None:
+        self.birthdays: dict[tuple[str, str], tuple[int, int]] = {}
+        self.last_purchases: dict[tuple[str, str], datetime] = {}
+        self.announced: dict[str, Notice] = {}
+        self.last: date | None = None
+
+    async def born_in(self, month: int) -> AsyncIterator[tuple[str, str]]:
+        for key, (m, _) in list(self.birthdays.items()):
+            if m == month:
+                yield key
+
+    async def born_on(self, month: int, day: int) -> AsyncIterator[tuple[str, str]]:
+        for key, born in list(self.birthdays.items()):
+            if born == (month, day):
+                yield key
+
+    async def last_bought_in(self, window: DormantWindow) -> AsyncIterator[tuple[str, str, datetime]]:
+        for (tenant_id, member_id), last in list(self.last_purchases.items()):
+            if window.start <= last < window.end:
+                yield tenant_id, member_id, last
+
+    async def announce(self, notice: Notice) -> bool:
+        if notice.key in self.announced:
+            return False
+        self.announced[notice.key] = notice
+        return True
+
+    async def done(self, today: date) -> None:
+        self.last = max(self.last or today, today)
+
+    async def last_day(self) -> date | None:
+        return self.last
 
 
 class FakeRefunds:

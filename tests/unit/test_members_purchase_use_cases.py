@@ -13,13 +13,13 @@ from chassis.cloudevents import new_event
 from chassis.consumer import PermanentError
 from services.members.domain import spending, tiers
 from services.members.domain.points import EntryReason
-from services.members.domain.purchases import Line, RecordedPurchase, RefundLine, parse_purchase
+from services.members.domain.purchases import RecordedPurchase, RefundLine
 from services.members.domain.refunds import decide_refund
 from services.members.entrypoints.consumer import subscriptions
 from services.members.service.purchases import PurchaseEffects
 from services.members.service.refunds import Refunds
 from services.members.service.tiers import TierReview
-from tests.unit.fakes_members import FakeLedger, FakePurchases, FakeRefunds, FakeSpending
+from tests.unit.fakes_members import FakeLedger, FakePurchases, FakeRefunds, FakeSpending, a_purchase
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 LADDER = tiers.DEFAULT_LADDER
@@ -39,18 +39,7 @@ class Members:
     async def recorded(
         self, paid: int, member_id: str = "m1", receipt: str = "R1", points: int = 0
     ) -> RecordedPurchase:
-        purchase = parse_purchase(
-            tenant_id="t1",
-            member_id=member_id,
-            store_id="s1",
-            receipt_no=receipt,
-            served_by_staff_id="",
-            owner_staff_id="",
-            lines=[Line("A", "brand", "category", 1, paid, paid)],
-            coupon_codes=[],
-            occurred_at=NOW,
-            currency="CNY",
-        )
+        purchase = a_purchase(paid, member_id, receipt, NOW)
         recorded, _ = await self.purchases.add(purchase, points or paid // 100)
         return recorded
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 from regulars.common.v1 import money_pb2
 from regulars.members.v1 import events_pb2, members_pb2
 
 from chassis.cloudevents import Envelope, event_type, new_event, topic_of
-from services.members.domain import spending
+from services.members.domain import calendar, points, spending
+from services.members.domain.merge import Merged
 from services.members.domain.model import Member
+from services.members.domain.privacy import Erasure
 from services.members.domain.purchases import Purchase, Refund
 from services.members.pb_shapes import purchase_pb
 
@@ -93,6 +95,20 @@ def points_changed(
     )
 
 
+def points_adjusted(tenant_id: str, member_id: str, adjustment: points.Adjustment) -> Envelope:
+    """points_changed for points moved outside a purchase (domain.points.adjusted)."""
+    a = adjustment
+    return points_changed(
+        tenant_id=tenant_id,
+        member_id=member_id,
+        delta=a.delta,
+        balance=a.balance,
+        reason=a.reason.value,
+        source=a.source,
+        at=a.at,
+    )
+
+
 def member_tier_changed(
     *, tenant_id: str, member_id: str, previous: str, tier: str, trailing: int, at: datetime
 ) -> Envelope:
@@ -167,57 +183,47 @@ MEMBER_BIRTHDAY = event_type(events_pb2.MemberBirthday)
 MEMBER_DORMANT = event_type(events_pb2.MemberDormant)
 
 
-def birthday_month_started(*, tenant_id: str, member_id: str, today: date) -> Envelope:
-    payload = events_pb2.MemberBirthdayMonthStarted(
-        member_id=member_id, tenant_id=tenant_id, month=today.month, year=today.year
-    )
-    return new_event(
-        type=MEMBER_BIRTHDAY_MONTH_STARTED,
-        source=SOURCE,
-        tenant_id=tenant_id,
-        subject=member_id,
-        payload=payload,
-    )
-
-
-def birthday(*, tenant_id: str, member_id: str, today: date) -> Envelope:
-    payload = events_pb2.MemberBirthday(member_id=member_id, tenant_id=tenant_id, date=today.isoformat())
-    return new_event(
-        type=MEMBER_BIRTHDAY, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload
-    )
-
-
-def dormant(*, tenant_id: str, member_id: str, days: int, last_purchase_at: datetime) -> Envelope:
-    payload = events_pb2.MemberDormant(member_id=member_id, tenant_id=tenant_id, days=days)
-    payload.last_purchase_at.FromDatetime(last_purchase_at)
-    return new_event(
-        type=MEMBER_DORMANT, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload
-    )
+def calendar_notice(n: calendar.Notice) -> Envelope:
+    """What the daily calendar announces (domain.calendar)."""
+    payload: events_pb2.MemberBirthdayMonthStarted | events_pb2.MemberBirthday | events_pb2.MemberDormant
+    if isinstance(n, calendar.BirthdayMonthStarted):
+        payload = events_pb2.MemberBirthdayMonthStarted(
+            member_id=n.member_id, tenant_id=n.tenant_id, month=n.today.month, year=n.today.year
+        )
+    elif isinstance(n, calendar.Birthday):
+        payload = events_pb2.MemberBirthday(
+            member_id=n.member_id, tenant_id=n.tenant_id, date=n.today.isoformat()
+        )
+    else:
+        payload = events_pb2.MemberDormant(member_id=n.member_id, tenant_id=n.tenant_id, days=n.days)
+        payload.last_purchase_at.FromDatetime(n.last_purchase_at)
+    return new_event(source=SOURCE, tenant_id=n.tenant_id, subject=n.member_id, payload=payload)
 
 
 MEMBER_ERASED = event_type(events_pb2.MemberErased)
 
 
-def member_erased(*, tenant_id: str, member_id: str, at: datetime) -> Envelope:
-    payload = events_pb2.MemberErased(member_id=member_id, tenant_id=tenant_id)
-    payload.at.FromDatetime(at)
+def member_erased(tenant_id: str, erasure: Erasure) -> Envelope:
+    payload = events_pb2.MemberErased(member_id=erasure.member_id, tenant_id=tenant_id)
+    payload.at.FromDatetime(erasure.at)
     return new_event(
-        type=MEMBER_ERASED, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload, time=at
+        source=SOURCE, tenant_id=tenant_id, subject=erasure.member_id, payload=payload, time=erasure.at
     )
 
 
 MEMBER_MERGED = event_type(events_pb2.MemberMerged)
 
 
-def member_merged(
-    *, tenant_id: str, member_id: str, duplicate_id: str, points_moved: int, at: datetime
-) -> Envelope:
+def member_merged(tenant_id: str, merged: Merged) -> Envelope:
     payload = events_pb2.MemberMerged(
-        member_id=member_id, tenant_id=tenant_id, duplicate_id=duplicate_id, points_moved=points_moved
+        member_id=merged.survivor_id,
+        tenant_id=tenant_id,
+        duplicate_id=merged.duplicate_id,
+        points_moved=merged.points_moved,
     )
-    payload.at.FromDatetime(at)
+    payload.at.FromDatetime(merged.at)
     return new_event(
-        type=MEMBER_MERGED, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload, time=at
+        source=SOURCE, tenant_id=tenant_id, subject=merged.survivor_id, payload=payload, time=merged.at
     )
 
 

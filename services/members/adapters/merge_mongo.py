@@ -1,111 +1,44 @@
-"""Merging two records of one person, step by step, each step safe to repeat after a crash.
+"""A merge's steps in MongoDB, each one guarded single-document write (the use case, and why
+each step is safe to repeat, is service/merge.py).
 
-1. the duplicate is claimed for the survivor (`merging_into`, one conditional update): two
-   merges of one duplicate into different survivors, on two replicas, cannot both move it;
-2. the survivor takes the duplicate's statistics, balance, tags and applied-markers in ONE
-   versioned update (adapters/spending_mongo.py) guarded by `_applied.merge_<duplicate>`, which
-   keeps the points moved; trailing spend, discount share and tier are judged again as for a
-   purchase (member_tier_changed when the combined spend reaches another tier);
-3. the ledger gets the two moves (out of the duplicate, into the survivor), unique on source;
-4. the duplicate's purchases are re-pointed to the survivor;
-5. the duplicate is marked `merged_into`, its balance lowered by what moved, with member_merged.
-A rerun after a crash skips what is done: the duplicate's data stays unchanged until step 5.
-Left as it was: a purchase recorded for the duplicate while it is being merged stays with the
-duplicate (its points and spend are not lost, nor moved).
+- the claim is `merging_into` on the duplicate, set by one conditional update;
+- the fold is ONE versioned update of the survivor (adapters/spending_mongo.py) guarded by
+  `_applied.merge_<duplicate>`, which keeps the points moved; the duplicate's own `_applied`
+  markers come along in the same update;
+- the duplicate is retired (`merged_into`, balance lowered) by an update that applies only while
+  this survivor's claim holds, so a rerun does nothing more.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import outbox
-from chassis.errors import FailedPrecondition, InvalidArgument, NotFound
-from chassis.mongo import VERSION, Document, find_for_tenant, insert_once, update_versioned
+from chassis.errors import FailedPrecondition, NotFound
+from chassis.mongo import VERSION, Document, find_for_tenant, update_versioned
 from services.members.adapters import events, spending_mongo
 from services.members.adapters.mongo import MEMBERS
-from services.members.adapters.purchases_mongo import POINTS_ENTRIES, PURCHASES
-from services.members.domain import points as pts
-from services.members.domain import spending, tiers
+from services.members.adapters.purchases_mongo import PURCHASES
+from services.members.domain import spending
+from services.members.domain.merge import Duplicate, Merged, Survivor
+from services.members.service.ports import JudgeFold
 
 
 class MongoMerge:
-    def __init__(
-        self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox, ladder: tiers.TierLadder
-    ) -> None:
-        self._db = db
+    def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
         self._members = db[MEMBERS]
+        self._purchases = db[PURCHASES]
         self._topic = topic
         self._outbox = out
-        self._ladder = ladder
 
-    async def merge(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> None:
-        if survivor_id == duplicate_id:
-            raise InvalidArgument("duplicate_id", "a member cannot be merged into itself")
-        survivor = await find_for_tenant(
-            self._members, tenant_id, survivor_id, {"merged_into": 1, "erased": 1}
-        )
-        if survivor is None:
-            raise NotFound(f"member {survivor_id} not found")
-        duplicate = await self._claim(tenant_id, survivor_id, duplicate_id)
-        if duplicate is None:
-            return  # done before
-        if survivor.get("merged_into") or survivor.get("erased"):
-            await self._release(tenant_id, survivor_id, duplicate_id)
-            raise FailedPrecondition("survivor_id is already merged or erased")
-        now = datetime.now(UTC)
-        try:
-            moved = await self._fold_into_survivor(tenant_id, survivor_id, duplicate, now)
-        except FailedPrecondition:
-            await self._release(tenant_id, survivor_id, duplicate_id)
-            raise
-        if moved:
-            for member_id, delta, reason in (
-                (duplicate_id, -moved, "merge_out"),
-                (survivor_id, moved, "merge_in"),
-            ):
-                source = pts.entry_source(pts.EntryReason.MANUAL_ADJUSTMENT, f"{reason}:{duplicate_id}")
-                await insert_once(
-                    self._db[POINTS_ENTRIES],
-                    {
-                        "_id": f"{tenant_id}:{source}",
-                        "tenant_id": tenant_id,
-                        "member_id": member_id,
-                        "delta": delta,
-                        "reason": pts.EntryReason.MANUAL_ADJUSTMENT.value,
-                        "source": source,
-                        "at": now,
-                    },
-                )
-        await self._db[PURCHASES].update_many(
-            {"tenant_id": tenant_id, "member_id": duplicate_id},
-            {"$set": {"member_id": survivor_id, "merged_from": duplicate_id}},
-        )
-        merged = events.member_merged(
-            tenant_id=tenant_id, member_id=survivor_id, duplicate_id=duplicate_id, points_moved=moved, at=now
-        )
-        await self._members.update_one(
-            {
-                "_id": duplicate_id,
-                "tenant_id": tenant_id,
-                "merging_into": survivor_id,
-                "merged_into": {"$exists": False},
-            },
-            {
-                "$set": {"merged_into": survivor_id, "merged_at": now}
-                | outbox.embed_set(self._topic, merged),
-                "$unset": {"merging_into": ""},
-                "$inc": {"points_balance": -moved, VERSION: 1},
-            },
-        )
-        self._outbox.wake()
+    async def closed(self, tenant_id: str, member_id: str) -> bool | None:
+        member = await find_for_tenant(self._members, tenant_id, member_id, {"merged_into": 1, "erased": 1})
+        return None if member is None else bool(member.get("merged_into") or member.get("erased"))
 
-    async def _claim(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> Document | None:
-        """The duplicate, claimed for this survivor (again, on a rerun); None when merged into it
-        before. Another merge's claim, or a merged or erased duplicate, is refused."""
+    async def claim(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> Duplicate | None:
         claimed: Document | None = await self._members.find_one_and_update(
             {
                 "_id": duplicate_id,
@@ -118,7 +51,7 @@ class MongoMerge:
             return_document=ReturnDocument.AFTER,
         )
         if claimed is not None:
-            return claimed
+            return _duplicate(claimed)
         found = await find_for_tenant(
             self._members, tenant_id, duplicate_id, {"merged_into": 1, "merging_into": 1}
         )
@@ -130,50 +63,114 @@ class MongoMerge:
             raise FailedPrecondition("duplicate_id is being merged into another member; try again")
         raise FailedPrecondition("duplicate_id is already merged or erased")
 
-    async def _release(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> None:
+    async def release(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> None:
         await self._members.update_one(
             {"_id": duplicate_id, "tenant_id": tenant_id, "merging_into": survivor_id},
             {"$unset": {"merging_into": ""}, "$inc": {VERSION: 1}},
         )
 
-    async def _fold_into_survivor(
-        self, tenant_id: str, survivor_id: str, duplicate: Document, now: datetime
-    ) -> int:
-        """Step 2; the points moved (as recorded by the first run, on a rerun)."""
-        duplicate_id = duplicate["_id"]
-        mark = f"merge_{duplicate_id}"
-        balance = int(duplicate.get("points_balance", 0))
-        change = spending_mongo.merged_change(duplicate, balance)
-        # The duplicate's applied-markers come along: its purchases now point at the survivor, and
-        # a replayed purchase_made must not count them a second time.
-        inherited = {f"_applied.{k}": v for k, v in (duplicate.get("_applied") or {}).items()}
+    async def fold(
+        self, tenant_id: str, survivor_id: str, duplicate: Duplicate, judge: JudgeFold
+    ) -> int | None:
+        mark = f"merge_{duplicate.id}"
 
-        def decide(survivor: Document) -> Document | None:
+        def write(survivor: Document) -> Document | None:
             if mark in (survivor.get("_applied") or {}):
                 return None
-            if survivor.get("merged_into") or survivor.get("erased") or survivor.get("merging_into"):
-                raise FailedPrecondition("survivor_id is already merged, erased or being merged")
-            marks: dict[str, Any] = {f"_applied.{mark}": balance} | inherited
-            # Ownership: the survivor keeps its assistant; without one it takes the duplicate's.
-            if not survivor.get("owner_staff_id") and duplicate.get("owner_staff_id"):
-                marks["owner_staff_id"] = duplicate["owner_staff_id"]
-            if not survivor.get("birthday") and duplicate.get("birthday"):
-                marks["birthday"] = duplicate["birthday"]
-            outcome = spending.judge(spending_mongo.standing(survivor), change, self._ladder, now)
+            folded = judge(_survivor(survivor))
+            marks: dict[str, Any] = {f"_applied.{mark}": duplicate.brings.points} | {
+                f"_applied.{k}": v for k, v in duplicate.applied.items()
+            }
+            if folded.owner_staff_id:
+                marks["owner_staff_id"] = folded.owner_staff_id
+            if folded.birthday:
+                month, day, year = folded.birthday
+                marks["birthday"] = {"month": month, "day": day, "year": year}
             update = spending_mongo.judged_update(
-                change,
-                outcome,
+                duplicate.brings,
+                folded.outcome,
                 topic=self._topic,
                 tenant_id=tenant_id,
                 member_id=survivor_id,
-                at=now,
+                at=folded.at,
                 marks=marks,
             )
-            update["$addToSet"] = {"tags": {"$each": list(duplicate.get("tags") or [])}}
+            update["$addToSet"] = {"tags": {"$each": list(folded.tags)}}
             return update
 
-        after = await update_versioned(self._members, {"_id": survivor_id, "tenant_id": tenant_id}, decide)
+        after = await update_versioned(self._members, {"_id": survivor_id, "tenant_id": tenant_id}, write)
         if after is None:
-            raise NotFound(f"member {survivor_id} not found")
+            return None
         recorded = (after.get("_applied") or {}).get(mark)
-        return recorded if type(recorded) is int else balance  # True: merged before it kept the amount
+        # True: merged before markers kept the amount
+        return recorded if type(recorded) is int else duplicate.brings.points
+
+    async def repoint_purchases(self, tenant_id: str, duplicate_id: str, survivor_id: str) -> None:
+        await self._purchases.update_many(
+            {"tenant_id": tenant_id, "member_id": duplicate_id},
+            {"$set": {"member_id": survivor_id, "merged_from": duplicate_id}},
+        )
+
+    async def retire(self, tenant_id: str, merged: Merged) -> None:
+        announced = events.member_merged(tenant_id, merged)
+        await self._members.update_one(
+            {
+                "_id": merged.duplicate_id,
+                "tenant_id": tenant_id,
+                "merging_into": merged.survivor_id,
+                "merged_into": {"$exists": False},
+            },
+            {
+                "$set": {"merged_into": merged.survivor_id, "merged_at": merged.at}
+                | outbox.embed_set(self._topic, announced),
+                "$unset": {"merging_into": ""},
+                "$inc": {"points_balance": -merged.points_moved, VERSION: 1},
+            },
+        )
+        self._outbox.wake()
+
+
+def _survivor(doc: Document) -> Survivor:
+    return Survivor(
+        standing=spending_mongo.standing(doc),
+        owner_staff_id=doc.get("owner_staff_id", "") or "",
+        has_birthday=bool(doc.get("birthday")),
+        closed=bool(doc.get("merged_into") or doc.get("erased")),
+        merging=bool(doc.get("merging_into")),
+    )
+
+
+def _duplicate(doc: Document) -> Duplicate:
+    """The duplicate as claimed: everything it brings to the survivor."""
+    b = doc.get("birthday")
+    return Duplicate(
+        id=doc["_id"],
+        brings=_merged_change(doc, int(doc.get("points_balance", 0))),
+        tags=tuple(doc.get("tags") or ()),
+        owner_staff_id=doc.get("owner_staff_id", "") or "",
+        birthday=(b["month"], b["day"], b.get("year")) if b else None,
+        applied=dict(doc.get("_applied") or {}),
+    )
+
+
+def _merged_change(duplicate: Document, points: int) -> spending.SpendChange:
+    """All of the duplicate's spending, and `points` (announced by member_merged, not
+    points_changed)."""
+    stats: Document = duplicate.get("stats") or {}
+    brands: Document = stats.get("brands") or {}
+    categories: Document = stats.get("categories") or {}
+    return spending.SpendChange(
+        reason="merge",
+        points=points,
+        announce_points=False,
+        purchases=int(stats.get("purchase_count", 0)),
+        discounted=int(stats.get("discounted_count", 0)),
+        spend=int(stats.get("total_spend", 0)),
+        spend_by_month={k: int(v) for k, v in (stats.get("spend_by_month") or {}).items() if v},
+        spend_by_brand={k: int(v["spend"]) for k, v in brands.items() if v.get("spend")},
+        spend_by_category={k: int(v["spend"]) for k, v in categories.items() if v.get("spend")},
+        first_at=stats.get("first_purchase_at"),
+        last_at=stats.get("last_purchase_at"),
+        brand_last_at={k: v["last_at"] for k, v in brands.items() if v.get("last_at")},
+        category_last_at={k: v["last_at"] for k, v in categories.items() if v.get("last_at")},
+    )

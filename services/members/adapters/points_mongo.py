@@ -1,17 +1,17 @@
-"""Points that do not come from a purchase (sign-ins, reviews, gifts, adjustments, expiry).
+"""The points ledger in MongoDB: the balance on the member, the entries in `points_entries`
+(the use cases are service/points.py).
 
-Each change is one versioned update of the member (chassis.mongo.update_versioned): the balance
-moves by `$inc`, a `_points.<source>` marker records the change (and its ledger entry's fields)
-and points_changed goes out in the same write (outbox), with the balance after it. The update
-applies only if the member is still as read, so a debit is refused exactly when the balance at
-that moment cannot cover it — concurrent takes on several replicas never overdraw, and a source
-sent twice at once counts once. The ledger entry follows, keyed by member and source, and any
-later request for the same source writes it again from the marker, so a crash between the two
-is finished by repeating the request.
+An adjustment is one versioned update of the member (chassis.mongo.update_versioned): the
+balance moves by `$inc`, a `_points.<source>` marker records it (and its ledger entry's fields)
+and points_changed goes out in the same write (outbox). The update applies only if the member
+is still as read, so the service's decision (domain.points.adjusted) is made on the balance at
+that moment, and a source sent twice at once counts once. The ledger entry follows, and any
+later call for the same source writes it again from the marker.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -23,8 +23,7 @@ from services.members.adapters import events
 from services.members.adapters.mongo import MEMBERS
 from services.members.adapters.purchases_mongo import POINTS_ENTRIES
 from services.members.domain import points as pts
-
-EXPIRY_ATTEMPTS = 3
+from services.members.service.ports import DecideAdjustment
 
 
 class MongoPointsLedger:
@@ -44,7 +43,7 @@ class MongoPointsLedger:
         at: datetime,
         expires_at: datetime | None = None,
     ) -> None:
-        """A purchase's or refund's entry: keyed by tenant and source (a receipt is one member's)."""
+        """Keyed by tenant and source (a receipt, a refund, a merge is one member's)."""
         entry: Document = {
             "_id": f"{tenant_id}:{source}",
             "tenant_id": tenant_id,
@@ -57,41 +56,25 @@ class MongoPointsLedger:
         await insert_once(self._entries, entry | ({"expires_at": expires_at} if expires_at else {}))
 
     async def adjust(
-        self,
-        tenant_id: str,
-        member_id: str,
-        delta: int,
-        reason: pts.EntryReason,
-        source_id: str,
-        at: datetime,
+        self, tenant_id: str, member_id: str, reason: pts.EntryReason, source: str, decide: DecideAdjustment
     ) -> tuple[int, bool] | None:
-        """(balance, applied now) or None when no such member; InsufficientPoints for a debit too big."""
-        source = pts.entry_source(reason, source_id)
         mark = source.replace(".", "_")  # a field name: no dots
         applied_now = False
 
-        def decide(member: Document) -> Document | None:
+        def write(member: Document) -> Document | None:
             nonlocal applied_now
             applied_now = mark not in (member.get("_points") or {})
             if not applied_now:
                 return None
-            balance = pts.apply_delta(int(member.get("points_balance", 0)), delta)  # refuses an overdraft
-            changed = events.points_changed(
-                tenant_id=tenant_id,
-                member_id=member_id,
-                delta=delta,
-                balance=balance,
-                reason=reason.value,
-                source=source,
-                at=at,
-            )
+            moved = decide(int(member.get("points_balance", 0)))
+            changed = events.points_adjusted(tenant_id, member_id, moved)
             return {
-                "$inc": {"points_balance": delta},
-                "$set": {f"_points.{mark}": {"delta": delta, "at": at}}
+                "$inc": {"points_balance": moved.delta},
+                "$set": {f"_points.{mark}": {"delta": moved.delta, "at": moved.at}}
                 | outbox.embed_set(self._topic, changed),
             }
 
-        member = await update_versioned(self._members, {"_id": member_id, "tenant_id": tenant_id}, decide)
+        member = await update_versioned(self._members, {"_id": member_id, "tenant_id": tenant_id}, write)
         if member is None:
             return None
         if applied_now:
@@ -116,29 +99,29 @@ class MongoPointsLedger:
             "at": at,
         } | ({"expires_at": pts.expires_at(at)} if delta > 0 else {})
 
-    async def expire(self, tenant_id: str, member_id: str, now: datetime) -> int:
-        """Lapse what is left of points whose expiry has passed; the number of points expired now.
+    async def balance(self, tenant_id: str, member_id: str) -> int | None:
+        member = await find_for_tenant(self._members, tenant_id, member_id, {"points_balance": 1})
+        return int(member.get("points_balance", 0)) if member else None
 
-        Keyed by the day (`expiry:<date>`), so a second run or a second replica expires nothing
-        more; a balance spent meanwhile is read again and the amount recomputed.
-        """
-        for _ in range(EXPIRY_ATTEMPTS):
-            member = await find_for_tenant(self._members, tenant_id, member_id, {"points_balance": 1})
-            balance = int(member.get("points_balance", 0)) if member else 0
-            if balance <= 0:
-                return 0
-            ledger = self._entries.find(
-                {"tenant_id": tenant_id, "member_id": member_id}, {"at": 1, "delta": 1}
-            )
-            entries = [(e["at"], int(e["delta"])) async for e in ledger]
-            due = pts.expiring_amount(entries, balance, now)
-            if due <= 0:
-                return 0
-            try:
-                result = await self.adjust(
-                    tenant_id, member_id, -due, pts.EntryReason.EXPIRY, f"{now:%Y-%m-%d}", now
-                )
-            except pts.InsufficientPoints:
-                continue  # spent between the read and the write: judge again
-            return due if result and result[1] else 0
-        return 0
+    async def earnings(self, tenant_id: str, member_id: str) -> list[tuple[datetime, int]]:
+        ledger = self._entries.find({"tenant_id": tenant_id, "member_id": member_id}, {"at": 1, "delta": 1})
+        return [(e["at"], int(e["delta"])) async for e in ledger]
+
+    async def holders(self) -> AsyncIterator[tuple[str, str]]:
+        holding = {"points_balance": {"$gt": 0}, "merged_into": {"$exists": False}}
+        async for m in self._members.find(holding, {"tenant_id": 1}):
+            yield m["tenant_id"], m["_id"]
+
+    async def statement(self, tenant_id: str, member_id: str, limit: int) -> pts.Statement | None:
+        member = await find_for_tenant(self._members, tenant_id, member_id, {"points_balance": 1, "tier": 1})
+        if member is None:
+            return None
+        mine = {"tenant_id": tenant_id, "member_id": member_id}
+        latest = await self._entries.find(mine).sort("at", -1).limit(limit).to_list()
+        return pts.Statement(
+            balance=int(member.get("points_balance", 0)),
+            tier=member.get("tier", "") or "",
+            entries=tuple(
+                pts.LedgerEntry(e["_id"], e["delta"], e["reason"], e["source"], e["at"]) for e in latest
+            ),
+        )

@@ -1,17 +1,16 @@
-"""Personal-information requests: export everything about a member, or erase it.
+"""Personal-information requests in MongoDB: everything stored about a member as JSON, and
+the erasure as one update (the use case is service/privacy.py).
 
-Erasure anonymises the member document in one update (its phone becomes a placeholder that
-stays unique, so the tenant's phone index keeps working) and keeps the aggregates: purchases,
-spend, points. member_erased goes out with that same update, for other services' copies.
-The update's filter holds the tenant and "not erased yet", so of two requests at once (two
-replicas) exactly one erases and announces it; it bumps `_v`, so a versioned writer that read
-the member before (a merge) judges it again as erased.
+The erasure's update empties the person's fields, makes the phone a placeholder that stays
+unique (the tenant's phone index keeps working) and embeds member_erased. Its filter holds the
+tenant and "not erased yet", so of two requests at once (two replicas) exactly one erases and
+announces it; it bumps `_v`, so a versioned writer that read the member before (a merge)
+judges it again as erased.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from bson import json_util
@@ -22,7 +21,7 @@ from chassis.mongo import VERSION, Document, find_for_tenant
 from services.members.adapters import events
 from services.members.adapters.mongo import CONSENT_CHANGES, MEMBERS
 from services.members.adapters.purchases_mongo import POINTS_ENTRIES, PURCHASES
-from services.members.domain.model import CONSENT_CHANNELS
+from services.members.domain.privacy import Erasure
 
 ERASED_FIELDS = (
     "name",
@@ -67,19 +66,18 @@ class MongoPrivacy:
             indent=1,
         )
 
-    async def erase(self, tenant_id: str, member_id: str, reason: str) -> bool | None:
-        """True when erased now, False when it already was, None when there is no such member."""
-        now = datetime.now(UTC)
-        erased = events.member_erased(tenant_id=tenant_id, member_id=member_id, at=now)
+    async def erase(self, tenant_id: str, erasure: Erasure) -> bool | None:
+        member_id = erasure.member_id
+        erased = events.member_erased(tenant_id, erasure)
         done = await self._members.find_one_and_update(
             {"_id": member_id, "tenant_id": tenant_id, "erased": {"$exists": False}},
             {
                 "$set": {
                     "erased": True,
-                    "erased_at": now,
-                    "erasure_reason": reason[:200],
+                    "erased_at": erasure.at,
+                    "erasure_reason": erasure.reason,
                     "phone": f"erased:{member_id}",
-                    "consent": dict.fromkeys(CONSENT_CHANNELS, False),
+                    "consent": erasure.consent,
                 }
                 | outbox.embed_set(self._topic, erased),
                 "$unset": dict.fromkeys(ERASED_FIELDS, ""),

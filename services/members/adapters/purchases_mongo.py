@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from chassis import logs, outbox
+from chassis import logs
 from chassis.mongo import Document, find_for_tenant, insert_once
-from services.members.adapters.mongo import MEMBERS
 from services.members.domain.purchases import Line, Purchase, RecordedPurchase
 
 log = logs.get(__name__)
@@ -75,13 +74,8 @@ def recorded_from_doc(d: Document) -> RecordedPurchase:
 
 
 class MongoPurchaseRepository:
-    def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox, first_tier: str) -> None:
+    def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._purchases = db[PURCHASES]
-        self._entries = db[POINTS_ENTRIES]
-        self._members = db[MEMBERS]
-        self._topic = topic
-        self._outbox = out
-        self._first_tier = first_tier  # the tier of a member not yet placed on the ladder
 
     async def add(self, purchase: Purchase, points_awarded: int) -> tuple[RecordedPurchase, bool]:
         """Record it (pending), or return the purchase already recorded for this receipt."""
@@ -107,17 +101,3 @@ class MongoPurchaseRepository:
             {"_id": purchase_id, "tenant_id": tenant_id, "pending": True},
             {"$unset": {"pending": "", "pending_since": ""}},
         )
-
-    async def points(
-        self, tenant_id: str, member_id: str, limit: int = 20
-    ) -> tuple[int, str, list[Document]]:
-        member = await find_for_tenant(self._members, tenant_id, member_id, {"points_balance": 1, "tier": 1})
-        if member is None:
-            return -1, "", []
-        entries = (
-            await self._entries.find({"tenant_id": tenant_id, "member_id": member_id})
-            .sort("at", -1)
-            .limit(limit)
-            .to_list()
-        )
-        return int(member.get("points_balance", 0)), member.get("tier", "") or self._first_tier, entries

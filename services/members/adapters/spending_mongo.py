@@ -156,26 +156,3 @@ def judged_update(
     if change.first_at is not None:
         update["$min"] = {"stats.first_purchase_at": change.first_at}
     return update
-
-
-def merged_change(duplicate: Document, points: int) -> spending.SpendChange:
-    """What merging `duplicate` into another member adds to it: all of its spending, and `points`
-    (announced by member_merged, not points_changed)."""
-    stats: Document = duplicate.get("stats") or {}
-    brands: Document = stats.get("brands") or {}
-    categories: Document = stats.get("categories") or {}
-    return spending.SpendChange(
-        reason="merge",
-        points=points,
-        announce_points=False,
-        purchases=int(stats.get("purchase_count", 0)),
-        discounted=int(stats.get("discounted_count", 0)),
-        spend=int(stats.get("total_spend", 0)),
-        spend_by_month={k: int(v) for k, v in (stats.get("spend_by_month") or {}).items() if v},
-        spend_by_brand={k: int(v["spend"]) for k, v in brands.items() if v.get("spend")},
-        spend_by_category={k: int(v["spend"]) for k, v in categories.items() if v.get("spend")},
-        first_at=stats.get("first_purchase_at"),
-        last_at=stats.get("last_purchase_at"),
-        brand_last_at={k: v["last_at"] for k, v in brands.items() if v.get("last_at")},
-        category_last_at={k: v["last_at"] for k, v in categories.items() if v.get("last_at")},
-    )

@@ -47,3 +47,41 @@ def days_between(first: date, last: date, limit: int = 31) -> list[date]:
         out.append(day)
         day += timedelta(days=1)
     return out
+
+
+@dataclass(frozen=True)
+class _MemberDay:
+    tenant_id: str
+    member_id: str
+    today: date
+
+
+@dataclass(frozen=True)
+class BirthdayMonthStarted(_MemberDay):
+    @property
+    def key(self) -> str:
+        return f"birthday_month:{self.today:%Y-%m}:{self.member_id}"
+
+
+@dataclass(frozen=True)
+class Birthday(_MemberDay):
+    @property
+    def key(self) -> str:
+        return f"birthday:{self.today.year}:{self.member_id}"
+
+
+@dataclass(frozen=True)
+class Dormant:
+    tenant_id: str
+    member_id: str
+    days: int
+    last_purchase_at: datetime
+
+    @property
+    def key(self) -> str:
+        return f"dormant:{self.days}:{self.last_purchase_at.isoformat()}:{self.member_id}"
+
+
+# What the calendar announces. Each is told once per `key`: a birthday once a year, a birthday
+# month once a month, a dormancy once per threshold and last purchase (a purchase starts anew).
+Notice = BirthdayMonthStarted | Birthday | Dormant

@@ -140,6 +140,46 @@ def apply_delta(balance: int, delta: int) -> int:
     return after
 
 
+@dataclass(frozen=True)
+class Adjustment:
+    """Points moved on a member outside a purchase (a sign-in, a gift, an expiry): the ledger
+    entry it makes, with the balance after it (announced by points_changed)."""
+
+    delta: int
+    balance: int
+    reason: EntryReason
+    source: str
+    at: datetime
+
+
+def adjusted(balance: int, delta: int, reason: EntryReason, source: str, at: datetime) -> Adjustment:
+    """`delta` moved on a member holding `balance`; refuses a debit the balance cannot cover."""
+    return Adjustment(delta, apply_delta(balance, delta), reason, source, at)
+
+
+def expiry_source(now: datetime) -> str:
+    """The yearly expiry's ledger source, keyed by the day: a second run expires nothing more."""
+    return entry_source(EntryReason.EXPIRY, f"{now:%Y-%m-%d}")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: str
+    delta: int
+    reason: str
+    source: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A member's points as shown to them: the balance, the tier, the latest entries."""
+
+    balance: int
+    tier: str  # "" for a member not yet placed on the ladder
+    entries: tuple[LedgerEntry, ...]
+
+
 def expiring_amount(entries: Sequence[tuple[datetime, int]], balance: int, now: datetime) -> int:
     """Points to expire at `now`: what is left unspent of entries whose expiry has passed.
 

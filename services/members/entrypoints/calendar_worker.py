@@ -1,7 +1,7 @@
 """Runs the calendar once a day (and catches up on days the service was down).
 
 Every replica runs it; a day run by two replicas at once, or twice, has each effect once
-(adapters/calendar_mongo.py says how), so no lease is needed for correctness.
+(service/calendar.py says how), so no lease is needed for correctness.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from chassis import logs
 from services.members.domain.calendar import days_between
-from services.members.service.ports import CalendarRunner
+from services.members.service.calendar import Calendar
 
 log = logs.get(__name__)
 
@@ -20,7 +20,7 @@ log = logs.get(__name__)
 class CalendarWorker:
     def __init__(
         self,
-        calendar: CalendarRunner,
+        calendar: Calendar,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         poll_seconds: float = 600.0,
     ) -> None:

@@ -23,19 +23,19 @@ from services.members.domain.model import Enrolment, Profile
 from services.members.domain.purchases import Line, RefundLine
 from services.members.entrypoints import pb_mapping as pb
 from services.members.pb_shapes import purchase_pb
-from services.members.service import directory, handlers, points, profile, purchases, segments
+from services.members.service import directory, handlers, profile, purchases, segments
+from services.members.service.calendar import Calendar
+from services.members.service.merge import Merges
+from services.members.service.points import Points
 from services.members.service.ports import (
-    CalendarRunner,
     DirectoryRepository,
     HandoverRepository,
     MemberLinks,
     MemberRepository,
-    MergeRepository,
-    PointsLedger,
-    PrivacyRepository,
     PurchaseRepository,
     SegmentRepository,
 )
+from services.members.service.privacy import Privacy
 from services.members.service.purchases import PurchaseEffects
 from services.members.service.refunds import Refunds
 
@@ -56,15 +56,15 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         points_policy: pts.PointsPolicy,
         segments_repo: SegmentRepository,
         refunds: Refunds,
-        calendar: CalendarRunner,
-        privacy: PrivacyRepository,
-        merge: MergeRepository,
+        calendar: Calendar,
+        privacy: Privacy,
+        merges: Merges,
         links: MemberLinks,
-        ledger: PointsLedger,
+        points: Points,
     ) -> None:
         self._links = links
-        self._ledger = ledger
-        self._merge = merge
+        self._points = points
+        self._merges = merges
         self._privacy = privacy
         self._calendar = calendar
         self._refunds = refunds
@@ -130,13 +130,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         self, request: members_pb2.AdjustPointsRequest, context: Context
     ) -> members_pb2.AdjustPointsResponse:
         balance, applied = await finish(
-            points.adjust_points(
-                request.tenant_id,
-                request.member_id,
-                request.delta,
-                request.reason,
-                request.source_id,
-                self._ledger,
+            self._points.adjust(
+                request.tenant_id, request.member_id, request.delta, request.reason, request.source_id
             )
         )
         return members_pb2.AdjustPointsResponse(balance=balance, applied=applied)
@@ -207,22 +202,18 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         self, request: members_pb2.ExportMemberRequest, context: Context
     ) -> members_pb2.MemberExport:
         exported = await self._privacy.export(request.tenant_id, request.member_id)
-        if exported is None:
-            raise NotFound(f"member {request.member_id} not found")
         return members_pb2.MemberExport(member_id=request.member_id, json=exported)
 
     async def EraseMember(
         self, request: members_pb2.EraseMemberRequest, context: Context
     ) -> members_pb2.EraseMemberResponse:
         erased = await self._privacy.erase(request.tenant_id, request.member_id, request.reason)
-        if erased is None:
-            raise NotFound(f"member {request.member_id} not found")
         return members_pb2.EraseMemberResponse(member_id=request.member_id, erased_now=erased)
 
     async def MergeMembers(
         self, request: members_pb2.MergeMembersRequest, context: Context
     ) -> members_pb2.Member:
-        await finish(self._merge.merge(request.tenant_id, request.survivor_id, request.duplicate_id))
+        await finish(self._merges.merge(request.tenant_id, request.survivor_id, request.duplicate_id))
         member = await handlers.get_member(request.tenant_id, request.survivor_id, self._repo)
         return pb.member(await handlers.with_current_owner(member, self._directory))
 
@@ -319,14 +310,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         )
 
     async def GetPoints(self, request: members_pb2.GetPointsRequest, context: Context) -> members_pb2.Points:
-        balance, tier, entries = await self._purchases.points(request.tenant_id, request.member_id)
-        if balance < 0:
-            raise NotFound(f"member {request.member_id} not found")
-        reply = members_pb2.Points(member_id=request.member_id, balance=balance, tier=tier)
-        for e in entries:
-            entry = reply.entries.add(id=e["_id"], delta=e["delta"], reason=e["reason"], source=e["source"])
-            entry.at.FromDatetime(e["at"])
-        return reply
+        statement = await self._points.statement(request.tenant_id, request.member_id)
+        return pb.points(request.member_id, statement)
 
     async def CreateSegment(
         self, request: members_pb2.CreateSegmentRequest, context: Context

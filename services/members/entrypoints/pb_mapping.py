@@ -6,6 +6,7 @@ from regulars.members.v1 import members_pb2
 
 from services.members.domain.directory import Handover, Role, Staff, StaffStatus, Store
 from services.members.domain.model import Member
+from services.members.domain.points import Statement
 from services.members.service.ports import SavedSegment
 
 ROLE_TO_PB = {Role.ASSISTANT: members_pb2.STAFF_ROLE_ASSISTANT, Role.MANAGER: members_pb2.STAFF_ROLE_MANAGER}
@@ -82,3 +83,11 @@ def segment(s: SavedSegment) -> members_pb2.Segment:
     pb.criteria.update(s.criteria)
     pb.created_at.FromDatetime(s.created_at)
     return pb
+
+
+def points(member_id: str, s: Statement) -> members_pb2.Points:
+    reply = members_pb2.Points(member_id=member_id, balance=s.balance, tier=s.tier)
+    for e in s.entries:
+        entry = reply.entries.add(id=e.id, delta=e.delta, reason=e.reason, source=e.source)
+        entry.at.FromDatetime(e.at)
+    return reply

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from services.members.domain import points as pts
 from services.members.domain import spending
+from services.members.domain.calendar import DormantWindow, Notice
 from services.members.domain.directory import Handover, Staff, Store
+from services.members.domain.merge import Duplicate, Fold, Merged, Survivor
 from services.members.domain.model import Member
-from services.members.domain.points import EntryReason
+from services.members.domain.privacy import Erasure
 from services.members.domain.purchases import Purchase, RecordedPurchase
 from services.members.domain.refunds import RecordedRefund, RefundDecision
 
@@ -141,10 +144,8 @@ class PurchaseRepository(Protocol):
     async def pending(self, recorded_before: datetime, limit: int) -> list[RecordedPurchase]:
         """Purchases recorded before then (any tenant) that are not applied yet, oldest first."""
 
-    async def points(
-        self, tenant_id: str, member_id: str, limit: int = 20
-    ) -> tuple[int, str, list[dict[str, Any]]]:
-        """Balance (-1 when no such member), tier and the latest ledger entries."""
+
+DecideAdjustment = Callable[[int], pts.Adjustment]
 
 
 class PointsLedger(Protocol):
@@ -153,18 +154,35 @@ class PointsLedger(Protocol):
         tenant_id: str,
         member_id: str,
         delta: int,
-        reason: EntryReason,
+        reason: pts.EntryReason,
         source: str,
         at: datetime,
         expires_at: datetime | None = None,
     ) -> None:
         """The ledger entry of points moved on the member by another write (a purchase's
-        earning, a refund's take-back): once per source, however often called."""
+        earning, a refund's take-back, a merge's moves): once per source, however often called."""
 
     async def adjust(
-        self, tenant_id: str, member_id: str, delta: int, reason: EntryReason, source_id: str, at: datetime
+        self, tenant_id: str, member_id: str, reason: pts.EntryReason, source: str, decide: DecideAdjustment
     ) -> tuple[int, bool] | None:
-        """(balance, applied now); None when no such member; InsufficientPoints for a debit too big."""
+        """Store the adjustment `decide` makes of the member's balance as stored now, with its
+        points_changed, in one write guarded by the member's version (decided again if the
+        balance changed meanwhile), once per `source`; then its ledger entry, which any later
+        call for the same source writes again (a crash between the two is finished by
+        repeating). (balance, applied now); None when no such member. What `decide` raises
+        (InsufficientPoints) stores nothing."""
+
+    async def balance(self, tenant_id: str, member_id: str) -> int | None:
+        """The member's balance; None when there is no such member."""
+
+    async def earnings(self, tenant_id: str, member_id: str) -> list[tuple[datetime, int]]:
+        """The member's ledger as (at, delta), every entry (what expiry is judged on)."""
+
+    def holders(self) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, member id) of every member, not merged away, holding points."""
+
+    async def statement(self, tenant_id: str, member_id: str, limit: int) -> pts.Statement | None:
+        """Balance, tier and the latest `limit` ledger entries, newest first; None when no such member."""
 
 
 @dataclass(frozen=True)
@@ -204,9 +222,24 @@ class RefundRepository(Protocol):
     ) -> tuple[Purchase, RecordedRefund] | None: ...
 
 
-class CalendarRunner(Protocol):
-    async def run_day(self, today: date) -> dict[str, int]:
-        """Announce the day's birthdays, birthday months and dormancies (idempotent per day)."""
+class CalendarRepository(Protocol):
+    """The members the daily calendar speaks of, what it has announced and the days it has run."""
+
+    def born_in(self, month: int) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, member id) of members who may be told anything, born in that month."""
+
+    def born_on(self, month: int, day: int) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, member id) of members who may be told anything, born on that day."""
+
+    def last_bought_in(self, window: DormantWindow) -> AsyncIterator[tuple[str, str, datetime]]:
+        """(tenant id, member id, last purchase) of members who may be told anything, whose last
+        purchase fell in the window."""
+
+    async def announce(self, notice: Notice) -> bool:
+        """Record the notice with its event, once per `notice.key`; True when recorded now."""
+
+    async def done(self, today: date) -> None:
+        """Record `today` as run unless a later day is: the last day only moves forward."""
 
     async def last_day(self) -> date | None:
         """The last day run to its end; None before the first."""
@@ -216,10 +249,40 @@ class PrivacyRepository(Protocol):
     async def export(self, tenant_id: str, member_id: str) -> str | None:
         """Everything stored about the member as JSON; None when there is no such member."""
 
-    async def erase(self, tenant_id: str, member_id: str, reason: str) -> bool | None:
-        """Anonymise; True when erased now, False when it already was, None when unknown."""
+    async def erase(self, tenant_id: str, erasure: Erasure) -> bool | None:
+        """Store the erasure with its member_erased in one write made only if the member is not
+        erased yet, so of two at once one erases and announces; True when erased now, False
+        when it already was, None when there is no such member."""
+
+
+JudgeFold = Callable[[Survivor], Fold]
 
 
 class MergeRepository(Protocol):
-    async def merge(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> None:
-        """Fold the duplicate into the survivor (idempotent; see adapters/merge_mongo.py)."""
+    """The steps of a merge (service/merge.py), each one guarded single-document write."""
+
+    async def closed(self, tenant_id: str, member_id: str) -> bool | None:
+        """Whether the member is merged into another or erased; None when there is no such member."""
+
+    async def claim(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> Duplicate | None:
+        """The duplicate, claimed for this survivor in one conditional write (again, on a
+        rerun); None when it was merged into this survivor before. NotFound for no such member;
+        FailedPrecondition when another merge has claimed it, or it is merged or erased."""
+
+    async def release(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> None:
+        """Drop this survivor's claim on the duplicate (nothing when it holds none)."""
+
+    async def fold(
+        self, tenant_id: str, survivor_id: str, duplicate: Duplicate, judge: JudgeFold
+    ) -> int | None:
+        """Store the fold `judge` makes of the survivor as stored now in one write guarded by
+        its version (judged again if it changed meanwhile), once per duplicate; the points it
+        moved (as recorded by the first run, on a rerun). None when there is no such survivor;
+        what `judge` raises stores nothing."""
+
+    async def repoint_purchases(self, tenant_id: str, duplicate_id: str, survivor_id: str) -> None:
+        """The duplicate's purchases become the survivor's (idempotent)."""
+
+    async def retire(self, tenant_id: str, merged: Merged) -> None:
+        """Mark the duplicate merged into the survivor, its balance lowered by the points moved,
+        with member_merged, in one write made only while this survivor's claim holds."""
