@@ -11,13 +11,13 @@ from ulid import ULID
 from chassis.errors import InvalidArgument, NotFound
 from services.members.domain.model import CONSENT_CHANNELS, Enrolment, Member, Referrer, normalise_phone
 from services.members.domain.tiers import DEFAULT_LADDER
-from services.members.service.ports import DirectoryRepository, MemberLinks, MemberRepository
+from services.members.service.ports import DirectoryRepository, MemberLinks, MemberRepository, StaffLookup
 
 
 async def enroll(
     cmd: Enrolment,
     repo: MemberRepository,
-    directory: DirectoryRepository | None = None,
+    directory: StaffLookup | None = None,
     links: MemberLinks | None = None,
     first_tier: str = DEFAULT_LADDER.names[0],
 ) -> tuple[Member, bool]:
@@ -74,7 +74,7 @@ async def enroll(
 
 
 async def _referrer(
-    cmd: Enrolment, directory: DirectoryRepository | None, links: MemberLinks | None
+    cmd: Enrolment, directory: StaffLookup | None, links: MemberLinks | None
 ) -> tuple[Referrer | None, str]:
     """Whose referral link this is (an assistant's badge code or a member's referral code), and
     the assistant's store."""

@@ -54,6 +54,14 @@ class MemberLinks(Protocol):
         """The member's code (made on first request); None when there is no such member."""
 
 
+class StaffLookup(Protocol):
+    """The part of the directory enrolment reads: assistants by id and by badge code."""
+
+    async def get_staff(self, tenant_id: str, staff_id: str) -> Staff | None: ...
+
+    async def staff_by_code(self, tenant_id: str, code: str) -> Staff | None: ...
+
+
 class DirectoryRepository(Protocol):
     async def add_store(self, store: Store) -> Store:
         """Store it, or return the existing store with the same code (idempotent)."""
