@@ -11,8 +11,9 @@ fields judged from (balance, statistics, tier, erased/merged state) bumps `_v` t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+import hashlib
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -25,19 +26,31 @@ from services.members.domain import spending
 from services.members.domain.model import Referrer
 from services.members.service.ports import Applied, Judge
 
+MARKER_RETENTION = timedelta(days=30)  # far past Kafka's retention and any completer's delay
+
 
 class MongoMemberSpending:
     """The spending side of member documents: a judged change stored in one guarded update.
 
-    An effect with an id (a purchase, a refund) leaves `_applied.<id>` on the member in the same
-    update, holding the points it moved: the effect delivered again finds it and changes
-    nothing, and reports the points moved the first time.
+    An effect with an id (a purchase, a refund) leaves `_applied.<key>` on the member in the same
+    update, holding the points it moved and when: the effect delivered again finds it and
+    changes nothing, and reports the points moved the first time. Markers older than
+    MARKER_RETENTION are dropped by the member's next such update, so a member's document holds
+    the effects of the last month, not of a lifetime: a purchase or refund replayed after that
+    long (no log keeps its event, no completer is that late) is the one case not guarded.
     """
 
-    def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        topic: str,
+        out: outbox.Outbox,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._members = db[MEMBERS]
         self._topic = topic
         self._outbox = out
+        self._clock = clock
 
     async def apply(
         self,
@@ -47,19 +60,21 @@ class MongoMemberSpending:
         judge: Judge,
         effect_id: str | None = None,
     ) -> Applied | None:
-        now = datetime.now(UTC)
+        now = self._clock()
+        key = marker_key(effect_id) if effect_id is not None else None
         judged: spending.Outcome | None = None
 
         def decide(member: Document) -> Document | None:
             nonlocal judged
             judged = None
-            if effect_id is not None and effect_id in (member.get("_applied") or {}):
+            applied: Document = member.get("_applied") or {}
+            if key is not None and key in applied:
                 return None  # applied before (a replay, or another replica got there first)
             judged = judge(standing(member))
             if judged is None:
                 return None
-            marks = {f"_applied.{effect_id}": judged.points} if effect_id is not None else {}
-            return judged_update(
+            marks = {f"_applied.{key}": {"points": judged.points, "at": now}} if key is not None else {}
+            update = judged_update(
                 change,
                 judged,
                 topic=self._topic,
@@ -68,19 +83,43 @@ class MongoMemberSpending:
                 at=now,
                 marks=marks,
             )
+            stale = [k for k, v in applied.items() if _older(v, now - MARKER_RETENTION)]
+            if stale:
+                update["$unset"] = {f"_applied.{k}": "" for k in stale}
+            return update
 
         member = await update_versioned(self._members, {"_id": member_id, "tenant_id": tenant_id}, decide)
         if member is None:
             return None
         if judged is not None:
             self._outbox.wake()
-        moved = (member.get("_applied") or {}).get(effect_id) if effect_id is not None else None
-        return Applied(judged, moved if type(moved) is int else None)
+        return Applied(judged, _points_moved((member.get("_applied") or {}).get(key)) if key else None)
 
     def above(self, lowest_tier: str) -> AsyncIterator[tuple[str, str]]:
         """(tenant id, member id) of every member, not merged away, above the lowest tier."""
         query = {"tier": {"$nin": ["", lowest_tier]}, "merged_into": {"$exists": False}}
         return _ids(self._members.find(query, {"tenant_id": 1}))
+
+
+def marker_key(effect_id: str) -> str:
+    """The effect's field name under `_applied`: its id, or a hash of it when the id could not
+    be one (a till's refund id may hold a dot, which a field path would split)."""
+    if "." in effect_id or effect_id.startswith("$") or "\0" in effect_id:
+        return "h" + hashlib.sha256(effect_id.encode()).hexdigest()[:24]
+    return effect_id
+
+
+def _older(marker: Any, than: datetime) -> bool:
+    """Whether a marker records its time and is older than `than` (markers written before
+    markers kept their time, and merges' own markers, stay)."""
+    return isinstance(marker, dict) and isinstance(marker.get("at"), datetime) and marker["at"] < than
+
+
+def _points_moved(marker: Any) -> int | None:
+    """The points an effect moved, from its marker (None when the marker did not keep them)."""
+    if isinstance(marker, dict):
+        return int(marker.get("points", 0))
+    return marker if type(marker) is int else None
 
 
 async def _ids(cursor: Any) -> AsyncIterator[tuple[str, str]]:
