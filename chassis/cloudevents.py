@@ -7,6 +7,7 @@ proto/regulars/common/v1/event.proto for the mapping.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -83,8 +84,14 @@ def event_type(payload: type[Message] | Message) -> str:
     """An event's type, from its payload message: `regulars.members.v1.MemberRegistered` is
     `regulars.members.v1.member_registered`. Producers and consumers both derive it, so the
     strings are never typed twice."""
-    descriptor = payload.DESCRIPTOR
-    return f"{descriptor.file.package}.{_SNAKE.sub('_', descriptor.name).lower()}"
+    return _type_of(payload.DESCRIPTOR.full_name)
+
+
+@functools.cache
+def _type_of(full_name: str) -> str:
+    """Worked out once per message type: every event written asks (a claim's coupon_issued)."""
+    package, _, name = full_name.rpartition(".")
+    return f"{package}.{_SNAKE.sub('_', name).lower()}"
 
 
 def topic_of(events: FileDescriptor) -> str:

@@ -7,29 +7,21 @@ from datetime import datetime
 from google.protobuf.message import Message
 from regulars.coupons.v1 import events_pb2
 
-from chassis.cloudevents import Envelope, event_type, new_event, topic_of
+from chassis.cloudevents import Envelope, new_event, topic_of
 from services.coupons import pb_shapes as pb
 from services.coupons.domain.coupons import Coupon
 
 SOURCE = "regulars/coupons"
 TOPIC = topic_of(events_pb2.DESCRIPTOR)
-COUPON_ISSUED = event_type(events_pb2.CouponIssued)
-COUPON_REDEEMED = event_type(events_pb2.CouponRedeemed)
-COUPON_RELEASED = event_type(events_pb2.CouponReleased)
-COUPON_EXPIRING = event_type(events_pb2.CouponExpiring)
-COUPON_EXPIRED = event_type(events_pb2.CouponExpired)
 
 
-def _event(type_: str, c: Coupon, payload: Message, at: datetime) -> Envelope:
-    return new_event(
-        type=type_, source=SOURCE, tenant_id=c.tenant_id, subject=c.member_id, payload=payload, time=at
-    )
+def _event(c: Coupon, payload: Message, at: datetime) -> Envelope:
+    """The coupon's event (its type is the payload's), keyed by its member."""
+    return new_event(source=SOURCE, tenant_id=c.tenant_id, subject=c.member_id, payload=payload, time=at)
 
 
 def coupon_issued(c: Coupon) -> Envelope:
-    return _event(
-        COUPON_ISSUED, c, events_pb2.CouponIssued(coupon=pb.coupon(c), source_ref=c.source_ref), c.issued_at
-    )
+    return _event(c, events_pb2.CouponIssued(coupon=pb.coupon(c), source_ref=c.source_ref), c.issued_at)
 
 
 def coupon_redeemed(c: Coupon) -> Envelope:
@@ -41,7 +33,7 @@ def coupon_redeemed(c: Coupon) -> Envelope:
         template_id=c.template_id,
         redemption=pb.redemption(c.redemption),
     )
-    return _event(COUPON_REDEEMED, c, payload, c.redemption.at)
+    return _event(c, payload, c.redemption.at)
 
 
 def coupon_released(c: Coupon, at: datetime, refund_id: str = "") -> Envelope:
@@ -53,7 +45,7 @@ def coupon_released(c: Coupon, at: datetime, refund_id: str = "") -> Envelope:
         restored_by_refund_id=refund_id,
         at=pb.ts(at),
     )
-    return _event(COUPON_RELEASED, c, payload, at)
+    return _event(c, payload, at)
 
 
 def coupon_expiring(c: Coupon, days_left: int, at: datetime) -> Envelope:
@@ -65,11 +57,11 @@ def coupon_expiring(c: Coupon, days_left: int, at: datetime) -> Envelope:
         valid_until=pb.ts(c.valid_until),
         days_left=days_left,
     )
-    return _event(COUPON_EXPIRING, c, payload, at)
+    return _event(c, payload, at)
 
 
 def coupon_expired(c: Coupon, at: datetime) -> Envelope:
     payload = events_pb2.CouponExpired(
         coupon_id=c.id, tenant_id=c.tenant_id, member_id=c.member_id, template_id=c.template_id, at=pb.ts(at)
     )
-    return _event(COUPON_EXPIRED, c, payload, at)
+    return _event(c, payload, at)

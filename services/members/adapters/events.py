@@ -7,7 +7,7 @@ from datetime import datetime
 from regulars.common.v1 import money_pb2
 from regulars.members.v1 import events_pb2, members_pb2
 
-from chassis.cloudevents import Envelope, event_type, new_event, topic_of
+from chassis.cloudevents import Envelope, new_event, topic_of
 from services.members.domain import calendar, points, spending
 from services.members.domain.merge import Merged
 from services.members.domain.model import Member
@@ -17,7 +17,6 @@ from services.members.pb_shapes import purchase_pb
 
 SOURCE = "regulars/members"
 TOPIC = topic_of(events_pb2.DESCRIPTOR)
-MEMBER_REGISTERED = event_type(events_pb2.MemberRegistered)
 
 
 def member_registered(m: Member) -> Envelope:
@@ -34,16 +33,12 @@ def member_registered(m: Member) -> Envelope:
     )
     payload.registered_at.FromDatetime(m.registered_at)
     return new_event(
-        type=MEMBER_REGISTERED,
         source=SOURCE,
         tenant_id=m.tenant_id,
         subject=m.id,
         payload=payload,
         time=m.registered_at,
     )
-
-
-MEMBER_STAFF_ASSIGNED = event_type(events_pb2.MemberStaffAssigned)
 
 
 def member_staff_assigned(
@@ -58,7 +53,6 @@ def member_staff_assigned(
     )
     payload.assigned_at.FromDatetime(at)
     return new_event(
-        type=MEMBER_STAFF_ASSIGNED,
         source=SOURCE,
         tenant_id=tenant_id,
         subject=member_id,
@@ -67,14 +61,8 @@ def member_staff_assigned(
     )
 
 
-PURCHASE_MADE = event_type(events_pb2.PurchaseMade)
-POINTS_CHANGED = event_type(events_pb2.PointsChanged)
-MEMBER_TIER_CHANGED = event_type(events_pb2.MemberTierChanged)
-
-
 def purchase_made(p: Purchase, points_awarded: int, tier: str) -> Envelope:
     return new_event(
-        type=PURCHASE_MADE,
         source=SOURCE,
         tenant_id=p.tenant_id,
         subject=p.member_id,
@@ -90,9 +78,7 @@ def points_changed(
         member_id=member_id, tenant_id=tenant_id, delta=delta, balance=balance, reason=reason, source=source
     )
     payload.at.FromDatetime(at)
-    return new_event(
-        type=POINTS_CHANGED, source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload, time=at
-    )
+    return new_event(source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload, time=at)
 
 
 def points_adjusted(tenant_id: str, member_id: str, adjustment: points.Adjustment) -> Envelope:
@@ -121,16 +107,12 @@ def member_tier_changed(
     )
     payload.at.FromDatetime(at)
     return new_event(
-        type=MEMBER_TIER_CHANGED,
         source=SOURCE,
         tenant_id=tenant_id,
         subject=member_id,
         payload=payload,
         time=at,
     )
-
-
-PURCHASE_REFUNDED = event_type(events_pb2.PurchaseRefunded)
 
 
 def purchase_refunded(p: Purchase, refund: Refund, points_reversed: int, complete: bool) -> Envelope:
@@ -149,16 +131,12 @@ def purchase_refunded(p: Purchase, refund: Refund, points_reversed: int, complet
     )
     payload.occurred_at.FromDatetime(refund.occurred_at)
     return new_event(
-        type=PURCHASE_REFUNDED,
         source=SOURCE,
         tenant_id=p.tenant_id,
         subject=p.member_id,
         payload=payload,
         time=refund.occurred_at,
     )
-
-
-MEMBER_CONSENT_CHANGED = event_type(events_pb2.MemberConsentChanged)
 
 
 def member_consent_changed(
@@ -169,18 +147,12 @@ def member_consent_changed(
     )
     payload.at.FromDatetime(at)
     return new_event(
-        type=MEMBER_CONSENT_CHANGED,
         source=SOURCE,
         tenant_id=tenant_id,
         subject=member_id,
         payload=payload,
         time=at,
     )
-
-
-MEMBER_BIRTHDAY_MONTH_STARTED = event_type(events_pb2.MemberBirthdayMonthStarted)
-MEMBER_BIRTHDAY = event_type(events_pb2.MemberBirthday)
-MEMBER_DORMANT = event_type(events_pb2.MemberDormant)
 
 
 def calendar_notice(n: calendar.Notice) -> Envelope:
@@ -200,18 +172,12 @@ def calendar_notice(n: calendar.Notice) -> Envelope:
     return new_event(source=SOURCE, tenant_id=n.tenant_id, subject=n.member_id, payload=payload)
 
 
-MEMBER_ERASED = event_type(events_pb2.MemberErased)
-
-
 def member_erased(tenant_id: str, erasure: Erasure) -> Envelope:
     payload = events_pb2.MemberErased(member_id=erasure.member_id, tenant_id=tenant_id)
     payload.at.FromDatetime(erasure.at)
     return new_event(
         source=SOURCE, tenant_id=tenant_id, subject=erasure.member_id, payload=payload, time=erasure.at
     )
-
-
-MEMBER_MERGED = event_type(events_pb2.MemberMerged)
 
 
 def member_merged(tenant_id: str, merged: Merged) -> Envelope:
@@ -227,9 +193,6 @@ def member_merged(tenant_id: str, merged: Merged) -> Envelope:
     )
 
 
-REFERRAL_CONVERTED = event_type(events_pb2.ReferralConverted)
-
-
 def referral_converted(
     *, tenant_id: str, member_id: str, referrer_kind: str, referrer_id: str, purchase_id: str, at: datetime
 ) -> Envelope:
@@ -242,7 +205,6 @@ def referral_converted(
     )
     payload.at.FromDatetime(at)
     return new_event(
-        type=REFERRAL_CONVERTED,
         source=SOURCE,
         tenant_id=tenant_id,
         subject=member_id,
@@ -251,14 +213,10 @@ def referral_converted(
     )
 
 
-MEMBER_BLACKLIST_CHANGED = event_type(events_pb2.MemberBlacklistChanged)
-
-
 def member_blacklist_changed(*, tenant_id: str, member_id: str, reason: str, at: datetime) -> Envelope:
     payload = events_pb2.MemberBlacklistChanged(member_id=member_id, tenant_id=tenant_id, reason=reason)
     payload.at.FromDatetime(at)
     return new_event(
-        type=MEMBER_BLACKLIST_CHANGED,
         source=SOURCE,
         tenant_id=tenant_id,
         subject=member_id,

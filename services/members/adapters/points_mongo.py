@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -44,16 +43,10 @@ class MongoPointsLedger:
         expires_at: datetime | None = None,
     ) -> None:
         """Keyed by tenant and source (a receipt, a refund, a merge is one member's)."""
-        entry: Document = {
-            "_id": f"{tenant_id}:{source}",
-            "tenant_id": tenant_id,
-            "member_id": member_id,
-            "delta": delta,
-            "reason": reason.value,
-            "source": source,
-            "at": at,
-        }
-        await insert_once(self._entries, entry | ({"expires_at": expires_at} if expires_at else {}))
+        entry_id = f"{tenant_id}:{source}"
+        await insert_once(
+            self._entries, _entry(entry_id, tenant_id, member_id, delta, reason, source, at, expires_at)
+        )
 
     async def adjust(
         self, tenant_id: str, member_id: str, reason: pts.EntryReason, source: str, decide: DecideAdjustment
@@ -81,23 +74,13 @@ class MongoPointsLedger:
             self._outbox.wake()
         recorded = (member.get("_points") or {}).get(mark)
         if isinstance(recorded, dict):  # True: recorded before markers kept the entry (it exists)
-            await insert_once(self._entries, self._entry(tenant_id, member_id, reason, source, recorded))
+            delta, at = int(recorded["delta"]), recorded["at"]
+            entry_id = f"{tenant_id}:{member_id}:{source}"  # a sign-in day is a source of every member
+            expires = pts.expires_at(at) if delta > 0 else None
+            await insert_once(
+                self._entries, _entry(entry_id, tenant_id, member_id, delta, reason, source, at, expires)
+            )
         return int(member.get("points_balance", 0)), applied_now
-
-    @staticmethod
-    def _entry(
-        tenant_id: str, member_id: str, reason: pts.EntryReason, source: str, recorded: dict[str, Any]
-    ) -> Document:
-        delta, at = int(recorded["delta"]), recorded["at"]
-        return {
-            "_id": f"{tenant_id}:{member_id}:{source}",  # a sign-in day is a source of every member
-            "tenant_id": tenant_id,
-            "member_id": member_id,
-            "delta": delta,
-            "reason": reason.value,
-            "source": source,
-            "at": at,
-        } | ({"expires_at": pts.expires_at(at)} if delta > 0 else {})
 
     async def balance(self, tenant_id: str, member_id: str) -> int | None:
         member = await find_for_tenant(self._members, tenant_id, member_id, {"points_balance": 1})
@@ -125,3 +108,26 @@ class MongoPointsLedger:
                 pts.LedgerEntry(e["_id"], e["delta"], e["reason"], e["source"], e["at"]) for e in latest
             ),
         )
+
+
+def _entry(
+    entry_id: str,
+    tenant_id: str,
+    member_id: str,
+    delta: int,
+    reason: pts.EntryReason,
+    source: str,
+    at: datetime,
+    expires_at: datetime | None,
+) -> Document:
+    """A ledger entry as stored (unique on its id, so writing it again changes nothing)."""
+    entry: Document = {
+        "_id": entry_id,
+        "tenant_id": tenant_id,
+        "member_id": member_id,
+        "delta": delta,
+        "reason": reason.value,
+        "source": source,
+        "at": at,
+    }
+    return entry | ({"expires_at": expires_at} if expires_at else {})

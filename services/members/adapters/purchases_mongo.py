@@ -13,11 +13,8 @@ from datetime import UTC, datetime
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from chassis import logs
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.members.domain.purchases import Line, Purchase, RecordedPurchase
-
-log = logs.get(__name__)
 
 PURCHASES = "purchases"
 POINTS_ENTRIES = "points_entries"
