@@ -7,7 +7,7 @@ these functions only decide the numbers, so every writer of the ledger agrees on
 from __future__ import annotations
 
 import calendar
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
@@ -180,7 +180,13 @@ class Statement:
     entries: tuple[LedgerEntry, ...]
 
 
-def expiring_amount(entries: Sequence[tuple[datetime, int]], balance: int, now: datetime) -> int:
+def expiring_amount(
+    entries: Sequence[tuple[datetime, int]],
+    balance: int,
+    now: datetime,
+    *,
+    expiry: Callable[[datetime], datetime] | None = None,
+) -> int:
     """Points to expire at `now`: what is left unspent of entries whose expiry has passed.
 
     `entries` are the member's ledger as (earned_at, delta). Every negative entry (a spend, a
@@ -188,14 +194,17 @@ def expiring_amount(entries: Sequence[tuple[datetime, int]], balance: int, now: 
     unspent points are the newest ones; with a ledger that never went negative this is the
     same as replaying the entries in time order. Earlier expiry entries therefore make a
     second run expire nothing more. Capped at `balance` so it never takes more than is held.
+    `expiry` maps an earning instant to its lapse instant (default `expires_at`; a tenant's
+    programme passes `lambda t: programme.expires_at(p, t)`).
     """
     now = _aware(now)
+    lapse = expiry or expires_at
     spent = -sum(delta for _, delta in entries if delta < 0)
     due = 0
     for earned_at, delta in sorted((e for e in entries if e[1] > 0), key=lambda e: e[0]):
         used = min(spent, delta)
         spent -= used
-        if expires_at(earned_at) <= now:
+        if lapse(earned_at) <= now:
             due += delta - used
     return max(0, min(due, balance))
 
