@@ -1,5 +1,8 @@
 """The gRPC edge every service shares: error mapping, health, reflection, metrics.
 
+Each service's commands are registered from its index (chassis.handlers.Handlers); the
+interceptor below wraps every one of them.
+
 Domain errors become status codes here and nowhere else. INVALID_ARGUMENT carries a
 google.rpc.BadRequest detail naming the field, which the gateway turns into
 problem+json. Anything unexpected is logged and answered INTERNAL without internals.
@@ -8,7 +11,7 @@ problem+json. Anything unexpected is logged and answered INTERNAL without intern
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeAlias
 
 import grpc
@@ -19,6 +22,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from chassis import errors, logs, metrics, mongo, tracing
+from chassis.handlers import Handlers
 
 log = logs.get(__name__)
 
@@ -138,20 +142,30 @@ SERVER_OPTIONS = [
 
 
 class GrpcServer:
-    """A grpc.aio server with health and reflection for the given service names."""
+    """A grpc.aio server serving each service's index (chassis.handlers), with health and
+    reflection listing them.
 
-    def __init__(self, port: int, service_names: list[str]) -> None:
+    A plain name stands for a service the caller registers on `.server` itself before `start`:
+    chassis.runtime does so with the `(name, register)` pairs of ServiceSpec.grpc_services, which
+    each bootstrap fills with its index's `(handlers.name, handlers.register)`.
+    """
+
+    def __init__(self, port: int, services: Sequence[Handlers | str]) -> None:
         self.server = grpc.aio.server(interceptors=[ErrorMappingInterceptor()], options=SERVER_OPTIONS)
         self.health = health.aio.HealthServicer()
-        self._service_names = service_names
+        self._service_names = [s if isinstance(s, str) else s.name for s in services]
         self._port = port
+        self.port = port  # the port bound once started (port 0 binds a free one)
+        for service in services:
+            if not isinstance(service, str):
+                service.register(self.server)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         reflection.enable_server_reflection(
-            [*service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
+            [*self._service_names, health.SERVICE_NAME, reflection.SERVICE_NAME], self.server
         )
 
     async def start(self) -> None:
-        self.server.add_insecure_port(f"0.0.0.0:{self._port}")
+        self.port = self.server.add_insecure_port(f"0.0.0.0:{self._port}")
         await self.server.start()
         for name in ["", *self._service_names]:
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)

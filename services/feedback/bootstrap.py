@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from regulars.feedback.v1 import feedback_pb2, feedback_pb2_grpc
-
 from chassis.runtime import Runtime, ServiceSpec
-
-SERVICE_NAME = feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name
+from services.feedback.entrypoints import index
 
 
 def wire(rt: Runtime) -> ServiceSpec:
-    servicer = feedback_pb2_grpc.FeedbackServiceServicer()
-    return ServiceSpec(
-        grpc_services=[
-            (SERVICE_NAME, lambda s: feedback_pb2_grpc.add_FeedbackServiceServicer_to_server(servicer, s))
-        ],
-    )
+    table = index.handlers()  # every command and event, and what handles it (none yet)
+    return ServiceSpec(grpc_services=[(table.name, table.register)])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pymongo import ASCENDING, IndexModel
-from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.runtime import Runtime, ServiceSpec, Subscription
 from services.members.adapters import (
@@ -22,7 +21,7 @@ from services.members.adapters import (
 )
 from services.members.domain import tiers
 from services.members.domain.points import PointsPolicy
-from services.members.entrypoints import consumer
+from services.members.entrypoints import index
 from services.members.entrypoints.calendar_worker import CalendarWorker
 from services.members.entrypoints.grpc_servicer import MembersServicer
 from services.members.entrypoints.handover_worker import HandoverWorker
@@ -35,8 +34,6 @@ from services.members.service.purchases import PurchaseEffects
 from services.members.service.refunds import Refunds
 from services.members.service.tiers import TierReview
 from services.members.settings import MembersSettings
-
-SERVICE_NAME = members_pb2.DESCRIPTOR.services_by_name["MembersService"].full_name
 
 INDEXES = mongo.INDEXES | {
     directory_mongo.STAFF: [
@@ -90,10 +87,9 @@ def wire(rt: Runtime) -> ServiceSpec:
         links=links_mongo.MongoMemberLinks(rt.db),
         points=points,
     )
+    table = index.handlers(servicer, refunds)  # every command and event, and what handles it
     return ServiceSpec(
-        grpc_services=[
-            (SERVICE_NAME, lambda s: members_pb2_grpc.add_MembersServiceServicer_to_server(servicer, s))
-        ],
+        grpc_services=[(table.name, table.register)],
         indexes=INDEXES,
         outbox_collections=[
             mongo.MEMBERS,
@@ -102,7 +98,7 @@ def wire(rt: Runtime) -> ServiceSpec:
             calendar_mongo.CALENDAR_EVENTS,
         ],
         produces=[topic],
-        subscription=Subscription(topics=[topic], handlers=consumer.subscriptions(refunds)),
+        subscription=Subscription(topics=[topic], handlers=dict(table.events)),
         # Each loop is safe on every replica at once; its module says why.
         background=[worker.run, calendar_worker.run, PurchaseCompleter(effects).run],
     )
