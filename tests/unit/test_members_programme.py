@@ -17,13 +17,11 @@ from services.members.domain.programme import (
     BirthdayWindow,
     PointsRules,
     Programme,
-    ProgrammeVersion,
     RollingExpiry,
     Rounding,
     YearlyExpiry,
     expires_at,
     in_birthday_window,
-    next_version,
     parse_programme,
     programme_to_dict,
     round_units,
@@ -503,38 +501,3 @@ def test_judge_tier_on_the_default_ladder_is_tier_change() -> None:
 def test_judge_tier_needs_an_aware_now() -> None:
     with pytest.raises(ValueError, match="aware"):
         judge_tier(LADDER, "gold", 0, datetime(2026, 1, 1))
-
-
-# --- versions ----------------------------------------------------------------------------------
-
-
-def test_versions_count_up_per_tenant() -> None:
-    first = next_version(None, "t1", DEFAULT_PROGRAMME, "staff-1", sh(2026, 3, 5, 9))
-    assert (first.version, first.changed_by, first.changed_at) == (1, "staff-1", utc(2026, 3, 5, 1))
-    second = next_version(first, "t1", shanghai(), "staff-2", utc(2026, 3, 6))
-    assert second.version == 2
-    assert second.programme.time_zone == "Asia/Shanghai"
-    with pytest.raises(ValueError, match="tenant"):
-        next_version(first, "t2", DEFAULT_PROGRAMME, "staff-1", NOW)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "field"),
-    [
-        ({"tenant_id": " "}, "tenant_id"),
-        ({"version": 0}, "version"),
-        ({"changed_by": ""}, "changed_by"),
-        ({"changed_at": datetime(2026, 1, 1)}, "changed_at"),
-    ],
-)
-def test_a_version_is_validated(kwargs: dict[str, Any], field: str) -> None:
-    args: dict[str, Any] = {
-        "tenant_id": "t1",
-        "version": 1,
-        "programme": DEFAULT_PROGRAMME,
-        "changed_by": "s",
-        "changed_at": NOW,
-    }
-    with pytest.raises(InvalidArgument) as err:
-        ProgrammeVersion(**(args | kwargs))
-    assert err.value.field == field

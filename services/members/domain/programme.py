@@ -9,7 +9,7 @@ days, all in UTC (the calendar, the spend months and the birthday check all use 
 `parse_programme` reads the JSON-able dict the API sends and the store keeps;
 `programme_to_dict` writes it back, so `parse_programme(programme_to_dict(p)) == p`. A mistake
 names its field by path ("ladder.tiers[1].min_trailing_spend"). The programme's version is not
-part of its rules: `ProgrammeVersion` records who changed it when.
+part of its rules: domain/programme_versions.py records who changed it when.
 """
 
 from __future__ import annotations
@@ -51,8 +51,6 @@ MAX_DORMANT_DAYS = 3_650
 MAX_ROLLING_MONTHS = 120
 MAX_EXPIRY_YEARS = 10
 ZONE_NAME_MAX = 64
-TENANT_ID_MAX = 64
-STAFF_ID_MAX = 128
 
 # Files in the zone database that are not zones a tenant means: the host's own zone and the like.
 _NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
@@ -275,41 +273,6 @@ def expires_at(programme: Programme, earned_at: datetime) -> datetime:
     first = datetime(when.year, rule.month, rule.day, tzinfo=programme.zone)
     first_year = when.year + 1 if first <= when else when.year
     return datetime(first_year + rule.years - 1, rule.month, rule.day, tzinfo=programme.zone).astimezone(UTC)
-
-
-@dataclass(frozen=True)
-class ProgrammeVersion:
-    """One saved version of a tenant's programme: every change makes the next one."""
-
-    tenant_id: str
-    version: int
-    programme: Programme
-    changed_by: str  # the staff or API key id that made the change
-    changed_at: datetime
-
-    def __post_init__(self) -> None:
-        if not self.tenant_id.strip() or len(self.tenant_id) > TENANT_ID_MAX:
-            raise InvalidArgument("tenant_id", f"tenant_id is required, at most {TENANT_ID_MAX} characters")
-        if self.version < 1:
-            raise InvalidArgument("version", "versions start at 1")
-        if not self.changed_by.strip() or len(self.changed_by) > STAFF_ID_MAX:
-            raise InvalidArgument("changed_by", f"changed_by is required, at most {STAFF_ID_MAX} characters")
-        if self.changed_at.tzinfo is None or self.changed_at.utcoffset() is None:
-            raise InvalidArgument("changed_at", "changed_at must carry a time zone")
-
-
-def next_version(
-    current: ProgrammeVersion | None,
-    tenant_id: str,
-    programme: Programme,
-    changed_by: str,
-    changed_at: datetime,
-) -> ProgrammeVersion:
-    """The version a change makes: 1 for a tenant's first programme, else one more than `current`."""
-    if current is not None and current.tenant_id != tenant_id:
-        raise ValueError("the current version belongs to another tenant")
-    number = 1 if current is None else current.version + 1
-    return ProgrammeVersion(tenant_id, number, programme, changed_by, changed_at.astimezone(UTC))
 
 
 # --- the dict form ---------------------------------------------------------------------------
