@@ -19,7 +19,7 @@ from devstack.processes import Stack
 from services.members.adapters import purchases_mongo, spending_mongo
 from services.members.domain import points as pts
 from services.members.domain import spending, tiers
-from services.members.domain.purchases import Line, parse_purchase
+from services.members.domain.purchases import Line, RecordedPurchase, parse_purchase
 from services.members.domain.segments import parse_segment, to_filter
 
 TENANT = "bench"
@@ -93,7 +93,8 @@ async def purchases_direct(
             currency="CNY",
         )
         awarded = pts.points_for_purchase(policy, p.total_paid, p.occurred_at, None)
-        await db[purchases_mongo.PURCHASES].insert_one(purchases_mongo._to_doc(p, awarded))
+        recorded = RecordedPurchase(p, awarded, pending=True)
+        await db[purchases_mongo.PURCHASES].insert_one(purchases_mongo._to_doc(recorded))
         source = pts.entry_source(pts.EntryReason.PURCHASE, p.id)
         await db[purchases_mongo.POINTS_ENTRIES].insert_one(
             {
@@ -111,7 +112,7 @@ async def purchases_direct(
 
         def decide(member: dict[str, Any]) -> dict[str, Any]:
             judged = spending.judge(spending_mongo.standing(member), change, ladder, now)
-            outcome = replace(judged, facts=(spending.Purchased(p, awarded, judged.tier), *judged.facts))
+            outcome = replace(judged, facts=(spending.Purchased(recorded, judged.tier), *judged.facts))
             return spending_mongo.judged_update(
                 change,
                 outcome,

@@ -14,13 +14,12 @@ from services.members.adapters import (
     mongo,
     points_mongo,
     privacy_mongo,
+    programme_mongo,
     purchases_mongo,
     refunds_mongo,
     segments_mongo,
     spending_mongo,
 )
-from services.members.domain import tiers
-from services.members.domain.points import PointsPolicy
 from services.members.entrypoints import index
 from services.members.entrypoints.calendar_worker import CalendarWorker
 from services.members.entrypoints.grpc_servicer import MembersServicer
@@ -30,22 +29,27 @@ from services.members.service.calendar import Calendar
 from services.members.service.merge import Merges
 from services.members.service.points import Points
 from services.members.service.privacy import Privacy
+from services.members.service.programme import Programmes
 from services.members.service.purchases import PurchaseEffects
 from services.members.service.refunds import Refunds
 from services.members.service.tiers import TierReview
 from services.members.settings import MembersSettings
 
-INDEXES = mongo.INDEXES | {
-    directory_mongo.STAFF: [
-        IndexModel([("tenant_id", ASCENDING), ("store_code", ASCENDING)], name="store_staff")
-    ],
-    purchases_mongo.PURCHASES: [purchases_mongo.PENDING_INDEX],
-    purchases_mongo.POINTS_ENTRIES: [
-        IndexModel(
-            [("tenant_id", ASCENDING), ("member_id", ASCENDING), ("at", ASCENDING)], name="member_ledger"
-        )
-    ],
-}
+INDEXES = (
+    mongo.INDEXES
+    | programme_mongo.INDEXES
+    | {
+        directory_mongo.STAFF: [
+            IndexModel([("tenant_id", ASCENDING), ("store_code", ASCENDING)], name="store_staff")
+        ],
+        purchases_mongo.PURCHASES: [purchases_mongo.PENDING_INDEX],
+        purchases_mongo.POINTS_ENTRIES: [
+            IndexModel(
+                [("tenant_id", ASCENDING), ("member_id", ASCENDING), ("at", ASCENDING)], name="member_ledger"
+            )
+        ],
+    }
+)
 
 
 def wire(rt: Runtime) -> ServiceSpec:
@@ -55,19 +59,21 @@ def wire(rt: Runtime) -> ServiceSpec:
     members = mongo.MongoMemberRepository(rt.db, topic, rt.outbox)
     directory = directory_mongo.MongoDirectoryRepository(rt.db)
     handovers = directory_mongo.MongoHandoverRepository(rt.db, topic, rt.outbox)
-    ladder = tiers.DEFAULT_LADDER
+    programmes = programme_mongo.MongoProgrammes(rt.db, topic, rt.outbox)
     purchases = purchases_mongo.MongoPurchaseRepository(rt.db)
     spending = spending_mongo.MongoMemberSpending(rt.db, topic, rt.outbox)
     worker = HandoverWorker(handovers)
     ledger = points_mongo.MongoPointsLedger(rt.db, topic, rt.outbox)
-    points = Points(ledger, ladder.names[0])
-    effects = PurchaseEffects(purchases, spending, ledger, ladder)
-    refunds = Refunds(refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox), spending, ledger, ladder)
+    points = Points(ledger, programmes)
+    effects = PurchaseEffects(purchases, spending, ledger, programmes)
+    refunds = Refunds(
+        refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox), spending, ledger, programmes
+    )
     calendar = Calendar(
         calendar_mongo.MongoCalendar(rt.db, topic, rt.outbox),
-        settings.dormant_days,
+        programmes,
         points,
-        TierReview(spending, ladder),
+        TierReview(spending, programmes),
     )
     calendar_worker = CalendarWorker(calendar)
     servicer = MembersServicer(
@@ -78,12 +84,13 @@ def wire(rt: Runtime) -> ServiceSpec:
         handover_started=worker.nudge,
         purchases_repo=purchases,
         purchase_effects=effects,
-        points_policy=PointsPolicy(),
+        programmes=Programmes(programmes),
+        member_history=spending,
         segments_repo=segments_mongo.MongoSegmentRepository(rt.db),
         refunds=refunds,
         calendar=calendar,
         privacy=Privacy(privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox)),
-        merges=Merges(merge_mongo.MongoMerge(rt.db, topic, rt.outbox), ledger, ladder),
+        merges=Merges(merge_mongo.MongoMerge(rt.db, topic, rt.outbox), ledger, programmes),
         links=links_mongo.MongoMemberLinks(rt.db),
         points=points,
     )
@@ -96,6 +103,7 @@ def wire(rt: Runtime) -> ServiceSpec:
             directory_mongo.HANDOVER_BATCHES,
             purchases_mongo.PURCHASES,
             calendar_mongo.CALENDAR_EVENTS,
+            programme_mongo.PROGRAMMES,
         ],
         produces=[topic],
         subscription=Subscription(topics=[topic], handlers=dict(table.events)),

@@ -12,14 +12,19 @@ from datetime import date, datetime
 from typing import Any
 
 from chassis.errors import FailedPrecondition, NotFound
-from services.members.domain import merge, spending
+from services.members.domain import earning, merge, spending
 from services.members.domain import points as pts
+from services.members.domain import programme_versions as pv
 from services.members.domain.calendar import DormantWindow, Notice
 from services.members.domain.merge import Birthday, Duplicate, Merged
+from services.members.domain.model import Member
 from services.members.domain.points import EntryReason
 from services.members.domain.privacy import Erasure
+from services.members.domain.programme import DEFAULT_PROGRAMME
+from services.members.domain.programme_versions import Tenants
 from services.members.domain.purchases import Line, Purchase, RecordedPurchase, parse_purchase
 from services.members.domain.refunds import RecordedRefund
+from services.members.domain.tiers import TierLadder
 from services.members.service.ports import Applied, DecideAdjustment, DecideRefund, Judge, JudgeFold
 
 
@@ -39,15 +44,83 @@ def a_purchase(paid: int, member_id: str, receipt: str, at: datetime) -> Purchas
     )
 
 
+def covers(tenants: Tenants, tenant_id: str) -> bool:
+    return (tenant_id in tenants.names) != tenants.all_but
+
+
+class FakeProgrammes:
+    """Tenants' programmes: the defaults (version 0) until a version is saved; a save applies
+    only on top of the version before it, as the store's conditional write does."""
+
+    def __init__(self, *versions: pv.ProgrammeVersion) -> None:
+        self.stored: dict[str, list[pv.ProgrammeVersion]] = {}
+        for v in versions:
+            self.stored.setdefault(v.tenant_id, []).append(v)
+
+    async def current(self, tenant_id: str) -> pv.ProgrammeVersion:
+        kept = self.stored.get(tenant_id)
+        return kept[-1] if kept else pv.defaults(tenant_id)
+
+    async def version(self, tenant_id: str, version: int) -> pv.ProgrammeVersion | None:
+        return next((v for v in self.stored.get(tenant_id, []) if v.version == version), None)
+
+    async def history(self, tenant_id: str, limit: int) -> list[pv.ProgrammeVersion]:
+        return list(reversed(self.stored.get(tenant_id, [])))[:limit]
+
+    async def customised(self) -> list[pv.ProgrammeVersion]:
+        return [kept[-1] for kept in self.stored.values() if kept]
+
+    async def save(self, version: pv.ProgrammeVersion) -> bool:
+        if (await self.current(version.tenant_id)).version != version.version - 1:
+            return False
+        self.stored.setdefault(version.tenant_id, []).append(version)
+        return True
+
+
+def with_ladder(ladder: TierLadder, tenant_id: str = "t1") -> FakeProgrammes:
+    """A tenant running the default programme but for its ladder."""
+    programme = replace(DEFAULT_PROGRAMME, ladder=ladder)
+    return FakeProgrammes(pv.ProgrammeVersion(tenant_id, 1, programme, changed_by="test"))
+
+
+def with_dormancy(days: tuple[int, ...], tenant_id: str = "t1") -> FakeProgrammes:
+    """A tenant running the default programme but for its dormancy thresholds."""
+    programme = replace(DEFAULT_PROGRAMME, dormant_days=days)
+    return FakeProgrammes(pv.ProgrammeVersion(tenant_id, 1, programme, changed_by="test"))
+
+
+class FakeHistory:
+    """What scoring needs of a member beyond its profile: purchases per store, rule points."""
+
+    def __init__(self, members: dict[tuple[str, str], Member] | None = None) -> None:
+        self.members = members or {}
+        self.store_purchases: dict[tuple[str, str, str], int] = {}
+        self.rule_points: dict[tuple[str, str], dict[str, int]] = {}
+
+    async def read(
+        self, tenant_id: str, member_id: str, store_id: str
+    ) -> tuple[Member, earning.MemberFacts] | None:
+        member = self.members.get((tenant_id, member_id))
+        if member is None:
+            return None
+        birthday = member.profile.birthday
+        return member, earning.MemberFacts(
+            tier=member.tier,
+            birthday=(birthday[0], birthday[1]) if birthday else None,
+            first_purchase_in_store=not self.store_purchases.get((member.tenant_id, member.id, store_id)),
+            rule_points_given=self.rule_points.get((member.tenant_id, member.id), {}),
+        )
+
+
 class FakePurchases:
     def __init__(self) -> None:
         self.stored: dict[tuple[str, str], RecordedPurchase] = {}
 
-    async def add(self, purchase: Purchase, points_awarded: int) -> tuple[RecordedPurchase, bool]:
-        key = (purchase.tenant_id, purchase.id)
+    async def add(self, recorded: RecordedPurchase) -> tuple[RecordedPurchase, bool]:
+        key = (recorded.purchase.tenant_id, recorded.purchase.id)
         if key in self.stored:
             return self.stored[key], False
-        self.stored[key] = RecordedPurchase(purchase, points_awarded, pending=True)
+        self.stored[key] = replace(recorded, pending=True)
         return self.stored[key], True
 
     async def get(self, tenant_id: str, purchase_id: str) -> RecordedPurchase | None:
@@ -90,15 +163,19 @@ class FakeSpending:
         self.writes += 1
         self.announced.extend(outcome.facts)
         self.standings[key] = replace(
-            before, tier=outcome.tier, points_balance=outcome.balance, stats=outcome.stats
+            before,
+            tier=outcome.tier,
+            points_balance=outcome.balance,
+            stats=outcome.stats,
+            downgrade_due_at=outcome.downgrade_due_at,
         )
         if effect_id is not None:
             self.moved[(*key, effect_id)] = outcome.points
         return Applied(outcome, outcome.points if effect_id is not None else None)
 
-    async def above(self, lowest_tier: str) -> AsyncIterator[tuple[str, str]]:
+    async def above(self, lowest_tier: str, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
         for (tenant_id, member_id), s in list(self.standings.items()):
-            if s.tier not in ("", lowest_tier):
+            if covers(tenants, tenant_id) and s.tier not in ("", lowest_tier):
                 yield tenant_id, member_id
 
 
@@ -154,9 +231,9 @@ class FakeLedger:
             if (t, e["member_id"]) == (tenant_id, member_id)
         ]
 
-    async def holders(self) -> AsyncIterator[tuple[str, str]]:
+    async def holders(self, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
         for (tenant_id, member_id), s in list(self.members.standings.items()):
-            if s.points_balance > 0:
+            if covers(tenants, tenant_id) and s.points_balance > 0:
                 yield tenant_id, member_id
 
     async def statement(self, tenant_id: str, member_id: str, limit: int) -> pts.Statement | None:
@@ -305,9 +382,11 @@ class FakeCalendarDays:
             if born == (month, day):
                 yield key
 
-    async def last_bought_in(self, window: DormantWindow) -> AsyncIterator[tuple[str, str, datetime]]:
+    async def last_bought_in(
+        self, window: DormantWindow, tenants: Tenants
+    ) -> AsyncIterator[tuple[str, str, datetime]]:
         for (tenant_id, member_id), last in list(self.last_purchases.items()):
-            if window.start <= last < window.end:
+            if covers(tenants, tenant_id) and window.start <= last < window.end:
                 yield tenant_id, member_id, last
 
     async def announce(self, notice: Notice) -> bool:

@@ -14,7 +14,6 @@ from services.members.domain.earning import (
     EarningRule,
     MemberFacts,
     Multiplier,
-    Payment,
     PurchaseFacts,
     Scored,
     Share,
@@ -38,7 +37,7 @@ from services.members.domain.programme import (
     Programme,
     Rounding,
 )
-from services.members.domain.purchases import Line, parse_purchase
+from services.members.domain.purchases import Line, Payment, parse_purchase
 from services.members.domain.tiers import Tier, TierLadder
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -16,10 +16,18 @@ from services.members.domain.purchases import RecordedPurchase
 from services.members.service.merge import Merges
 from services.members.service.privacy import Privacy
 from services.members.service.purchases import PurchaseEffects
-from tests.unit.fakes_members import FakeLedger, FakeMembers, FakePurchases, FakeSpending, a_purchase
+from tests.unit.fakes_members import (
+    FakeLedger,
+    FakeMembers,
+    FakeProgrammes,
+    FakePurchases,
+    FakeSpending,
+    a_purchase,
+)
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 LADDER = tiers.DEFAULT_LADDER
+PROGRAMMES = FakeProgrammes()  # every tenant runs the defaults
 
 
 class Members:
@@ -30,12 +38,16 @@ class Members:
         self.purchases = FakePurchases()
         self.ledger = FakeLedger(self.spending)
         self.records = FakeMembers(self.spending, self.purchases)
-        self.effects = PurchaseEffects(self.purchases, self.spending, self.ledger, LADDER, clock=lambda: NOW)
-        self.merges = Merges(self.records, self.ledger, LADDER, clock=lambda: NOW)
+        self.effects = PurchaseEffects(
+            self.purchases, self.spending, self.ledger, PROGRAMMES, clock=lambda: NOW
+        )
+        self.merges = Merges(self.records, self.ledger, PROGRAMMES, clock=lambda: NOW)
         self.privacy = Privacy(self.records, clock=lambda: NOW)
 
     async def bought(self, member_id: str, paid: int, receipt: str) -> RecordedPurchase:
-        recorded, _ = await self.purchases.add(a_purchase(paid, member_id, receipt, NOW), paid // 100)
+        recorded, _ = await self.purchases.add(
+            RecordedPurchase(a_purchase(paid, member_id, receipt, NOW), paid // 100)
+        )
         await self.effects.apply(recorded)
         return recorded
 

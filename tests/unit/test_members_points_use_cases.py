@@ -8,19 +8,19 @@ from datetime import UTC, date, datetime
 import pytest
 
 from chassis.errors import InvalidArgument, NotFound
-from services.members.domain import calendar, tiers
+from services.members.domain import calendar
 from services.members.domain.points import EntryReason, InsufficientPoints
 from services.members.domain.spending import Standing
 from services.members.service.calendar import Calendar
 from services.members.service.points import Points
 from services.members.service.tiers import TierReview
-from tests.unit.fakes_members import FakeCalendarDays, FakeLedger, FakeSpending
+from tests.unit.fakes_members import FakeCalendarDays, FakeLedger, FakeProgrammes, FakeSpending, with_dormancy
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def points_of(ledger: FakeLedger) -> Points:
-    return Points(ledger, clock=lambda: NOW)
+    return Points(ledger, FakeProgrammes(), clock=lambda: NOW)
 
 
 def balance(ledger: FakeLedger, member_id: str = "m1") -> int:
@@ -121,7 +121,8 @@ async def test_a_calendar_day_run_twice_announces_and_expires_once() -> None:
     days = FakeCalendarDays()
     days.birthdays = {("t1", "m1"): (1, 1), ("t1", "m2"): (1, 15)}
     days.last_purchases = {("t1", "m2"): datetime(2027, 12, 2, 15, tzinfo=UTC)}
-    run = Calendar(days, (30,), points_of(ledger), TierReview(members, tiers.DEFAULT_LADDER))
+    thirty_days = with_dormancy((30,))
+    run = Calendar(days, thirty_days, points_of(ledger), TierReview(members, thirty_days))
 
     first, again = await run.run_day(date(2028, 1, 1)), await run.run_day(date(2028, 1, 1))
 

@@ -19,10 +19,18 @@ from services.members.entrypoints.consumer import subscriptions
 from services.members.service.purchases import PurchaseEffects
 from services.members.service.refunds import Refunds
 from services.members.service.tiers import TierReview
-from tests.unit.fakes_members import FakeLedger, FakePurchases, FakeRefunds, FakeSpending, a_purchase
+from tests.unit.fakes_members import (
+    FakeLedger,
+    FakeProgrammes,
+    FakePurchases,
+    FakeRefunds,
+    FakeSpending,
+    a_purchase,
+)
 
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 LADDER = tiers.DEFAULT_LADDER
+PROGRAMMES = FakeProgrammes()  # every tenant runs the defaults
 
 
 class Members:
@@ -32,15 +40,17 @@ class Members:
         self.purchases = FakePurchases()
         self.spending = FakeSpending(*member_ids)
         self.ledger = FakeLedger()
-        self.effects = PurchaseEffects(self.purchases, self.spending, self.ledger, LADDER, clock=lambda: NOW)
+        self.effects = PurchaseEffects(
+            self.purchases, self.spending, self.ledger, PROGRAMMES, clock=lambda: NOW
+        )
         self.refund_store = FakeRefunds(self.purchases)
-        self.refunds = Refunds(self.refund_store, self.spending, self.ledger, LADDER, clock=lambda: NOW)
+        self.refunds = Refunds(self.refund_store, self.spending, self.ledger, PROGRAMMES, clock=lambda: NOW)
 
     async def recorded(
         self, paid: int, member_id: str = "m1", receipt: str = "R1", points: int = 0
     ) -> RecordedPurchase:
         purchase = a_purchase(paid, member_id, receipt, NOW)
-        recorded, _ = await self.purchases.add(purchase, points or paid // 100)
+        recorded, _ = await self.purchases.add(RecordedPurchase(purchase, points or paid // 100))
         return recorded
 
 
@@ -66,7 +76,7 @@ async def test_a_purchase_announces_purchase_made_once_with_the_tier_it_earned()
         await m.effects.apply(recorded)
 
     made = [f for f in m.spending.announced if isinstance(f, spending.Purchased)]
-    assert [(f.purchase.id, f.tier) for f in made] == [(recorded.purchase.id, "silver")]
+    assert [(f.recorded.purchase.id, f.tier) for f in made] == [(recorded.purchase.id, "silver")]
     assert any(isinstance(f, spending.TierChanged) for f in m.spending.announced)
 
 
@@ -135,7 +145,7 @@ async def test_the_nightly_review_moves_a_member_whose_spend_left_the_window_onc
     m = Members("m1")
     recorded = await m.recorded(250_000)
     await m.effects.apply(recorded)
-    review = TierReview(m.spending, LADDER)
+    review = TierReview(m.spending, PROGRAMMES)
     next_year = NOW + timedelta(days=400)
 
     moved = [await review.review_all(next_year), await review.review_all(next_year)]

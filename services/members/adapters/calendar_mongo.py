@@ -20,8 +20,9 @@ from pymongo.errors import DuplicateKeyError
 from chassis import outbox
 from chassis.mongo import Document, insert_once
 from services.members.adapters import events
-from services.members.adapters.mongo import MEMBERS
+from services.members.adapters.mongo import MEMBERS, in_tenants
 from services.members.domain.calendar import DormantWindow, Notice
+from services.members.domain.programme_versions import Tenants
 
 CALENDAR_EVENTS = "calendar_events"
 CALENDAR_STATE = "calendar_state"
@@ -50,8 +51,14 @@ class MongoCalendar:
         async for m in self._members.find(query, {"tenant_id": 1}):
             yield m["tenant_id"], m["_id"]
 
-    async def last_bought_in(self, window: DormantWindow) -> AsyncIterator[tuple[str, str, datetime]]:
-        query = {"stats.last_purchase_at": {"$gte": window.start, "$lt": window.end}} | _REACHABLE
+    async def last_bought_in(
+        self, window: DormantWindow, tenants: Tenants
+    ) -> AsyncIterator[tuple[str, str, datetime]]:
+        query = (
+            {"stats.last_purchase_at": {"$gte": window.start, "$lt": window.end}}
+            | _REACHABLE
+            | in_tenants(tenants)
+        )
         async for m in self._members.find(query, {"tenant_id": 1, "stats.last_purchase_at": 1}):
             yield m["tenant_id"], m["_id"], m["stats"]["last_purchase_at"]
 

@@ -12,7 +12,8 @@ from services.members.domain import calendar, points, spending
 from services.members.domain.merge import Merged
 from services.members.domain.model import Member
 from services.members.domain.privacy import Erasure
-from services.members.domain.purchases import Purchase, Refund
+from services.members.domain.programme_versions import ProgrammeVersion
+from services.members.domain.purchases import Purchase, RecordedPurchase, Refund
 from services.members.pb_shapes import purchase_pb
 
 SOURCE = "regulars/members"
@@ -61,12 +62,13 @@ def member_staff_assigned(
     )
 
 
-def purchase_made(p: Purchase, points_awarded: int, tier: str) -> Envelope:
+def purchase_made(recorded: RecordedPurchase, tier: str) -> Envelope:
+    p = recorded.purchase
     return new_event(
         source=SOURCE,
         tenant_id=p.tenant_id,
         subject=p.member_id,
-        payload=events_pb2.PurchaseMade(purchase=purchase_pb(p, points_awarded), tier=tier),
+        payload=events_pb2.PurchaseMade(purchase=purchase_pb(recorded), tier=tier),
         time=p.occurred_at,
     )
 
@@ -232,7 +234,7 @@ def spending_facts(
     out: list[Envelope] = []
     for fact in facts:
         if isinstance(fact, spending.Purchased):
-            out.append(purchase_made(fact.purchase, fact.points_awarded, fact.tier))
+            out.append(purchase_made(fact.recorded, fact.tier))
         elif isinstance(fact, spending.PointsChanged):
             out.append(
                 points_changed(
@@ -268,3 +270,14 @@ def spending_facts(
                 )
             )
     return out
+
+
+def programme_changed(v: ProgrammeVersion) -> Envelope:
+    payload = events_pb2.ProgrammeChanged(
+        tenant_id=v.tenant_id, version=v.version, sections=v.sections, changed_by=v.changed_by
+    )
+    if v.changed_at is not None:
+        payload.changed_at.FromDatetime(v.changed_at)
+    return new_event(
+        source=SOURCE, tenant_id=v.tenant_id, subject=v.tenant_id, payload=payload, time=v.changed_at
+    )

@@ -12,6 +12,7 @@ from chassis import outbox
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.members.adapters import events
 from services.members.domain.model import Member, Profile, Referrer
+from services.members.domain.programme_versions import Tenants
 
 MEMBERS = "members"
 CONSENT_CHANGES = "consent_changes"  # every consent change with its time and source
@@ -187,3 +188,8 @@ class MongoMemberRepository:
     def _mine(tenant_id: str, member_id: str) -> Document:
         """The member, only in its tenant: an `_id` lookup with the wall in the same filter."""
         return {"_id": member_id, "tenant_id": tenant_id}
+
+
+def in_tenants(tenants: Tenants) -> Document:
+    """The filter on `tenant_id` for a daily step that covers these tenants."""
+    return {"tenant_id": {"$nin" if tenants.all_but else "$in": sorted(tenants.names)}}

@@ -23,10 +23,11 @@ from pymongo.asynchronous.database import AsyncDatabase
 from chassis import outbox
 from chassis.mongo import Document, find_for_tenant, insert_once, update_versioned
 from services.members.adapters import events
-from services.members.adapters.mongo import MEMBERS
+from services.members.adapters.mongo import MEMBERS, in_tenants
 from services.members.adapters.purchases_mongo import POINTS_ENTRIES
 from services.members.adapters.spending_mongo import marker_key
 from services.members.domain import points as pts
+from services.members.domain.programme_versions import Tenants
 from services.members.service.ports import DecideAdjustment
 
 MARKER_RETENTION = timedelta(days=1)  # far past any call's deadline: the entry is written by then
@@ -136,8 +137,8 @@ class MongoPointsLedger:
         ledger = self._entries.find({"tenant_id": tenant_id, "member_id": member_id}, {"at": 1, "delta": 1})
         return [(e["at"], int(e["delta"])) async for e in ledger]
 
-    async def holders(self) -> AsyncIterator[tuple[str, str]]:
-        holding = {"points_balance": {"$gt": 0}, "merged_into": {"$exists": False}}
+    async def holders(self, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
+        holding = {"points_balance": {"$gt": 0}, "merged_into": {"$exists": False}} | in_tenants(tenants)
         async for m in self._members.find(holding, {"tenant_id": 1}):
             yield m["tenant_id"], m["_id"]
 

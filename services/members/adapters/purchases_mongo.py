@@ -14,7 +14,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis.mongo import Document, find_for_tenant, insert_once
-from services.members.domain.purchases import Line, Purchase, RecordedPurchase
+from services.members.domain.purchases import Line, Payment, PointsShare, Purchase, RecordedPurchase
 
 PURCHASES = "purchases"
 POINTS_ENTRIES = "points_entries"
@@ -22,7 +22,8 @@ POINTS_ENTRIES = "points_entries"
 PENDING_INDEX = IndexModel([("pending", ASCENDING), ("pending_since", ASCENDING)], name="pending_purchases")
 
 
-def _to_doc(p: Purchase, points_awarded: int) -> Document:
+def _to_doc(r: RecordedPurchase) -> Document:
+    p = r.purchase
     return {
         "_id": p.id,
         "tenant_id": p.tenant_id,
@@ -47,7 +48,10 @@ def _to_doc(p: Purchase, points_awarded: int) -> Document:
         "currency": p.currency,
         "total_paid": p.total_paid,
         "total_list": p.total_list,
-        "points_awarded": points_awarded,
+        "points_awarded": r.points_awarded,
+        "programme_version": r.programme_version,
+        "points_shares": [{"source": s.source, "rule_id": s.rule_id, "points": s.points} for s in r.shares],
+        "payments": [{"type": pay.type, "amount": pay.amount} for pay in p.payments],
         "pending": True,
         "pending_since": datetime.now(UTC),
     }
@@ -66,18 +70,29 @@ def recorded_from_doc(d: Document) -> RecordedPurchase:
         coupon_codes=tuple(d.get("coupon_codes", ())),
         occurred_at=d["occurred_at"],
         currency=d["currency"],
+        payments=tuple(Payment(pay["type"], int(pay["amount"])) for pay in d.get("payments") or ()),
     )
-    return RecordedPurchase(purchase, int(d.get("points_awarded", 0)), bool(d.get("pending")))
+    return RecordedPurchase(
+        purchase,
+        int(d.get("points_awarded", 0)),
+        bool(d.get("pending")),
+        programme_version=int(d.get("programme_version", 0)),
+        shares=tuple(
+            PointsShare(s["source"], s.get("rule_id", ""), int(s["points"]))
+            for s in d.get("points_shares") or ()
+        ),
+    )
 
 
 class MongoPurchaseRepository:
     def __init__(self, db: AsyncDatabase[Document]) -> None:
         self._purchases = db[PURCHASES]
 
-    async def add(self, purchase: Purchase, points_awarded: int) -> tuple[RecordedPurchase, bool]:
+    async def add(self, recorded: RecordedPurchase) -> tuple[RecordedPurchase, bool]:
         """Record it (pending), or return the purchase already recorded for this receipt."""
-        if await insert_once(self._purchases, _to_doc(purchase, points_awarded)):
-            return RecordedPurchase(purchase, points_awarded, pending=True), True
+        if await insert_once(self._purchases, _to_doc(recorded)):
+            return recorded, True
+        purchase = recorded.purchase
         existing = await self.get(purchase.tenant_id, purchase.id)
         assert existing is not None
         return existing, False

@@ -21,9 +21,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from chassis import outbox
 from chassis.mongo import Document, update_versioned
 from services.members.adapters import events
-from services.members.adapters.mongo import MEMBERS
-from services.members.domain import spending
-from services.members.domain.model import Referrer
+from services.members.adapters.mongo import MEMBERS, from_doc, in_tenants
+from services.members.domain import earning, spending
+from services.members.domain.model import Member, Referrer
+from services.members.domain.programme_versions import Tenants
 from services.members.service.ports import Applied, Judge
 
 MARKER_RETENTION = timedelta(days=30)  # far past Kafka's retention and any completer's delay
@@ -85,7 +86,7 @@ class MongoMemberSpending:
             )
             stale = [k for k, v in applied.items() if _older(v, now - MARKER_RETENTION)]
             if stale:
-                update["$unset"] = {f"_applied.{k}": "" for k in stale}
+                update["$unset"] = update.get("$unset", {}) | {f"_applied.{k}": "" for k in stale}
             return update
 
         member = await update_versioned(self._members, {"_id": member_id, "tenant_id": tenant_id}, decide)
@@ -95,9 +96,24 @@ class MongoMemberSpending:
             self._outbox.wake()
         return Applied(judged, _points_moved((member.get("_applied") or {}).get(key)) if key else None)
 
-    def above(self, lowest_tier: str) -> AsyncIterator[tuple[str, str]]:
-        """(tenant id, member id) of every member, not merged away, above the lowest tier."""
-        query = {"tier": {"$nin": ["", lowest_tier]}, "merged_into": {"$exists": False}}
+    async def read(
+        self, tenant_id: str, member_id: str, store_id: str
+    ) -> tuple[Member, earning.MemberFacts] | None:
+        doc = await self._members.find_one({"_id": member_id, "tenant_id": tenant_id})
+        if doc is None:
+            return None
+        member = from_doc(doc)
+        birthday = member.profile.birthday
+        return member, earning.MemberFacts(
+            tier=member.tier,
+            birthday=(birthday[0], birthday[1]) if birthday else None,
+            first_purchase_in_store=store_purchases(doc, store_id) == 0,
+            rule_points_given=rule_points(doc),
+        )
+
+    def above(self, lowest_tier: str, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, member id) of every member of those tenants, not merged away, above the lowest tier."""
+        query = {"tier": {"$nin": ["", lowest_tier]}, "merged_into": {"$exists": False}} | in_tenants(tenants)
         return _ids(self._members.find(query, {"tenant_id": 1}))
 
 
@@ -145,7 +161,19 @@ def standing(doc: Document) -> spending.Standing:
         if referrer
         else None,
         referral_converted=bool(doc.get("referral_converted_at")),
+        downgrade_due_at=doc.get("tier_downgrade_due_at"),
     )
+
+
+def store_purchases(doc: Document, store_id: str) -> int:
+    """How many purchases the member made in the store (for "first purchase in a store")."""
+    return int(((doc.get("stats") or {}).get("stores") or {}).get(marker_key(store_id), 0))
+
+
+def rule_points(doc: Document) -> dict[str, int]:
+    """The points each earning rule gave the member so far (for rules with a cap), by rule id."""
+    given: Document = doc.get("rule_points") or {}
+    return {v["rule_id"]: int(v["points"]) for v in given.values() if isinstance(v, dict)}
 
 
 def judged_update(
@@ -171,6 +199,8 @@ def judged_update(
     inc |= {f"stats.spend_by_month.{k}": v for k, v in change.spend_by_month.items()}
     inc |= {f"stats.brands.{k}.spend": v for k, v in change.spend_by_brand.items()}
     inc |= {f"stats.categories.{k}.spend": v for k, v in change.spend_by_category.items()}
+    inc |= {f"stats.stores.{marker_key(k)}": v for k, v in change.store_purchases.items()}
+    inc |= {f"rule_points.{marker_key(k)}.points": v for k, v in change.rule_points.items()}
     latest: dict[str, Any] = {f"stats.brands.{k}.last_at": v for k, v in change.brand_last_at.items()}
     latest |= {f"stats.categories.{k}.last_at": v for k, v in change.category_last_at.items()}
     if change.last_at is not None:
@@ -180,14 +210,22 @@ def judged_update(
         "stats.discount_share": outcome.stats.discount_share,
         **marks,
     }
+    fields |= {f"rule_points.{marker_key(k)}.rule_id": k for k in change.rule_points}
     if outcome.tier_changed:
         fields["tier"] = outcome.tier
+    unset: dict[str, str] = {}
+    if outcome.downgrade_due_at is not None:
+        fields["tier_downgrade_due_at"] = outcome.downgrade_due_at
+    else:
+        unset["tier_downgrade_due_at"] = ""
     if outcome.converts_referral:
         fields["referral_converted_at"] = at  # the first purchase converts the referral, once
     announced = events.spending_facts(tenant_id, member_id, outcome.facts, at)
     if announced:
         fields |= outbox.embed_set(topic, *announced)
     update: dict[str, Any] = {"$set": fields}
+    if unset:
+        update["$unset"] = unset
     if inc:
         update["$inc"] = inc
     if latest:

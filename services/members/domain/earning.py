@@ -45,7 +45,7 @@ from services.members.domain.programme import (
     prefixed,
     text,
 )
-from services.members.domain.purchases import Line, Purchase, brand_key, category_key
+from services.members.domain.purchases import Line, Payment, Purchase, brand_key, category_key
 
 RULE_ID_MAX = 64
 RULE_NAME_MAX = 100
@@ -169,14 +169,6 @@ class EarningRule:
         if self._brand_keys and brand_key(line.brand) not in self._brand_keys:
             return False
         return not self._category_keys or category_key(line.category) in self._category_keys
-
-
-@dataclass(frozen=True)
-class Payment:
-    """How part of a purchase was paid: a type the till names ("cash", "wechat_pay", "points")."""
-
-    type: str
-    amount: int  # minor units
 
 
 @dataclass(frozen=True)

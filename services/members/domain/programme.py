@@ -275,6 +275,17 @@ def expires_at(programme: Programme, earned_at: datetime) -> datetime:
     return datetime(first_year + rule.years - 1, rule.month, rule.day, tzinfo=programme.zone).astimezone(UTC)
 
 
+def expiry_day(programme: Programme, now: datetime) -> bool:
+    """Whether points may lapse on `now`'s day, so the daily calendar looks at the tenant's
+    holders: every day under a rolling expiry (each point has its own date), only on the date
+    under a yearly one (its (month, day) on the day `now` falls in, in UTC like the calendar)."""
+    rule = programme.expiry
+    if isinstance(rule, RollingExpiry):
+        return True
+    day = now.astimezone(UTC)
+    return (day.month, day.day) == (rule.month, rule.day)
+
+
 # --- the dict form ---------------------------------------------------------------------------
 
 

@@ -10,14 +10,16 @@ version lists the sections that really changed — a change that changes nothing
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from chassis.errors import InvalidArgument, NotFound
 from services.members.domain import earning
 from services.members.domain.programme import DEFAULT_PROGRAMME, Programme, parse_programme, programme_to_dict
 
+K = TypeVar("K")
 SECTIONS = ("ladder", "points", "birthday", "expiry", "dormant_days", "time_zone")
 RULES_SECTION = "earning_rules"
 CHANGED_BY_MAX = 128
@@ -104,3 +106,26 @@ def _next(
     return ProgrammeVersion(
         current.tenant_id, current.version + 1, programme, rules, changed_by, at.astimezone(UTC), sections
     )
+
+
+@dataclass(frozen=True)
+class Tenants:
+    """The tenants a step of the daily calendar covers: those named, or every tenant but those."""
+
+    names: frozenset[str]
+    all_but: bool = False
+
+
+def grouped(
+    customised: Iterable[ProgrammeVersion], setting: Callable[[Programme], K]
+) -> list[tuple[K, Tenants]]:
+    """Tenants grouped by one setting of their programme, so a daily step runs one query per
+    distinct value instead of one per tenant: each tenant that runs its own programme goes to
+    its value's group, and every other tenant (the defaults) to the default value's group."""
+    by_value: dict[K, set[str]] = {}
+    for version in customised:
+        by_value.setdefault(setting(version.programme), set()).add(version.tenant_id)
+    default = setting(DEFAULT_PROGRAMME)
+    departed = {t for value, names in by_value.items() if value != default for t in names}
+    groups = [(value, Tenants(frozenset(names))) for value, names in by_value.items() if value != default]
+    return [*groups, (default, Tenants(frozenset(departed), all_but=True))]

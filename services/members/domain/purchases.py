@@ -20,6 +20,8 @@ MAX_COUPONS = 50
 MAX_QUANTITY = 1_000_000
 # Money is stored as 64-bit integers; a bigger total would crash the driver, not just look odd.
 MAX_MONEY = 2**63 - 1
+MAX_PAYMENTS = 20
+PAYMENT_TYPE_MAX = 32
 _KEY_SEPARATOR = "\x1f"  # ASCII unit separator: can't occur in a validated id, so keys are unambiguous
 
 
@@ -33,6 +35,23 @@ class Line:
     quantity: int
     list_price: int
     paid_price: int
+
+
+@dataclass(frozen=True)
+class Payment:
+    """How part of a purchase was paid: a type the till names ("cash", "wechat_pay", "points")."""
+
+    type: str
+    amount: int  # minor units
+
+
+@dataclass(frozen=True)
+class PointsShare:
+    """One reason a purchase earned points: "base", "birthday" or "rule" (with the rule's id)."""
+
+    source: str
+    rule_id: str
+    points: int
 
 
 @dataclass(frozen=True)
@@ -50,6 +69,7 @@ class Purchase:
     coupon_codes: tuple[str, ...]
     occurred_at: datetime
     currency: str
+    payments: tuple[Payment, ...] = ()  # as the till reported them (none: not reported)
 
     @property
     def total_list(self) -> int:
@@ -124,6 +144,7 @@ def parse_purchase(
     occurred_at: datetime,
     currency: str,
     purchase_id: str | None = None,
+    payments: Sequence[Payment] = (),
 ) -> Purchase:
     """A purchase from a till; any mistake names the request field (e.g. "lines[2].paid_price").
 
@@ -143,6 +164,7 @@ def parse_purchase(
     occurred_at = _utc("occurred_at", occurred_at)
     parsed_lines = _parse_lines(lines)
     codes = _parse_coupon_codes(coupon_codes)
+    paid_by = _parse_payments(payments, sum(line.paid_price for line in parsed_lines))
     if purchase_id is None:
         purchase_id = purchase_key(tenant_id, store_id, receipt_no)
     else:
@@ -159,7 +181,27 @@ def parse_purchase(
         coupon_codes=codes,
         occurred_at=occurred_at,
         currency=currency,
+        payments=paid_by,
     )
+
+
+def _parse_payments(payments: Sequence[Payment], paid: int) -> tuple[Payment, ...]:
+    """The payments, types trimmed and lower-cased; when reported they add up to what was paid."""
+    if len(payments) > MAX_PAYMENTS:
+        raise InvalidArgument("payments", f"a purchase has at most {MAX_PAYMENTS} payments")
+    parsed: list[Payment] = []
+    for i, payment in enumerate(payments):
+        kind = payment.type.strip().lower()
+        if not kind or len(kind) > PAYMENT_TYPE_MAX:
+            raise InvalidArgument(
+                f"payments[{i}].type", f"a payment needs a type (up to {PAYMENT_TYPE_MAX} characters)"
+            )
+        if not 0 <= payment.amount <= MAX_MONEY:
+            raise InvalidArgument(f"payments[{i}].amount", "a payment's amount must not be negative")
+        parsed.append(Payment(kind, payment.amount))
+    if parsed and sum(p.amount for p in parsed) != paid:
+        raise InvalidArgument("payments", f"the payments must add up to the amount paid ({paid})")
+    return tuple(parsed)
 
 
 @dataclass(frozen=True)
@@ -336,8 +378,11 @@ def _utc(field: str, value: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class RecordedPurchase:
-    """A purchase as recorded, with the points it earned (fixed at recording time)."""
+    """A purchase as recorded, with the points it earned (fixed at recording time), the
+    programme version it was scored under and why it earned them (share by share)."""
 
     purchase: Purchase
     points_awarded: int
     pending: bool = False  # recorded, its effects on the member not yet all applied
+    programme_version: int = 0
+    shares: tuple[PointsShare, ...] = ()

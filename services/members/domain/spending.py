@@ -16,7 +16,7 @@ from datetime import datetime
 
 from services.members.domain import tiers
 from services.members.domain.model import Referrer
-from services.members.domain.purchases import Purchase, Refund, brand_key, category_key
+from services.members.domain.purchases import Purchase, RecordedPurchase, Refund, brand_key, category_key
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Standing:
     stats: Stats = field(default_factory=Stats)
     referred_by: Referrer | None = None
     referral_converted: bool = False
+    downgrade_due_at: datetime | None = None  # a lower tier takes effect then (the ladder's grace)
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,18 @@ class SpendChange:
     brand_last_at: Mapping[str, datetime] = field(default_factory=dict)
     category_last_at: Mapping[str, datetime] = field(default_factory=dict)
     converts_referral: str = ""
+    store_purchases: Mapping[str, int] = field(default_factory=dict)  # store id -> purchases
+    rule_points: Mapping[str, int] = field(default_factory=dict)  # earning rule id -> points given
 
 
 NO_CHANGE = SpendChange()  # the nightly review: only time has passed
 
 
-def purchase_change(p: Purchase, points_awarded: int, source: str) -> SpendChange:
-    """A purchase: one more purchase, its spend in its month, brands and categories, its points."""
+def purchase_change(
+    p: Purchase, points_awarded: int, source: str, rule_points: Mapping[str, int] | None = None
+) -> SpendChange:
+    """A purchase: one more purchase (in its store), its spend in its month, brands and
+    categories, its points, and the points each earning rule gave (counted against caps)."""
     return SpendChange(
         reason="purchase",
         source=source,
@@ -90,6 +96,8 @@ def purchase_change(p: Purchase, points_awarded: int, source: str) -> SpendChang
         brand_last_at={brand_key(ln.brand): p.occurred_at for ln in p.lines},
         category_last_at={category_key(ln.category): p.occurred_at for ln in p.lines},
         converts_referral=p.id,
+        store_purchases={p.store_id: 1},
+        rule_points=dict(rule_points or {}),
     )
 
 
@@ -142,8 +150,7 @@ class ReferralConverted:
 class Purchased:
     """The purchase itself, announced with its effects (purchase_made), with the tier after it."""
 
-    purchase: Purchase
-    points_awarded: int
+    recorded: RecordedPurchase
     tier: str
 
 
@@ -161,14 +168,22 @@ class Outcome:
     tier_changed: bool
     converts_referral: bool
     facts: tuple[Fact, ...]
+    downgrade_due_at: datetime | None = None
 
     def changes(self, before: Standing) -> bool:
         """Whether anything stored differs from `before` (the nightly review writes only then)."""
-        return self.points != 0 or self.tier_changed or self.converts_referral or self.stats != before.stats
+        return (
+            self.points != 0
+            or self.tier_changed
+            or self.converts_referral
+            or self.stats != before.stats
+            or self.downgrade_due_at != before.downgrade_due_at
+        )
 
 
 def judge(before: Standing, change: SpendChange, ladder: tiers.TierLadder, now: datetime) -> Outcome:
-    """The member after `change`, judged at `now` (the trailing window ends at `now`'s month)."""
+    """The member after `change`, judged at `now` under the tenant's ladder (its trailing window
+    ends at `now`'s month; its grace period may hold a lower tier back: tiers.judge_tier)."""
     points = change.points if change.points >= 0 else -min(-change.points, max(before.points_balance, 0))
     balance = before.points_balance + points
     months = dict(before.stats.spend_by_month)
@@ -176,7 +191,7 @@ def judge(before: Standing, change: SpendChange, ladder: tiers.TierLadder, now: 
         months[month] = months.get(month, 0) + spend
     count = before.stats.purchase_count + change.purchases
     discounted = before.stats.discounted_count + change.discounted
-    trailing = tiers.trailing_12m_spend(months, now)
+    trailing = tiers.trailing_spend(months, now, ladder.window_months)
     stats = Stats(
         purchase_count=count,
         total_spend=before.stats.total_spend + change.spend,
@@ -185,8 +200,9 @@ def judge(before: Standing, change: SpendChange, ladder: tiers.TierLadder, now: 
         trailing_12m_spend=trailing,
         discount_share=discounted / count if count else 0.0,
     )
+    decision = tiers.judge_tier(ladder, before.tier, trailing, now, before.downgrade_due_at)
     current = before.tier or ladder.names[0]
-    new_tier = tiers.tier_change(ladder, current, trailing)
+    new_tier = decision.tier if decision.tier != current else None
     facts: list[Fact] = []
     if points and change.announce_points:
         facts.append(PointsChanged(points, balance, change.reason, change.source))
@@ -204,4 +220,5 @@ def judge(before: Standing, change: SpendChange, ladder: tiers.TierLadder, now: 
         tier_changed=new_tier is not None,
         converts_referral=converts,
         facts=tuple(facts),
+        downgrade_due_at=decision.downgrade_due_at,
     )

@@ -18,10 +18,10 @@ from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.completion import finish
 from chassis.errors import InvalidArgument, NotFound
-from services.members.domain import points as pts
 from services.members.domain.model import Enrolment, Profile
-from services.members.domain.purchases import Line, RefundLine
+from services.members.domain.purchases import Line, Payment, RefundLine
 from services.members.entrypoints import pb_mapping as pb
+from services.members.entrypoints.programme_commands import ProgrammeCommands
 from services.members.pb_shapes import purchase_pb
 from services.members.service import directory, handlers, profile, purchases, segments
 from services.members.service.calendar import Calendar
@@ -30,19 +30,21 @@ from services.members.service.points import Points
 from services.members.service.ports import (
     DirectoryRepository,
     HandoverRepository,
+    MemberHistory,
     MemberLinks,
     MemberRepository,
     PurchaseRepository,
     SegmentRepository,
 )
 from services.members.service.privacy import Privacy
+from services.members.service.programme import Programmes
 from services.members.service.purchases import PurchaseEffects
 from services.members.service.refunds import Refunds
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-class MembersServicer(members_pb2_grpc.MembersServiceServicer):
+class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer):
     def __init__(
         self,
         *,
@@ -53,7 +55,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         handover_started: Callable[[], None],
         purchases_repo: PurchaseRepository,
         purchase_effects: PurchaseEffects,
-        points_policy: pts.PointsPolicy,
+        programmes: Programmes,
+        member_history: MemberHistory,
         segments_repo: SegmentRepository,
         refunds: Refunds,
         calendar: Calendar,
@@ -71,7 +74,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
         self._effects = purchase_effects
         self._segments = segments_repo
         self._purchases = purchases_repo
-        self._policy = points_policy
+        self._programmes = programmes
+        self._history = member_history
         self._repo = repo
         self._directory = directory_repo
         self._handovers = handovers
@@ -104,7 +108,8 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
             unionid=request.unionid,
             referral_code=request.referral_code,
         )
-        member, created = await handlers.enroll(cmd, self._repo, self._directory, self._links)
+        first_tier = (await self._programmes.current(cmd.tenant_id)).programme.ladder.names[0]
+        member, created = await handlers.enroll(cmd, self._repo, self._directory, self._links, first_tier)
         member = await handlers.with_current_owner(member, self._directory)
         return members_pb2.EnrollMemberResponse(member=pb.member(member), created=created)
 
@@ -298,16 +303,15 @@ class MembersServicer(members_pb2_grpc.MembersServiceServicer):
                 if request.HasField("occurred_at")
                 else None,
                 currency=request.currency,
-                members=self._repo,
+                payments=[Payment(pay.type, pay.amount) for pay in request.payments],
                 directory=self._directory,
                 purchases=self._purchases,
                 effects=self._effects,
-                policy=self._policy,
+                programmes=self._programmes,
+                history=self._history,
             )
         )
-        return members_pb2.RecordPurchaseResponse(
-            purchase=purchase_pb(recorded.purchase, recorded.points_awarded), created=created
-        )
+        return members_pb2.RecordPurchaseResponse(purchase=purchase_pb(recorded), created=created)
 
     async def GetPoints(self, request: members_pb2.GetPointsRequest, context: Context) -> members_pb2.Points:
         statement = await self._points.statement(request.tenant_id, request.member_id)

@@ -54,6 +54,13 @@ def handlers(s: MembersServicer, refunds: Refunds) -> Handlers:
             "GetSegment": s.GetSegment,
             "PreviewSegment": s.PreviewSegment,
             "StreamSegmentMembers": s.StreamSegmentMembers,  # streams its replies
+            # The loyalty programme: ladder, earning, expiry, calendar; earning rules (programme_commands.py)
+            "GetProgramme": s.GetProgramme,
+            "UpdateProgramme": s.UpdateProgramme,
+            "ListProgrammeVersions": s.ListProgrammeVersions,
+            "PutEarningRule": s.PutEarningRule,
+            "DeleteEarningRule": s.DeleteEarningRule,
+            "PreviewEarning": s.PreviewEarning,
         },
         # Its own purchase_refunded, to finish a refund a crash interrupted (consumer.py).
         events=consumer.subscriptions(refunds),

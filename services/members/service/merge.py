@@ -23,10 +23,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from chassis.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.members.domain import merge, tiers
+from services.members.domain import merge
 from services.members.domain import points as pts
 from services.members.domain.merge import Merged
-from services.members.service.ports import MergeRepository, PointsLedger
+from services.members.service.ports import MergeRepository, PointsLedger, ProgrammeBook
 
 
 class Merges:
@@ -34,12 +34,12 @@ class Merges:
         self,
         merges: MergeRepository,
         ledger: PointsLedger,
-        ladder: tiers.TierLadder,
+        programmes: ProgrammeBook,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._merges = merges
         self._ledger = ledger
-        self._ladder = ladder
+        self._programmes = programmes
         self._clock = clock
 
     async def merge(self, tenant_id: str, survivor_id: str, duplicate_id: str) -> None:
@@ -56,12 +56,13 @@ class Merges:
             await self._merges.release(tenant_id, survivor_id, duplicate_id)
             raise FailedPrecondition("survivor_id is already merged or erased")
         now = self._clock()
+        ladder = (await self._programmes.current(tenant_id)).programme.ladder
         try:
             moved = await self._merges.fold(
                 tenant_id,
                 survivor_id,
                 duplicate,
-                lambda survivor: merge.fold(survivor, duplicate, self._ladder, now),
+                lambda survivor: merge.fold(survivor, duplicate, ladder, now),
             )
         except FailedPrecondition:
             await self._merges.release(tenant_id, survivor_id, duplicate_id)

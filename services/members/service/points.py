@@ -20,9 +20,11 @@ from functools import partial
 
 from chassis.errors import InvalidArgument, NotFound
 from services.members.domain import points as pts
+from services.members.domain import programme
+from services.members.domain import programme_versions as pv
 from services.members.domain.points import SOURCE_ID_MAX, EntryReason
-from services.members.domain.tiers import DEFAULT_LADDER
-from services.members.service.ports import PointsLedger
+from services.members.domain.programme import DEFAULT_PROGRAMME, Programme
+from services.members.service.ports import PointsLedger, ProgrammeStore
 
 EARNED = frozenset({EntryReason.SIGN_IN, EntryReason.REVIEW, EntryReason.SURVEY_ANSWER, EntryReason.SHARE})
 SPENT = frozenset({EntryReason.GIFT_REDEMPTION})
@@ -37,11 +39,11 @@ class Points:
     def __init__(
         self,
         ledger: PointsLedger,
-        first_tier: str = DEFAULT_LADDER.names[0],
+        programmes: ProgrammeStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._ledger = ledger
-        self._first_tier = first_tier  # the tier of a member not yet placed on the ladder
+        self._programmes = programmes
         self._clock = clock
 
     async def adjust(
@@ -68,19 +70,26 @@ class Points:
             raise NotFound(f"member {member_id} not found")
         return result
 
-    async def expire(self, tenant_id: str, member_id: str, now: datetime) -> int:
-        """Lapse what is left of points whose expiry has passed; the number of points expired now.
+    async def expire(
+        self, tenant_id: str, member_id: str, now: datetime, rules: Programme | None = None
+    ) -> int:
+        """Lapse what is left of points whose expiry has passed under the tenant's programme
+        (`rules`, by default its current one); the number of points expired now.
 
         Keyed by the day (domain.points.expiry_source), so a second run or a second replica
         expires nothing more; a balance spent between the read and the write is read again and
         the amount judged again.
         """
         source = pts.expiry_source(now)
+        rules = rules or (await self._programmes.current(tenant_id)).programme
+        lapse = partial(programme.expires_at, rules)
         for _ in range(EXPIRY_ATTEMPTS):
             balance = await self._ledger.balance(tenant_id, member_id) or 0
             if balance <= 0:
                 return 0
-            due = pts.expiring_amount(await self._ledger.earnings(tenant_id, member_id), balance, now)
+            due = pts.expiring_amount(
+                await self._ledger.earnings(tenant_id, member_id), balance, now, expiry=lapse
+            )
             if due <= 0:
                 return 0
             decide = partial(pts.adjusted, delta=-due, reason=EntryReason.EXPIRY, source=source, at=now)
@@ -92,17 +101,28 @@ class Points:
         return 0
 
     async def expire_all(self, now: datetime) -> int:
-        """Expire every holder's lapsed points; how many members lost points now."""
+        """Expire the lapsed points of every holder whose tenant's points lapse today (every day
+        under a rolling expiry, on its date under a yearly one); how many members lost points now."""
         expired = 0
-        async for tenant_id, member_id in self._ledger.holders():
-            expired += bool(await self.expire(tenant_id, member_id, now))
+        customised = await self._programmes.customised()
+        rules = {v.tenant_id: v.programme for v in customised}
+        for lapses_today, tenants in pv.grouped(customised, lambda p: programme.expiry_day(p, now)):
+            if not lapses_today:
+                continue
+            async for tenant_id, member_id in self._ledger.holders(tenants):
+                expired += bool(
+                    await self.expire(tenant_id, member_id, now, rules.get(tenant_id, DEFAULT_PROGRAMME))
+                )
         return expired
 
     async def statement(self, tenant_id: str, member_id: str) -> pts.Statement:
         found = await self._ledger.statement(tenant_id, member_id, STATEMENT_ENTRIES)
         if found is None:
             raise NotFound(f"member {member_id} not found")
-        return replace(found, tier=found.tier or self._first_tier)
+        if found.tier:
+            return found
+        first = (await self._programmes.current(tenant_id)).programme.ladder.names[0]
+        return replace(found, tier=first)  # a member not yet placed on the ladder
 
 
 def _reason(raw: str) -> EntryReason:

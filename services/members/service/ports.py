@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from services.members.domain import earning, spending
 from services.members.domain import points as pts
-from services.members.domain import spending
 from services.members.domain.calendar import DormantWindow, Notice
 from services.members.domain.directory import Handover, Staff, Store
 from services.members.domain.merge import Duplicate, Fold, Merged, Survivor
 from services.members.domain.model import Member
 from services.members.domain.privacy import Erasure
+from services.members.domain.programme_versions import ProgrammeVersion, Tenants
 from services.members.domain.purchases import Purchase, RecordedPurchase
 from services.members.domain.refunds import RecordedRefund, RefundDecision
 
@@ -136,13 +137,23 @@ class MemberSpending(Protocol):
         the member's version (judged again if the member changed meanwhile), once per
         `effect_id`; None when there is no such member."""
 
-    def above(self, lowest_tier: str) -> AsyncIterator[tuple[str, str]]:
-        """(tenant id, member id) of every member above the lowest tier (the ones who can drop)."""
+    def above(self, lowest_tier: str, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, member id) of every member of those tenants above the lowest tier (the
+        ones who can drop)."""
+
+
+class MemberHistory(Protocol):
+    async def read(
+        self, tenant_id: str, member_id: str, store_id: str
+    ) -> tuple[Member, earning.MemberFacts] | None:
+        """The member, and what scoring a purchase in `store_id` needs to know of them (tier,
+        birthday, whether they bought in that store before, what each capped rule gave them),
+        in one read; None when there is no such member."""
 
 
 class PurchaseRepository(Protocol):
-    async def add(self, purchase: Purchase, points_awarded: int) -> tuple[RecordedPurchase, bool]:
-        """Record it with its purchase_made event, or return the one already recorded."""
+    async def add(self, recorded: RecordedPurchase) -> tuple[RecordedPurchase, bool]:
+        """Record it (pending), or return the one already recorded for its receipt."""
 
     async def get(self, tenant_id: str, purchase_id: str) -> RecordedPurchase | None: ...
 
@@ -186,8 +197,8 @@ class PointsLedger(Protocol):
     async def earnings(self, tenant_id: str, member_id: str) -> list[tuple[datetime, int]]:
         """The member's ledger as (at, delta), every entry (what expiry is judged on)."""
 
-    def holders(self) -> AsyncIterator[tuple[str, str]]:
-        """(tenant id, member id) of every member, not merged away, holding points."""
+    def holders(self, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, member id) of every member of those tenants, not merged away, holding points."""
 
     async def statement(self, tenant_id: str, member_id: str, limit: int) -> pts.Statement | None:
         """Balance, tier and the latest `limit` ledger entries, newest first; None when no such member."""
@@ -239,7 +250,9 @@ class CalendarRepository(Protocol):
     def born_on(self, month: int, day: int) -> AsyncIterator[tuple[str, str]]:
         """(tenant id, member id) of members who may be told anything, born on that day."""
 
-    def last_bought_in(self, window: DormantWindow) -> AsyncIterator[tuple[str, str, datetime]]:
+    def last_bought_in(
+        self, window: DormantWindow, tenants: Tenants
+    ) -> AsyncIterator[tuple[str, str, datetime]]:
         """(tenant id, member id, last purchase) of members who may be told anything, whose last
         purchase fell in the window."""
 
@@ -294,3 +307,27 @@ class MergeRepository(Protocol):
     async def retire(self, tenant_id: str, merged: Merged) -> None:
         """Mark the duplicate merged into the survivor, its balance lowered by the points moved,
         with member_merged, in one write made only while this survivor's claim holds."""
+
+
+class ProgrammeBook(Protocol):
+    """Where a use case finds the programme a tenant runs now."""
+
+    async def current(self, tenant_id: str) -> ProgrammeVersion:
+        """The tenant's current version (version 0, the defaults, when it never changed any)."""
+
+
+class ProgrammeStore(ProgrammeBook, Protocol):
+    """The tenants' programmes: the current version of each, and every version before."""
+
+    async def version(self, tenant_id: str, version: int) -> ProgrammeVersion | None: ...
+
+    async def history(self, tenant_id: str, limit: int) -> list[ProgrammeVersion]:
+        """Newest first."""
+
+    async def customised(self) -> list[ProgrammeVersion]:
+        """The current version of every tenant that runs a programme of its own (the others run
+        the defaults)."""
+
+    async def save(self, version: ProgrammeVersion) -> bool:
+        """Make `version` current with its programme_changed, unless the tenant's current
+        version is no longer the one before it (another change got there first): False."""

@@ -17,17 +17,20 @@ from datetime import UTC, datetime, timedelta
 
 from chassis import logs
 from chassis.errors import InvalidArgument, NotFound
+from services.members.domain import earning, programme, spending
 from services.members.domain import points as pts
-from services.members.domain import spending, tiers
-from services.members.domain.purchases import Line, RecordedPurchase, parse_purchase
+from services.members.domain.programme_versions import ProgrammeVersion
+from services.members.domain.purchases import Line, Payment, PointsShare, RecordedPurchase, parse_purchase
 from services.members.service import handlers
 from services.members.service.ports import (
     DirectoryRepository,
-    MemberRepository,
+    MemberHistory,
     MemberSpending,
     PointsLedger,
+    ProgrammeBook,
     PurchaseRepository,
 )
+from services.members.service.programme import score_cart
 
 log = logs.get(__name__)
 
@@ -40,18 +43,23 @@ class PurchaseEffects:
         purchases: PurchaseRepository,
         members: MemberSpending,
         ledger: PointsLedger,
-        ladder: tiers.TierLadder,
+        programmes: ProgrammeBook,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._purchases = purchases
         self._members = members
         self._ledger = ledger
-        self._ladder = ladder
+        self._programmes = programmes
         self._clock = clock
 
-    async def apply(self, recorded: RecordedPurchase) -> None:
-        """Ledger entry, then the member in one guarded write, then no longer pending."""
+    async def apply(self, recorded: RecordedPurchase, version: ProgrammeVersion | None = None) -> None:
+        """Ledger entry, then the member in one guarded write, then no longer pending.
+
+        `version` is the programme the purchase was scored under when the caller has it; the
+        completer reads the tenant's current one (its ladder judges the tier now, its expiry
+        rule dates the points)."""
         p, awarded = recorded.purchase, recorded.points_awarded
+        version = version or await self._programmes.current(p.tenant_id)
         source = pts.entry_source(pts.EntryReason.PURCHASE, p.id)
         if awarded:
             await self._ledger.enter(
@@ -61,14 +69,15 @@ class PurchaseEffects:
                 pts.EntryReason.PURCHASE,
                 source,
                 p.occurred_at,
-                expires_at=pts.expires_at(p.occurred_at),
+                expires_at=programme.expires_at(version.programme, p.occurred_at),
             )
-        change = spending.purchase_change(p, awarded, source)
+        change = spending.purchase_change(p, awarded, source, rule_points(recorded))
         now = self._clock()
+        ladder = version.programme.ladder
 
         def judge(standing: spending.Standing) -> spending.Outcome:
-            outcome = spending.judge(standing, change, self._ladder, now)
-            made = spending.Purchased(p, awarded, outcome.tier)  # purchase_made, with the tier it earned
+            outcome = spending.judge(standing, change, ladder, now)
+            made = spending.Purchased(recorded, outcome.tier)  # purchase_made, with the tier it earned
             return replace(outcome, facts=(made, *outcome.facts))
 
         applied = await self._members.apply(p.tenant_id, p.member_id, change, judge, effect_id=p.id)
@@ -108,25 +117,30 @@ async def record_purchase(
     coupon_codes: Sequence[str],
     occurred_at: datetime | None,
     currency: str,
-    members: MemberRepository,
+    payments: Sequence[Payment] = (),
     directory: DirectoryRepository,
     purchases: PurchaseRepository,
     effects: PurchaseEffects,
-    policy: pts.PointsPolicy,
+    programmes: ProgrammeBook,
+    history: MemberHistory,
 ) -> tuple[RecordedPurchase, bool]:
     """Idempotent on the receipt: the first call records and applies, retries return it.
 
-    Three writes in turn (purchase, ledger entry, member): the gRPC edge runs this under
+    The purchase is scored under the tenant's current programme (domain.earning: base rate,
+    birthday, earning rules, each a share) and records that version and the shares, so a
+    refund later reverses what was earned then, whatever the programme has become. Three
+    writes follow in turn (purchase, ledger entry, member): the gRPC edge runs this under
     chassis.completion.finish, so a caller that gives up does not stop it between two of them;
-    a crash can, and `complete_pending` (and members' own purchase_made) then finishes it.
+    a crash can, and `complete_pending` then finishes it.
     """
     if occurred_at is None:
         raise InvalidArgument("occurred_at", "occurred_at is required")
     if not member_id:
         raise InvalidArgument("member_id", "member_id is required")
-    member = await members.get(tenant_id, member_id)
-    if member is None:
+    found = await history.read(tenant_id, member_id, store_id.strip())
+    if found is None:
         raise NotFound(f"member {member_id} not found")
+    member, facts = found
     owner = (await handlers.with_current_owner(member, directory)).owner_staff_id
     purchase = parse_purchase(
         tenant_id=tenant_id,
@@ -139,12 +153,30 @@ async def record_purchase(
         coupon_codes=coupon_codes,
         occurred_at=occurred_at,
         currency=currency,
+        payments=payments,
     )
-    birthday = member.profile.birthday
-    awarded = pts.points_for_purchase(
-        policy, purchase.total_paid, purchase.occurred_at, (birthday[0], birthday[1]) if birthday else None
+    version = await programmes.current(tenant_id)
+    scored = score_cart(
+        version, facts, purchase.store_id, purchase.lines, purchase.payments, purchase.occurred_at
     )
-    recorded, created = await purchases.add(purchase, awarded)
+    recorded, created = await purchases.add(
+        RecordedPurchase(
+            purchase, scored.total, pending=True, programme_version=version.version, shares=shares_of(scored)
+        )
+    )
     if created:
-        await effects.apply(recorded)
+        await effects.apply(recorded, version)
     return recorded, created
+
+
+def shares_of(scored: earning.Scored) -> tuple[PointsShare, ...]:
+    return tuple(PointsShare(s.source.value, s.rule_id, s.points) for s in scored.shares)
+
+
+def rule_points(recorded: RecordedPurchase) -> dict[str, int]:
+    """The points each earning rule gave on this purchase (counted against the rule's cap)."""
+    given: dict[str, int] = {}
+    for share in recorded.shares:
+        if share.rule_id and share.points:
+            given[share.rule_id] = given.get(share.rule_id, 0) + share.points
+    return given

@@ -6,7 +6,9 @@ by the purchase's version, so two tills refunding the same purchase at once cann
 back the last yuan, and a refund id seen before returns the first answer. The member's side is
 one guarded write of the member (ports.MemberSpending) under the refund's effect id, which keeps
 the points actually taken back; the ledger entry follows, unique on its source, and is written
-again by any later apply, so a crash between the two does not lose it. Members consumes its own
+again by any later apply, so a crash between the two does not lose it. The points taken back
+are the refund's share of what the purchase earned as recorded (its programme version's
+score), so a programme changed since does not change what a refund reverses. Members consumes its own
 purchase_refunded to finish a refund a crash interrupted.
 """
 
@@ -16,10 +18,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from services.members.domain import points as pts
-from services.members.domain import spending, tiers
+from services.members.domain import spending
 from services.members.domain.purchases import Purchase, Refund, RefundLine
 from services.members.domain.refunds import RecordedRefund, decide_refund
-from services.members.service.ports import MemberSpending, PointsLedger, RefundRepository
+from services.members.service.ports import MemberSpending, PointsLedger, ProgrammeBook, RefundRepository
 
 
 class Refunds:
@@ -28,13 +30,13 @@ class Refunds:
         refunds: RefundRepository,
         members: MemberSpending,
         ledger: PointsLedger,
-        ladder: tiers.TierLadder,
+        programmes: ProgrammeBook,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._refunds = refunds
         self._members = members
         self._ledger = ledger
-        self._ladder = ladder
+        self._programmes = programmes
         self._clock = clock
 
     async def refund(
@@ -65,11 +67,12 @@ class Refunds:
         source = pts.entry_source(pts.EntryReason.REFUND, f"{p.id}:{refund.id}")
         change = spending.refund_change(p, refund, reverse, source)
         now = self._clock()
+        ladder = (await self._programmes.current(p.tenant_id)).programme.ladder  # today's, for the tier
         applied = await self._members.apply(
             p.tenant_id,
             p.member_id,
             change,
-            lambda standing: spending.judge(standing, change, self._ladder, now),
+            lambda standing: spending.judge(standing, change, ladder, now),
             effect_id=f"refund:{p.id}:{refund.id}",
         )
         moved = applied.points_moved if applied else None

@@ -1,4 +1,5 @@
-"""The nightly tier review: old spend leaves the 12-month window, so tiers can go down overnight.
+"""The nightly tier review: old spend leaves the tenant's window (12 months by default), a grace
+period ends, or the ladder changed, so tiers can move overnight.
 
 Purchases and refunds re-evaluate the tier as they happen; this catches the members nobody
 bought for. Only members above the lowest tier can drop, so only they are read. Each member is
@@ -12,27 +13,39 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.members.domain import spending, tiers
-from services.members.service.ports import MemberSpending
+from services.members.domain import programme_versions as pv
+from services.members.domain import spending
+from services.members.domain.programme import DEFAULT_PROGRAMME
+from services.members.domain.tiers import TierLadder
+from services.members.service.ports import MemberSpending, ProgrammeStore
 
 
 class TierReview:
-    def __init__(self, members: MemberSpending, ladder: tiers.TierLadder) -> None:
+    def __init__(self, members: MemberSpending, programmes: ProgrammeStore) -> None:
         self._members = members
-        self._ladder = ladder
+        self._programmes = programmes
 
     async def review_all(self, now: datetime) -> int:
-        """Re-evaluate every member above the lowest tier; how many changed tier now."""
+        """Re-evaluate every member who could change tier (above their tenant's lowest, or on a
+        tier their tenant's ladder no longer has); how many changed tier now."""
         changed = 0
-        async for tenant_id, member_id in self._members.above(self._ladder.names[0]):
-            changed += await self.review(tenant_id, member_id, now)
+        customised = await self._programmes.customised()
+        ladders = {v.tenant_id: v.programme.ladder for v in customised}
+        for lowest, tenants in pv.grouped(customised, lambda p: p.ladder.names[0]):
+            async for tenant_id, member_id in self._members.above(lowest, tenants):
+                ladder = ladders.get(tenant_id, DEFAULT_PROGRAMME.ladder)
+                changed += await self.review(tenant_id, member_id, now, ladder)
         return changed
 
-    async def review(self, tenant_id: str, member_id: str, now: datetime) -> int:
-        """1 when this call changed the member's tier, else 0."""
+    async def review(
+        self, tenant_id: str, member_id: str, now: datetime, ladder: TierLadder | None = None
+    ) -> int:
+        """1 when this call changed the member's tier, else 0 (under `ladder`, by default the
+        tenant's current one)."""
+        ladder = ladder or (await self._programmes.current(tenant_id)).programme.ladder
 
         def judge(before: spending.Standing) -> spending.Outcome | None:
-            outcome = spending.judge(before, spending.NO_CHANGE, self._ladder, now)
+            outcome = spending.judge(before, spending.NO_CHANGE, ladder, now)
             return outcome if outcome.changes(before) else None
 
         applied = await self._members.apply(tenant_id, member_id, spending.NO_CHANGE, judge)

@@ -547,3 +547,44 @@ class MemberBlacklistChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MemberBlacklistChanged: _TypeAlias = MemberBlacklistChanged  # noqa: Y015
+
+@_typing.final
+class ProgrammeChanged(_message.Message):
+    """ce_type "regulars.members.v1.programme_changed": the tenant's loyalty programme has a new
+    version (key = tenant id). Services that show tiers or points rules read it again.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    SECTIONS_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    CHANGED_AT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    version: _builtins.int
+    changed_by: _builtins.str
+    @_builtins.property
+    def sections(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The sections changed: "ladder", "points", "birthday", "expiry", "dormant_days",
+        "time_zone", "earning_rules".
+        """
+
+    @_builtins.property
+    def changed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        sections: _abc.Iterable[_builtins.str] | None = ...,
+        changed_by: _builtins.str = ...,
+        changed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at", "changed_by", b"changed_by", "sections", b"sections", "tenant_id", b"tenant_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProgrammeChanged: _TypeAlias = ProgrammeChanged  # noqa: Y015

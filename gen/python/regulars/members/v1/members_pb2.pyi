@@ -853,6 +853,7 @@ class RecordPurchaseRequest(_message.Message):
     COUPON_CODES_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
     CURRENCY_FIELD_NUMBER: _builtins.int
+    PAYMENTS_FIELD_NUMBER: _builtins.int
     tenant_id: _builtins.str
     member_id: _builtins.str
     store_id: _builtins.str
@@ -867,6 +868,12 @@ class RecordPurchaseRequest(_message.Message):
     def coupon_codes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def payments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Payment]:
+        """How the receipt was paid; when the programme earns on some payment types only, only their
+        share of the receipt earns. None given: all of it was paid by a type that earns.
+        """
+
     def __init__(
         self,
         *,
@@ -879,14 +886,38 @@ class RecordPurchaseRequest(_message.Message):
         coupon_codes: _abc.Iterable[_builtins.str] | None = ...,
         occurred_at: _timestamp_pb2.Timestamp | None = ...,
         currency: _builtins.str = ...,
+        payments: _abc.Iterable[Global___Payment] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon_codes", b"coupon_codes", "currency", b"currency", "lines", b"lines", "member_id", b"member_id", "occurred_at", b"occurred_at", "receipt_no", b"receipt_no", "served_by_staff_id", b"served_by_staff_id", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon_codes", b"coupon_codes", "currency", b"currency", "lines", b"lines", "member_id", b"member_id", "occurred_at", b"occurred_at", "payments", b"payments", "receipt_no", b"receipt_no", "served_by_staff_id", b"served_by_staff_id", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordPurchaseRequest: _TypeAlias = RecordPurchaseRequest  # noqa: Y015
+
+@_typing.final
+class Payment(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TYPE_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    type: _builtins.str
+    """e.g. "cash", "card", "wechat_pay", "alipay", "points", "gift_card", "coupon"."""
+    amount: _builtins.int
+    def __init__(
+        self,
+        *,
+        type: _builtins.str = ...,
+        amount: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "type", b"type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Payment: _TypeAlias = Payment  # noqa: Y015
 
 @_typing.final
 class Purchase(_message.Message):
@@ -905,6 +936,9 @@ class Purchase(_message.Message):
     TOTAL_PAID_FIELD_NUMBER: _builtins.int
     OCCURRED_AT_FIELD_NUMBER: _builtins.int
     POINTS_AWARDED_FIELD_NUMBER: _builtins.int
+    PROGRAMME_VERSION_FIELD_NUMBER: _builtins.int
+    POINTS_SHARES_FIELD_NUMBER: _builtins.int
+    PAYMENTS_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     member_id: _builtins.str
@@ -913,6 +947,8 @@ class Purchase(_message.Message):
     served_by_staff_id: _builtins.str
     credited_staff_id: _builtins.str
     points_awarded: _builtins.int
+    programme_version: _builtins.int
+    """The programme version it was scored under, and why it earned what it did."""
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___PurchaseLine]: ...
     @_builtins.property
@@ -923,6 +959,10 @@ class Purchase(_message.Message):
     def total_paid(self) -> _money_pb2.Money: ...
     @_builtins.property
     def occurred_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def points_shares(self) -> _containers.RepeatedCompositeFieldContainer[Global___PointsShare]: ...
+    @_builtins.property
+    def payments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Payment]: ...
     def __init__(
         self,
         *,
@@ -939,14 +979,44 @@ class Purchase(_message.Message):
         total_paid: _money_pb2.Money | None = ...,
         occurred_at: _timestamp_pb2.Timestamp | None = ...,
         points_awarded: _builtins.int = ...,
+        programme_version: _builtins.int = ...,
+        points_shares: _abc.Iterable[Global___PointsShare] | None = ...,
+        payments: _abc.Iterable[Global___Payment] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occurred_at", b"occurred_at", "total_list", b"total_list", "total_paid", b"total_paid"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon_codes", b"coupon_codes", "credited_staff_id", b"credited_staff_id", "id", b"id", "lines", b"lines", "member_id", b"member_id", "occurred_at", b"occurred_at", "points_awarded", b"points_awarded", "receipt_no", b"receipt_no", "served_by_staff_id", b"served_by_staff_id", "store_id", b"store_id", "tenant_id", b"tenant_id", "total_list", b"total_list", "total_paid", b"total_paid"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon_codes", b"coupon_codes", "credited_staff_id", b"credited_staff_id", "id", b"id", "lines", b"lines", "member_id", b"member_id", "occurred_at", b"occurred_at", "payments", b"payments", "points_awarded", b"points_awarded", "points_shares", b"points_shares", "programme_version", b"programme_version", "receipt_no", b"receipt_no", "served_by_staff_id", b"served_by_staff_id", "store_id", b"store_id", "tenant_id", b"tenant_id", "total_list", b"total_list", "total_paid", b"total_paid"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Purchase: _TypeAlias = Purchase  # noqa: Y015
+
+@_typing.final
+class PointsShare(_message.Message):
+    """One reason for points on a purchase: "base", "birthday" or "rule" (with the rule's id)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    source: _builtins.str
+    rule_id: _builtins.str
+    points: _builtins.int
+    def __init__(
+        self,
+        *,
+        source: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
+        points: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["points", b"points", "rule_id", b"rule_id", "source", b"source"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PointsShare: _TypeAlias = PointsShare  # noqa: Y015
 
 @_typing.final
 class RecordPurchaseResponse(_message.Message):
@@ -1685,3 +1755,635 @@ class MergeMembersRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MergeMembersRequest: _TypeAlias = MergeMembersRequest  # noqa: Y015
+
+@_typing.final
+class GetProgrammeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    version: _builtins.int
+    """0: the current version."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tenant_id", b"tenant_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetProgrammeRequest: _TypeAlias = GetProgrammeRequest  # noqa: Y015
+
+@_typing.final
+class TierLevel(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    MIN_TRAILING_SPEND_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    min_trailing_spend: _builtins.int
+    """Trailing spend (minor units) from which a member is at this tier; the first is 0."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str | None = ...,
+        min_trailing_spend: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_min_trailing_spend", b"_min_trailing_spend", "_name", b"_name", "min_trailing_spend", b"min_trailing_spend", "name", b"name"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_min_trailing_spend", b"_min_trailing_spend", "_name", b"_name", "min_trailing_spend", b"min_trailing_spend", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__min_trailing_spend: _TypeAlias = _typing.Literal["min_trailing_spend"]  # noqa: Y015
+    _WhichOneofArgType__min_trailing_spend: _TypeAlias = _typing.Literal["_min_trailing_spend", b"_min_trailing_spend"]  # noqa: Y015
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__min_trailing_spend) -> _WhichOneofReturnType__min_trailing_spend | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+
+Global___TierLevel: _TypeAlias = TierLevel  # noqa: Y015
+
+@_typing.final
+class TierLadderSettings(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIERS_FIELD_NUMBER: _builtins.int
+    WINDOW_MONTHS_FIELD_NUMBER: _builtins.int
+    MAY_GO_DOWN_FIELD_NUMBER: _builtins.int
+    GRACE_DAYS_FIELD_NUMBER: _builtins.int
+    window_months: _builtins.int
+    """The trailing window that counts, in months (1-36)."""
+    may_go_down: _builtins.bool
+    grace_days: _builtins.int
+    """Days a member keeps a tier their spend no longer reaches before going down."""
+    @_builtins.property
+    def tiers(self) -> _containers.RepeatedCompositeFieldContainer[Global___TierLevel]:
+        """Lowest first."""
+
+    def __init__(
+        self,
+        *,
+        tiers: _abc.Iterable[Global___TierLevel] | None = ...,
+        window_months: _builtins.int | None = ...,
+        may_go_down: _builtins.bool | None = ...,
+        grace_days: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_grace_days", b"_grace_days", "_may_go_down", b"_may_go_down", "_window_months", b"_window_months", "grace_days", b"grace_days", "may_go_down", b"may_go_down", "window_months", b"window_months"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_grace_days", b"_grace_days", "_may_go_down", b"_may_go_down", "_window_months", b"_window_months", "grace_days", b"grace_days", "may_go_down", b"may_go_down", "tiers", b"tiers", "window_months", b"window_months"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__grace_days: _TypeAlias = _typing.Literal["grace_days"]  # noqa: Y015
+    _WhichOneofArgType__grace_days: _TypeAlias = _typing.Literal["_grace_days", b"_grace_days"]  # noqa: Y015
+    _WhichOneofReturnType__may_go_down: _TypeAlias = _typing.Literal["may_go_down"]  # noqa: Y015
+    _WhichOneofArgType__may_go_down: _TypeAlias = _typing.Literal["_may_go_down", b"_may_go_down"]  # noqa: Y015
+    _WhichOneofReturnType__window_months: _TypeAlias = _typing.Literal["window_months"]  # noqa: Y015
+    _WhichOneofArgType__window_months: _TypeAlias = _typing.Literal["_window_months", b"_window_months"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__grace_days) -> _WhichOneofReturnType__grace_days | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__may_go_down) -> _WhichOneofReturnType__may_go_down | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__window_months) -> _WhichOneofReturnType__window_months | None: ...
+
+Global___TierLadderSettings: _TypeAlias = TierLadderSettings  # noqa: Y015
+
+@_typing.final
+class PointsSettings(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POINTS_PER_UNIT_FIELD_NUMBER: _builtins.int
+    UNIT_MINOR_FIELD_NUMBER: _builtins.int
+    ROUNDING_FIELD_NUMBER: _builtins.int
+    EARNING_PAYMENT_TYPES_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    points_per_unit: _builtins.int
+    """`points_per_unit` points for each `unit_minor` paid (1 per 100 fen = 1 per yuan)."""
+    unit_minor: _builtins.int
+    rounding: _builtins.str
+    """"floor", "nearest" or "ceil"."""
+    basis: _builtins.str
+    """"paid" (the price after discounts) or "list"."""
+    @_builtins.property
+    def earning_payment_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Payment types that earn; empty: all do."""
+
+    def __init__(
+        self,
+        *,
+        points_per_unit: _builtins.int | None = ...,
+        unit_minor: _builtins.int | None = ...,
+        rounding: _builtins.str | None = ...,
+        earning_payment_types: _abc.Iterable[_builtins.str] | None = ...,
+        basis: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_basis", b"_basis", "_points_per_unit", b"_points_per_unit", "_rounding", b"_rounding", "_unit_minor", b"_unit_minor", "basis", b"basis", "points_per_unit", b"points_per_unit", "rounding", b"rounding", "unit_minor", b"unit_minor"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_basis", b"_basis", "_points_per_unit", b"_points_per_unit", "_rounding", b"_rounding", "_unit_minor", b"_unit_minor", "basis", b"basis", "earning_payment_types", b"earning_payment_types", "points_per_unit", b"points_per_unit", "rounding", b"rounding", "unit_minor", b"unit_minor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__basis: _TypeAlias = _typing.Literal["basis"]  # noqa: Y015
+    _WhichOneofArgType__basis: _TypeAlias = _typing.Literal["_basis", b"_basis"]  # noqa: Y015
+    _WhichOneofReturnType__points_per_unit: _TypeAlias = _typing.Literal["points_per_unit"]  # noqa: Y015
+    _WhichOneofArgType__points_per_unit: _TypeAlias = _typing.Literal["_points_per_unit", b"_points_per_unit"]  # noqa: Y015
+    _WhichOneofReturnType__rounding: _TypeAlias = _typing.Literal["rounding"]  # noqa: Y015
+    _WhichOneofArgType__rounding: _TypeAlias = _typing.Literal["_rounding", b"_rounding"]  # noqa: Y015
+    _WhichOneofReturnType__unit_minor: _TypeAlias = _typing.Literal["unit_minor"]  # noqa: Y015
+    _WhichOneofArgType__unit_minor: _TypeAlias = _typing.Literal["_unit_minor", b"_unit_minor"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__basis) -> _WhichOneofReturnType__basis | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__points_per_unit) -> _WhichOneofReturnType__points_per_unit | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__rounding) -> _WhichOneofReturnType__rounding | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__unit_minor) -> _WhichOneofReturnType__unit_minor | None: ...
+
+Global___PointsSettings: _TypeAlias = PointsSettings  # noqa: Y015
+
+@_typing.final
+class BirthdaySettings(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MULTIPLIER_FIELD_NUMBER: _builtins.int
+    WINDOW_FIELD_NUMBER: _builtins.int
+    multiplier: _builtins.int
+    window: _builtins.str
+    """"day", "week" or "month": when the birthday multiplier applies, in the tenant's zone."""
+    def __init__(
+        self,
+        *,
+        multiplier: _builtins.int | None = ...,
+        window: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_multiplier", b"_multiplier", "_window", b"_window", "multiplier", b"multiplier", "window", b"window"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_multiplier", b"_multiplier", "_window", b"_window", "multiplier", b"multiplier", "window", b"window"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__multiplier: _TypeAlias = _typing.Literal["multiplier"]  # noqa: Y015
+    _WhichOneofArgType__multiplier: _TypeAlias = _typing.Literal["_multiplier", b"_multiplier"]  # noqa: Y015
+    _WhichOneofReturnType__window: _TypeAlias = _typing.Literal["window"]  # noqa: Y015
+    _WhichOneofArgType__window: _TypeAlias = _typing.Literal["_window", b"_window"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__multiplier) -> _WhichOneofReturnType__multiplier | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__window) -> _WhichOneofReturnType__window | None: ...
+
+Global___BirthdaySettings: _TypeAlias = BirthdaySettings  # noqa: Y015
+
+@_typing.final
+class ExpirySettings(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    MONTHS_FIELD_NUMBER: _builtins.int
+    MONTH_FIELD_NUMBER: _builtins.int
+    DAY_FIELD_NUMBER: _builtins.int
+    YEARS_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"rolling": `months` after earning; "yearly": on `month`/`day`, `years` after the year earned."""
+    months: _builtins.int
+    month: _builtins.int
+    day: _builtins.int
+    years: _builtins.int
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str | None = ...,
+        months: _builtins.int | None = ...,
+        month: _builtins.int | None = ...,
+        day: _builtins.int | None = ...,
+        years: _builtins.int | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_day", b"_day", "_kind", b"_kind", "_month", b"_month", "_months", b"_months", "_years", b"_years", "day", b"day", "kind", b"kind", "month", b"month", "months", b"months", "years", b"years"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_day", b"_day", "_kind", b"_kind", "_month", b"_month", "_months", b"_months", "_years", b"_years", "day", b"day", "kind", b"kind", "month", b"month", "months", b"months", "years", b"years"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__day: _TypeAlias = _typing.Literal["day"]  # noqa: Y015
+    _WhichOneofArgType__day: _TypeAlias = _typing.Literal["_day", b"_day"]  # noqa: Y015
+    _WhichOneofReturnType__kind: _TypeAlias = _typing.Literal["kind"]  # noqa: Y015
+    _WhichOneofArgType__kind: _TypeAlias = _typing.Literal["_kind", b"_kind"]  # noqa: Y015
+    _WhichOneofReturnType__month: _TypeAlias = _typing.Literal["month"]  # noqa: Y015
+    _WhichOneofArgType__month: _TypeAlias = _typing.Literal["_month", b"_month"]  # noqa: Y015
+    _WhichOneofReturnType__months: _TypeAlias = _typing.Literal["months"]  # noqa: Y015
+    _WhichOneofArgType__months: _TypeAlias = _typing.Literal["_months", b"_months"]  # noqa: Y015
+    _WhichOneofReturnType__years: _TypeAlias = _typing.Literal["years"]  # noqa: Y015
+    _WhichOneofArgType__years: _TypeAlias = _typing.Literal["_years", b"_years"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__day) -> _WhichOneofReturnType__day | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__kind) -> _WhichOneofReturnType__kind | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__month) -> _WhichOneofReturnType__month | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__months) -> _WhichOneofReturnType__months | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__years) -> _WhichOneofReturnType__years | None: ...
+
+Global___ExpirySettings: _TypeAlias = ExpirySettings  # noqa: Y015
+
+@_typing.final
+class ProgrammeSettings(_message.Message):
+    """Every field is optional: in a change, a section sent replaces the current one, and the
+    fields it leaves out take the programme's defaults (see services/members/domain/programme.py).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LADDER_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    BIRTHDAY_FIELD_NUMBER: _builtins.int
+    EXPIRY_FIELD_NUMBER: _builtins.int
+    DORMANT_DAYS_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    time_zone: _builtins.str
+    """IANA name, e.g. "Asia/Shanghai": days, weeks and birthdays are the tenant's."""
+    @_builtins.property
+    def ladder(self) -> Global___TierLadderSettings: ...
+    @_builtins.property
+    def points(self) -> Global___PointsSettings: ...
+    @_builtins.property
+    def birthday(self) -> Global___BirthdaySettings: ...
+    @_builtins.property
+    def expiry(self) -> Global___ExpirySettings: ...
+    @_builtins.property
+    def dormant_days(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Days without a purchase after which member_dormant is sent, increasing (e.g. 30, 60, 90)."""
+
+    def __init__(
+        self,
+        *,
+        ladder: Global___TierLadderSettings | None = ...,
+        points: Global___PointsSettings | None = ...,
+        birthday: Global___BirthdaySettings | None = ...,
+        expiry: Global___ExpirySettings | None = ...,
+        dormant_days: _abc.Iterable[_builtins.int] | None = ...,
+        time_zone: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_time_zone", b"_time_zone", "birthday", b"birthday", "expiry", b"expiry", "ladder", b"ladder", "points", b"points", "time_zone", b"time_zone"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_time_zone", b"_time_zone", "birthday", b"birthday", "dormant_days", b"dormant_days", "expiry", b"expiry", "ladder", b"ladder", "points", b"points", "time_zone", b"time_zone"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__time_zone: _TypeAlias = _typing.Literal["time_zone"]  # noqa: Y015
+    _WhichOneofArgType__time_zone: _TypeAlias = _typing.Literal["_time_zone", b"_time_zone"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__time_zone) -> _WhichOneofReturnType__time_zone | None: ...
+
+Global___ProgrammeSettings: _TypeAlias = ProgrammeSettings  # noqa: Y015
+
+@_typing.final
+class EarningRule(_message.Message):
+    """An earning rule on top of the base rate, e.g. "double points on brand X Friday to Sunday",
+    "+200 points for a first purchase in store Y", "3x on category Z for gold members".
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
+    DAYS_OF_WEEK_FIELD_NUMBER: _builtins.int
+    STORES_FIELD_NUMBER: _builtins.int
+    TIERS_FIELD_NUMBER: _builtins.int
+    BRANDS_FIELD_NUMBER: _builtins.int
+    CATEGORIES_FIELD_NUMBER: _builtins.int
+    SKUS_FIELD_NUMBER: _builtins.int
+    MULTIPLIER_FIELD_NUMBER: _builtins.int
+    BONUS_POINTS_FIELD_NUMBER: _builtins.int
+    FIRST_PURCHASE_IN_STORE_FIELD_NUMBER: _builtins.int
+    CAP_PER_MEMBER_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    name: _builtins.str
+    multiplier: _builtins.int
+    """Either a multiplier of the matching lines' base points (2 = double) or bonus points once
+    per purchase.
+    """
+    bonus_points: _builtins.int
+    first_purchase_in_store: _builtins.bool
+    cap_per_member: _builtins.int
+    """The most points this rule gives one member over its life; 0: no cap."""
+    active: _builtins.bool
+    @_builtins.property
+    def valid_from(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def valid_until(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def days_of_week(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """"mon" .. "sun", in the tenant's zone; empty: every day."""
+
+    @_builtins.property
+    def stores(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Empty lists match anything."""
+
+    @_builtins.property
+    def tiers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def brands(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def categories(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def skus(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str | None = ...,
+        name: _builtins.str | None = ...,
+        valid_from: _timestamp_pb2.Timestamp | None = ...,
+        valid_until: _timestamp_pb2.Timestamp | None = ...,
+        days_of_week: _abc.Iterable[_builtins.str] | None = ...,
+        stores: _abc.Iterable[_builtins.str] | None = ...,
+        tiers: _abc.Iterable[_builtins.str] | None = ...,
+        brands: _abc.Iterable[_builtins.str] | None = ...,
+        categories: _abc.Iterable[_builtins.str] | None = ...,
+        skus: _abc.Iterable[_builtins.str] | None = ...,
+        multiplier: _builtins.int | None = ...,
+        bonus_points: _builtins.int | None = ...,
+        first_purchase_in_store: _builtins.bool | None = ...,
+        cap_per_member: _builtins.int | None = ...,
+        active: _builtins.bool | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_bonus_points", b"_bonus_points", "_cap_per_member", b"_cap_per_member", "_first_purchase_in_store", b"_first_purchase_in_store", "_id", b"_id", "_multiplier", b"_multiplier", "_name", b"_name", "active", b"active", "bonus_points", b"bonus_points", "cap_per_member", b"cap_per_member", "first_purchase_in_store", b"first_purchase_in_store", "id", b"id", "multiplier", b"multiplier", "name", b"name", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_active", b"_active", "_bonus_points", b"_bonus_points", "_cap_per_member", b"_cap_per_member", "_first_purchase_in_store", b"_first_purchase_in_store", "_id", b"_id", "_multiplier", b"_multiplier", "_name", b"_name", "active", b"active", "bonus_points", b"bonus_points", "brands", b"brands", "cap_per_member", b"cap_per_member", "categories", b"categories", "days_of_week", b"days_of_week", "first_purchase_in_store", b"first_purchase_in_store", "id", b"id", "multiplier", b"multiplier", "name", b"name", "skus", b"skus", "stores", b"stores", "tiers", b"tiers", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__active: _TypeAlias = _typing.Literal["active"]  # noqa: Y015
+    _WhichOneofArgType__active: _TypeAlias = _typing.Literal["_active", b"_active"]  # noqa: Y015
+    _WhichOneofReturnType__bonus_points: _TypeAlias = _typing.Literal["bonus_points"]  # noqa: Y015
+    _WhichOneofArgType__bonus_points: _TypeAlias = _typing.Literal["_bonus_points", b"_bonus_points"]  # noqa: Y015
+    _WhichOneofReturnType__cap_per_member: _TypeAlias = _typing.Literal["cap_per_member"]  # noqa: Y015
+    _WhichOneofArgType__cap_per_member: _TypeAlias = _typing.Literal["_cap_per_member", b"_cap_per_member"]  # noqa: Y015
+    _WhichOneofReturnType__first_purchase_in_store: _TypeAlias = _typing.Literal["first_purchase_in_store"]  # noqa: Y015
+    _WhichOneofArgType__first_purchase_in_store: _TypeAlias = _typing.Literal["_first_purchase_in_store", b"_first_purchase_in_store"]  # noqa: Y015
+    _WhichOneofReturnType__id: _TypeAlias = _typing.Literal["id"]  # noqa: Y015
+    _WhichOneofArgType__id: _TypeAlias = _typing.Literal["_id", b"_id"]  # noqa: Y015
+    _WhichOneofReturnType__multiplier: _TypeAlias = _typing.Literal["multiplier"]  # noqa: Y015
+    _WhichOneofArgType__multiplier: _TypeAlias = _typing.Literal["_multiplier", b"_multiplier"]  # noqa: Y015
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__active) -> _WhichOneofReturnType__active | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__bonus_points) -> _WhichOneofReturnType__bonus_points | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__cap_per_member) -> _WhichOneofReturnType__cap_per_member | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__first_purchase_in_store) -> _WhichOneofReturnType__first_purchase_in_store | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__id) -> _WhichOneofReturnType__id | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__multiplier) -> _WhichOneofReturnType__multiplier | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+
+Global___EarningRule: _TypeAlias = EarningRule  # noqa: Y015
+
+@_typing.final
+class ProgrammeVersion(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
+    EARNING_RULES_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    CHANGED_AT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    version: _builtins.int
+    changed_by: _builtins.str
+    """The API key or staff that made this version ("" for the defaults)."""
+    @_builtins.property
+    def settings(self) -> Global___ProgrammeSettings: ...
+    @_builtins.property
+    def earning_rules(self) -> _containers.RepeatedCompositeFieldContainer[Global___EarningRule]: ...
+    @_builtins.property
+    def changed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        version: _builtins.int = ...,
+        settings: Global___ProgrammeSettings | None = ...,
+        earning_rules: _abc.Iterable[Global___EarningRule] | None = ...,
+        changed_by: _builtins.str = ...,
+        changed_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at", "settings", b"settings"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_at", b"changed_at", "changed_by", b"changed_by", "earning_rules", b"earning_rules", "settings", b"settings", "tenant_id", b"tenant_id", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProgrammeVersion: _TypeAlias = ProgrammeVersion  # noqa: Y015
+
+@_typing.final
+class UpdateProgrammeRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    SETTINGS_FIELD_NUMBER: _builtins.int
+    SECTIONS_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    expected_version: _builtins.int
+    """When set, the change applies only if this is still the current version."""
+    changed_by: _builtins.str
+    @_builtins.property
+    def settings(self) -> Global___ProgrammeSettings:
+        """Sections present replace the current ones; absent sections stay."""
+
+    @_builtins.property
+    def sections(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Which sections of `settings` to replace: "ladder", "points", "birthday", "expiry",
+        "dormant_days", "time_zone". Empty: every section set in `settings`.
+        """
+
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        settings: Global___ProgrammeSettings | None = ...,
+        sections: _abc.Iterable[_builtins.str] | None = ...,
+        expected_version: _builtins.int = ...,
+        changed_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["settings", b"settings"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_by", b"changed_by", "expected_version", b"expected_version", "sections", b"sections", "settings", b"settings", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateProgrammeRequest: _TypeAlias = UpdateProgrammeRequest  # noqa: Y015
+
+@_typing.final
+class ListProgrammeVersionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListProgrammeVersionsRequest: _TypeAlias = ListProgrammeVersionsRequest  # noqa: Y015
+
+@_typing.final
+class ListProgrammeVersionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSIONS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def versions(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProgrammeVersion]: ...
+    def __init__(
+        self,
+        *,
+        versions: _abc.Iterable[Global___ProgrammeVersion] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["versions", b"versions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListProgrammeVersionsResponse: _TypeAlias = ListProgrammeVersionsResponse  # noqa: Y015
+
+@_typing.final
+class PutEarningRuleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    RULE_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    expected_version: _builtins.int
+    changed_by: _builtins.str
+    @_builtins.property
+    def rule(self) -> Global___EarningRule: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        rule: Global___EarningRule | None = ...,
+        expected_version: _builtins.int = ...,
+        changed_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rule", b"rule"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_by", b"changed_by", "expected_version", b"expected_version", "rule", b"rule", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PutEarningRuleRequest: _TypeAlias = PutEarningRuleRequest  # noqa: Y015
+
+@_typing.final
+class DeleteEarningRuleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    RULE_ID_FIELD_NUMBER: _builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    rule_id: _builtins.str
+    expected_version: _builtins.int
+    changed_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        rule_id: _builtins.str = ...,
+        expected_version: _builtins.int = ...,
+        changed_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_by", b"changed_by", "expected_version", b"expected_version", "rule_id", b"rule_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteEarningRuleRequest: _TypeAlias = DeleteEarningRuleRequest  # noqa: Y015
+
+@_typing.final
+class PreviewEarningRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    PAYMENTS_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___PurchaseLine]: ...
+    @_builtins.property
+    def payments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Payment]: ...
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp:
+        """Default: now."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        lines: _abc.Iterable[Global___PurchaseLine] | None = ...,
+        payments: _abc.Iterable[Global___Payment] | None = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "lines", b"lines", "member_id", b"member_id", "payments", b"payments", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PreviewEarningRequest: _TypeAlias = PreviewEarningRequest  # noqa: Y015
+
+@_typing.final
+class EarningPreview(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROGRAMME_VERSION_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    SHARES_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
+    programme_version: _builtins.int
+    points: _builtins.int
+    tier: _builtins.str
+    """The tier the member would be scored at."""
+    @_builtins.property
+    def shares(self) -> _containers.RepeatedCompositeFieldContainer[Global___PointsShare]: ...
+    def __init__(
+        self,
+        *,
+        programme_version: _builtins.int = ...,
+        points: _builtins.int = ...,
+        shares: _abc.Iterable[Global___PointsShare] | None = ...,
+        tier: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["points", b"points", "programme_version", b"programme_version", "shares", b"shares", "tier", b"tier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EarningPreview: _TypeAlias = EarningPreview  # noqa: Y015

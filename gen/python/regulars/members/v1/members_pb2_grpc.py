@@ -175,6 +175,36 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.StreamSegmentMembersRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.SegmentMember.FromString,
                 _registered_method=True)
+        self.GetProgramme = channel.unary_unary(
+                '/regulars.members.v1.MembersService/GetProgramme',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetProgrammeRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.FromString,
+                _registered_method=True)
+        self.UpdateProgramme = channel.unary_unary(
+                '/regulars.members.v1.MembersService/UpdateProgramme',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.UpdateProgrammeRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.FromString,
+                _registered_method=True)
+        self.ListProgrammeVersions = channel.unary_unary(
+                '/regulars.members.v1.MembersService/ListProgrammeVersions',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ListProgrammeVersionsRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ListProgrammeVersionsResponse.FromString,
+                _registered_method=True)
+        self.PutEarningRule = channel.unary_unary(
+                '/regulars.members.v1.MembersService/PutEarningRule',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.PutEarningRuleRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.FromString,
+                _registered_method=True)
+        self.DeleteEarningRule = channel.unary_unary(
+                '/regulars.members.v1.MembersService/DeleteEarningRule',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.DeleteEarningRuleRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.FromString,
+                _registered_method=True)
+        self.PreviewEarning = channel.unary_unary(
+                '/regulars.members.v1.MembersService/PreviewEarning',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.PreviewEarningRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.EarningPreview.FromString,
+                _registered_method=True)
 
 
 class MembersServiceServicer:
@@ -401,6 +431,54 @@ class MembersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetProgramme(self, request, context):
+        """The tenant's loyalty programme: tier ladder, points earning, birthday, expiry, dormancy,
+        time zone, and earning rules on top of the base rate. Every change makes a new version
+        (who, when) and emits programme_changed; a purchase records the version it was scored
+        under, so a refund reverses what was earned then. A tenant that never changed its
+        programme runs the defaults, as version 0.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateProgramme(self, request, context):
+        """Replaces the sections present in the request (absent sections stay as they are).
+        FAILED_PRECONDITION when `expected_version` is set and is no longer the current version;
+        INVALID_ARGUMENT naming the field (e.g. "ladder.tiers[1].min_trailing_spend").
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListProgrammeVersions(self, request, context):
+        """Newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PutEarningRule(self, request, context):
+        """Adds an earning rule, or replaces the one with the same id: a new version.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteEarningRule(self, request, context):
+        """Removes an earning rule: a new version. NOT_FOUND when the programme has no such rule.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PreviewEarning(self, request, context):
+        """What a cart would earn for this member now (or at `at`), share by share; changes nothing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MembersServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -543,6 +621,36 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     servicer.StreamSegmentMembers,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.StreamSegmentMembersRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.SegmentMember.SerializeToString,
+            ),
+            'GetProgramme': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetProgramme,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetProgrammeRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.SerializeToString,
+            ),
+            'UpdateProgramme': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateProgramme,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.UpdateProgrammeRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.SerializeToString,
+            ),
+            'ListProgrammeVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListProgrammeVersions,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.ListProgrammeVersionsRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ListProgrammeVersionsResponse.SerializeToString,
+            ),
+            'PutEarningRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutEarningRule,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.PutEarningRuleRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.SerializeToString,
+            ),
+            'DeleteEarningRule': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteEarningRule,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.DeleteEarningRuleRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.SerializeToString,
+            ),
+            'PreviewEarning': grpc.unary_unary_rpc_method_handler(
+                    servicer.PreviewEarning,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.PreviewEarningRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.EarningPreview.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1302,6 +1410,168 @@ class MembersService:
             '/regulars.members.v1.MembersService/StreamSegmentMembers',
             regulars_dot_members_dot_v1_dot_members__pb2.StreamSegmentMembersRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.SegmentMember.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetProgramme(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/GetProgramme',
+            regulars_dot_members_dot_v1_dot_members__pb2.GetProgrammeRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateProgramme(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/UpdateProgramme',
+            regulars_dot_members_dot_v1_dot_members__pb2.UpdateProgrammeRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListProgrammeVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/ListProgrammeVersions',
+            regulars_dot_members_dot_v1_dot_members__pb2.ListProgrammeVersionsRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.ListProgrammeVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutEarningRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/PutEarningRule',
+            regulars_dot_members_dot_v1_dot_members__pb2.PutEarningRuleRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteEarningRule(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/DeleteEarningRule',
+            regulars_dot_members_dot_v1_dot_members__pb2.DeleteEarningRuleRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.ProgrammeVersion.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PreviewEarning(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/PreviewEarning',
+            regulars_dot_members_dot_v1_dot_members__pb2.PreviewEarningRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.EarningPreview.FromString,
             options,
             channel_credentials,
             insecure,

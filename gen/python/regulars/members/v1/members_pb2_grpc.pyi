@@ -125,6 +125,26 @@ class MembersServiceStub:
     """How many members match, and a sample of them."""
     StreamSegmentMembers: _grpc.UnaryStreamMultiCallable[_members_pb2.StreamSegmentMembersRequest, _members_pb2.SegmentMember]
     """Every matching member id, streamed: audiences of a million never sit in memory."""
+    GetProgramme: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetProgrammeRequest, _members_pb2.ProgrammeVersion]
+    """The tenant's loyalty programme: tier ladder, points earning, birthday, expiry, dormancy,
+    time zone, and earning rules on top of the base rate. Every change makes a new version
+    (who, when) and emits programme_changed; a purchase records the version it was scored
+    under, so a refund reverses what was earned then. A tenant that never changed its
+    programme runs the defaults, as version 0.
+    """
+    UpdateProgramme: _grpc.UnaryUnaryMultiCallable[_members_pb2.UpdateProgrammeRequest, _members_pb2.ProgrammeVersion]
+    """Replaces the sections present in the request (absent sections stay as they are).
+    FAILED_PRECONDITION when `expected_version` is set and is no longer the current version;
+    INVALID_ARGUMENT naming the field (e.g. "ladder.tiers[1].min_trailing_spend").
+    """
+    ListProgrammeVersions: _grpc.UnaryUnaryMultiCallable[_members_pb2.ListProgrammeVersionsRequest, _members_pb2.ListProgrammeVersionsResponse]
+    """Newest first."""
+    PutEarningRule: _grpc.UnaryUnaryMultiCallable[_members_pb2.PutEarningRuleRequest, _members_pb2.ProgrammeVersion]
+    """Adds an earning rule, or replaces the one with the same id: a new version."""
+    DeleteEarningRule: _grpc.UnaryUnaryMultiCallable[_members_pb2.DeleteEarningRuleRequest, _members_pb2.ProgrammeVersion]
+    """Removes an earning rule: a new version. NOT_FOUND when the programme has no such rule."""
+    PreviewEarning: _grpc.UnaryUnaryMultiCallable[_members_pb2.PreviewEarningRequest, _members_pb2.EarningPreview]
+    """What a cart would earn for this member now (or at `at`), share by share; changes nothing."""
 
 @_typing.type_check_only
 class MembersServiceAsyncStub(MembersServiceStub):
@@ -223,6 +243,26 @@ class MembersServiceAsyncStub(MembersServiceStub):
     """How many members match, and a sample of them."""
     StreamSegmentMembers: _aio.UnaryStreamMultiCallable[_members_pb2.StreamSegmentMembersRequest, _members_pb2.SegmentMember]  # type: ignore[assignment]
     """Every matching member id, streamed: audiences of a million never sit in memory."""
+    GetProgramme: _aio.UnaryUnaryMultiCallable[_members_pb2.GetProgrammeRequest, _members_pb2.ProgrammeVersion]  # type: ignore[assignment]
+    """The tenant's loyalty programme: tier ladder, points earning, birthday, expiry, dormancy,
+    time zone, and earning rules on top of the base rate. Every change makes a new version
+    (who, when) and emits programme_changed; a purchase records the version it was scored
+    under, so a refund reverses what was earned then. A tenant that never changed its
+    programme runs the defaults, as version 0.
+    """
+    UpdateProgramme: _aio.UnaryUnaryMultiCallable[_members_pb2.UpdateProgrammeRequest, _members_pb2.ProgrammeVersion]  # type: ignore[assignment]
+    """Replaces the sections present in the request (absent sections stay as they are).
+    FAILED_PRECONDITION when `expected_version` is set and is no longer the current version;
+    INVALID_ARGUMENT naming the field (e.g. "ladder.tiers[1].min_trailing_spend").
+    """
+    ListProgrammeVersions: _aio.UnaryUnaryMultiCallable[_members_pb2.ListProgrammeVersionsRequest, _members_pb2.ListProgrammeVersionsResponse]  # type: ignore[assignment]
+    """Newest first."""
+    PutEarningRule: _aio.UnaryUnaryMultiCallable[_members_pb2.PutEarningRuleRequest, _members_pb2.ProgrammeVersion]  # type: ignore[assignment]
+    """Adds an earning rule, or replaces the one with the same id: a new version."""
+    DeleteEarningRule: _aio.UnaryUnaryMultiCallable[_members_pb2.DeleteEarningRuleRequest, _members_pb2.ProgrammeVersion]  # type: ignore[assignment]
+    """Removes an earning rule: a new version. NOT_FOUND when the programme has no such rule."""
+    PreviewEarning: _aio.UnaryUnaryMultiCallable[_members_pb2.PreviewEarningRequest, _members_pb2.EarningPreview]  # type: ignore[assignment]
+    """What a cart would earn for this member now (or at `at`), share by share; changes nothing."""
 
 class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
     """The members service: who the customer is and who looks after them."""
@@ -486,5 +526,61 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_members_pb2.SegmentMember], _abc.AsyncIterator[_members_pb2.SegmentMember]]:
         """Every matching member id, streamed: audiences of a million never sit in memory."""
+
+    @_abc_1.abstractmethod
+    def GetProgramme(
+        self,
+        request: _members_pb2.GetProgrammeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.ProgrammeVersion, _abc.Awaitable[_members_pb2.ProgrammeVersion]]:
+        """The tenant's loyalty programme: tier ladder, points earning, birthday, expiry, dormancy,
+        time zone, and earning rules on top of the base rate. Every change makes a new version
+        (who, when) and emits programme_changed; a purchase records the version it was scored
+        under, so a refund reverses what was earned then. A tenant that never changed its
+        programme runs the defaults, as version 0.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateProgramme(
+        self,
+        request: _members_pb2.UpdateProgrammeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.ProgrammeVersion, _abc.Awaitable[_members_pb2.ProgrammeVersion]]:
+        """Replaces the sections present in the request (absent sections stay as they are).
+        FAILED_PRECONDITION when `expected_version` is set and is no longer the current version;
+        INVALID_ARGUMENT naming the field (e.g. "ladder.tiers[1].min_trailing_spend").
+        """
+
+    @_abc_1.abstractmethod
+    def ListProgrammeVersions(
+        self,
+        request: _members_pb2.ListProgrammeVersionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.ListProgrammeVersionsResponse, _abc.Awaitable[_members_pb2.ListProgrammeVersionsResponse]]:
+        """Newest first."""
+
+    @_abc_1.abstractmethod
+    def PutEarningRule(
+        self,
+        request: _members_pb2.PutEarningRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.ProgrammeVersion, _abc.Awaitable[_members_pb2.ProgrammeVersion]]:
+        """Adds an earning rule, or replaces the one with the same id: a new version."""
+
+    @_abc_1.abstractmethod
+    def DeleteEarningRule(
+        self,
+        request: _members_pb2.DeleteEarningRuleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.ProgrammeVersion, _abc.Awaitable[_members_pb2.ProgrammeVersion]]:
+        """Removes an earning rule: a new version. NOT_FOUND when the programme has no such rule."""
+
+    @_abc_1.abstractmethod
+    def PreviewEarning(
+        self,
+        request: _members_pb2.PreviewEarningRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.EarningPreview, _abc.Awaitable[_members_pb2.EarningPreview]]:
+        """What a cart would earn for this member now (or at `at`), share by share; changes nothing."""
 
 def add_MembersServiceServicer_to_server(servicer: MembersServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
