@@ -149,6 +149,7 @@ async def test_a_friday_to_sunday_rule_applies_on_saturday_in_the_tenants_zone_a
         saturday = await api.RecordPurchase(receipt(tenant, member, cart, SATURDAY))
         early_saturday = await api.RecordPurchase(receipt(tenant, member, cart, FRIDAY_UTC_SATURDAY_SHANGHAI))
         monday = await api.RecordPurchase(receipt(tenant, member, cart, MONDAY))
+        statement = await api.GetPoints(members_pb2.GetPointsRequest(tenant_id=tenant, member_id=member))
         with pytest.raises(grpc.aio.AioRpcError) as stale:
             await api.PutEarningRule(
                 members_pb2.PutEarningRuleRequest(
@@ -165,6 +166,9 @@ async def test_a_friday_to_sunday_rule_applies_on_saturday_in_the_tenants_zone_a
     assert (preview.points, preview.programme_version) == (250, 2)  # the till's preview agrees
     assert early_saturday.purchase.points_awarded == 250  # Friday in UTC, Saturday in Shanghai
     assert monday.purchase.points_awarded == 150
+    why = {e.source: [(s.source, s.points) for s in e.shares] for e in statement.entries}
+    assert why[f"purchase:{saturday.purchase.id}"] == [("base", 150), ("rule", 100)]  # the history says why
+    assert why[f"purchase:{monday.purchase.id}"] == [("base", 150)]
     assert stale.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 

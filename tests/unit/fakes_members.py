@@ -198,9 +198,11 @@ class FakeLedger:
         source: str,
         at: datetime,
         expires_at: datetime | None = None,
+        shares: tuple[pts.PointsShare, ...] = (),
     ) -> None:
         self.entries.setdefault(
-            (tenant_id, source), {"member_id": member_id, "delta": delta, "reason": reason, "at": at}
+            (tenant_id, source),
+            {"member_id": member_id, "delta": delta, "reason": reason, "at": at, "shares": shares},
         )
 
     async def adjust(

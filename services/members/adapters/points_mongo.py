@@ -56,12 +56,14 @@ class MongoPointsLedger:
         source: str,
         at: datetime,
         expires_at: datetime | None = None,
+        shares: tuple[pts.PointsShare, ...] = (),
     ) -> None:
         """Keyed by tenant and source (a receipt, a refund, a merge is one member's)."""
         entry_id = f"{tenant_id}:{source}"
-        await insert_once(
-            self._entries, _entry(entry_id, tenant_id, member_id, delta, reason, source, at, expires_at)
-        )
+        entry = _entry(entry_id, tenant_id, member_id, delta, reason, source, at, expires_at)
+        if shares:
+            entry["shares"] = [{"source": s.source, "rule_id": s.rule_id, "points": s.points} for s in shares]
+        await insert_once(self._entries, entry)
 
     async def adjust(
         self, tenant_id: str, member_id: str, reason: pts.EntryReason, source: str, decide: DecideAdjustment
@@ -152,7 +154,18 @@ class MongoPointsLedger:
             balance=int(member.get("points_balance", 0)),
             tier=member.get("tier", "") or "",
             entries=tuple(
-                pts.LedgerEntry(e["_id"], e["delta"], e["reason"], e["source"], e["at"]) for e in latest
+                pts.LedgerEntry(
+                    e["_id"],
+                    e["delta"],
+                    e["reason"],
+                    e["source"],
+                    e["at"],
+                    tuple(
+                        pts.PointsShare(s["source"], s["rule_id"], int(s["points"]))
+                        for s in e.get("shares") or ()
+                    ),
+                )
+                for e in latest
             ),
         )
 

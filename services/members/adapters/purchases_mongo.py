@@ -14,7 +14,8 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis.mongo import Document, find_for_tenant, insert_once
-from services.members.domain.purchases import Line, Payment, PointsShare, Purchase, RecordedPurchase
+from services.members.domain.points import PointsShare
+from services.members.domain.purchases import Line, Payment, Purchase, RecordedPurchase
 
 PURCHASES = "purchases"
 POINTS_ENTRIES = "points_entries"

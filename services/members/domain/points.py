@@ -163,12 +163,22 @@ def expiry_source(now: datetime) -> str:
 
 
 @dataclass(frozen=True)
+class PointsShare:
+    """One reason a purchase earned points: "base", "birthday" or "rule" (with the rule's id)."""
+
+    source: str
+    rule_id: str
+    points: int
+
+
+@dataclass(frozen=True)
 class LedgerEntry:
     id: str
     delta: int
     reason: str
     source: str
     at: datetime
+    shares: tuple[PointsShare, ...] = ()  # a purchase's: why it earned what it did
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from chassis.errors import FailedPrecondition, InvalidArgument
+from services.members.domain.points import PointsShare
 
 ID_MAX = 64
 TEXT_MAX = 64  # brand/category: the same limit segments put on "bought_brand", so any brand is targetable
@@ -43,15 +44,6 @@ class Payment:
 
     type: str
     amount: int  # minor units
-
-
-@dataclass(frozen=True)
-class PointsShare:
-    """One reason a purchase earned points: "base", "birthday" or "rule" (with the rule's id)."""
-
-    source: str
-    rule_id: str
-    points: int
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,14 @@ def segment(s: SavedSegment) -> members_pb2.Segment:
 def points(member_id: str, s: Statement) -> members_pb2.Points:
     reply = members_pb2.Points(member_id=member_id, balance=s.balance, tier=s.tier)
     for e in s.entries:
-        entry = reply.entries.add(id=e.id, delta=e.delta, reason=e.reason, source=e.source)
+        entry = reply.entries.add(
+            id=e.id,
+            delta=e.delta,
+            reason=e.reason,
+            source=e.source,
+            shares=[
+                members_pb2.PointsShare(source=s.source, rule_id=s.rule_id, points=s.points) for s in e.shares
+            ],
+        )
         entry.at.FromDatetime(e.at)
     return reply

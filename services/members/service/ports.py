@@ -177,6 +177,7 @@ class PointsLedger(Protocol):
         source: str,
         at: datetime,
         expires_at: datetime | None = None,
+        shares: tuple[pts.PointsShare, ...] = (),
     ) -> None:
         """The ledger entry of points moved on the member by another write (a purchase's
         earning, a refund's take-back, a merge's moves): once per source, however often called."""

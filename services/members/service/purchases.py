@@ -19,8 +19,9 @@ from chassis import logs
 from chassis.errors import InvalidArgument, NotFound
 from services.members.domain import earning, programme, spending
 from services.members.domain import points as pts
+from services.members.domain.points import PointsShare
 from services.members.domain.programme_versions import ProgrammeVersion
-from services.members.domain.purchases import Line, Payment, PointsShare, RecordedPurchase, parse_purchase
+from services.members.domain.purchases import Line, Payment, RecordedPurchase, parse_purchase
 from services.members.service import handlers
 from services.members.service.ports import (
     DirectoryRepository,
@@ -70,6 +71,7 @@ class PurchaseEffects:
                 source,
                 p.occurred_at,
                 expires_at=programme.expires_at(version.programme, p.occurred_at),
+                shares=recorded.shares,
             )
         change = spending.purchase_change(p, awarded, source, rule_points(recorded))
         now = self._clock()

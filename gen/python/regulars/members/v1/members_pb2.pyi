@@ -1072,12 +1072,17 @@ class PointsEntry(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     SOURCE_FIELD_NUMBER: _builtins.int
     AT_FIELD_NUMBER: _builtins.int
+    SHARES_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     delta: _builtins.int
     reason: _builtins.str
     source: _builtins.str
     @_builtins.property
     def at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def shares(self) -> _containers.RepeatedCompositeFieldContainer[Global___PointsShare]:
+        """For a purchase: why it earned what it did (base, birthday, each earning rule)."""
+
     def __init__(
         self,
         *,
@@ -1086,10 +1091,11 @@ class PointsEntry(_message.Message):
         reason: _builtins.str = ...,
         source: _builtins.str = ...,
         at: _timestamp_pb2.Timestamp | None = ...,
+        shares: _abc.Iterable[Global___PointsShare] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "delta", b"delta", "id", b"id", "reason", b"reason", "source", b"source"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "delta", b"delta", "id", b"id", "reason", b"reason", "shares", b"shares", "source", b"source"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
