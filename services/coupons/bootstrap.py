@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from regulars.coupons.v1 import coupons_pb2, coupons_pb2_grpc
-
 from chassis.runtime import Runtime, ServiceSpec, Subscription
 from services.coupons.adapters import coupons_mongo, events, rules_mongo, templates_mongo
 from services.coupons.adapters.audience_mongo import MongoAudience
 from services.coupons.adapters.jobs_mongo import MongoJobs
 from services.coupons.adapters.members_client import MembersClient
 from services.coupons.adapters.stock_mongo import MongoStockNumbers
-from services.coupons.entrypoints import consumer
+from services.coupons.entrypoints import index
 from services.coupons.entrypoints.grpc_servicer import CouponsServicer
 from services.coupons.entrypoints.workers import ExpiryWorker, ScheduleWorker
 from services.coupons.service.catalogue import Catalogue
-from services.coupons.service.housekeeping import Expiry
+from services.coupons.service.housekeeping import BudgetBook, Expiry
 from services.coupons.service.issuing import Issuer
 from services.coupons.service.jobs import JobRunner
 from services.coupons.service.rules import RuleEngine
@@ -24,7 +22,6 @@ from services.coupons.service.till import Till
 from services.coupons.service.wallet import Wallet
 from services.coupons.settings import CouponsSettings
 
-SERVICE_NAME = coupons_pb2.DESCRIPTOR.services_by_name["CouponsService"].full_name
 MEMBERS_TOPIC = "regulars.members.v1"
 
 
@@ -54,20 +51,19 @@ def wire(rt: Runtime) -> ServiceSpec:
         rules=rules,
         expiry=expiry,
     )
+    table = index.handlers(servicer, audience, till, wallet, rules)  # every command and event
     return ServiceSpec(
-        grpc_services=[
-            (SERVICE_NAME, lambda s: coupons_pb2_grpc.add_CouponsServiceServicer_to_server(servicer, s))
-        ],
+        grpc_services=[(table.name, table.register)],
         indexes=coupons_mongo.INDEXES | templates_mongo.INDEXES | rules_mongo.INDEXES,
         outbox_collections=[coupons_mongo.COUPONS],
         produces=[settings.topic(events.TOPIC)],
         subscription=Subscription(
             topics=[settings.topic(MEMBERS_TOPIC)],
-            handlers=consumer.subscriptions(audience, till, wallet, rules),
+            handlers=dict(table.events),
         ),
         background=[
             jobs.run,
-            ExpiryWorker(expiry, settings.expiry_poll_seconds).run,
+            ExpiryWorker(expiry, settings.expiry_poll_seconds, budget=BudgetBook(coupons, templates)).run,
             ScheduleWorker(rules).run,
         ],
     )

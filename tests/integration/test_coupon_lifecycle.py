@@ -162,6 +162,13 @@ async def test_a_refund_delivered_three_times_restores_the_coupon_and_budget_onc
             coupons_pb2.GetTemplateRequest(tenant_id=TENANT, template_id=template.id)
         )
         assert after.budget_used == 0
+        stored = mongo[f"{coupons_stack.namespace}regulars_coupons"]["templates"].find_one(
+            {"_id": template.id}
+        )
+        assert stored is not None
+        assert not stored.get("charging")  # the coupon took the charge over
+        assert not stored.get("budget_marks")
+        assert len(stored.get("returning") or {}) == 1  # the give-back, until the sweeper forgets it
         assert (await apis.coupon(code)).state == coupons_pb2.COUPON_STATE_AVAILABLE
         coupons_topic = f"{coupons_stack.namespace}regulars.coupons.v1"
         released = [

@@ -4,8 +4,12 @@ Each keeps the promise its port and its Mongo adapter document: a coupon's id, i
 tenant) and its places (stock number, member slot, period slot, per template) are unique, so
 an insert holding a taken one answers PLACE_TAKEN and one with a stored id EXISTS; every change
 of a coupon's state is guarded by the stored state it leaves and answers None when the guard
-fails; a budget charge is recorded once per key and never takes the used total past the
-budget; stock numbers are only a hint, and "sold out" only once every number is held.
+fails; a budget charge is in flight once per key and never takes the used total past the
+budget, and each mark is added or removed under the same conditions as in the adapter; stock
+numbers are only a hint, and "sold out" only once every number is held.
+
+`crash_at(name)` makes the next call of that port method raise `Crash` without applying it:
+a process that died just before that step.
 
 Every call first yields to the event loop, as a round trip to the store would, and then
 applies its change without another await (atomic, as the store's conditional update is), so
@@ -23,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from chassis.errors import NotFound
 from services.coupons.domain.audience import MemberView
+from services.coupons.domain.budget import Charging, GiveBack, InFlight, Returning
 from services.coupons.domain.coupons import Coupon, CouponState, Redemption, Source
 from services.coupons.domain.jobs import Job, JobState
 from services.coupons.domain.keys import Places, given_back
@@ -39,7 +44,7 @@ from services.coupons.domain.templates import (
 from services.coupons.domain.validity import Validity
 from services.coupons.service import ports
 from services.coupons.service.issuing import Issuer
-from services.coupons.service.ports import Added, Charge
+from services.coupons.service.ports import Added, Charge, Charged
 from services.coupons.service.till import Till
 from services.coupons.service.wallet import Wallet
 
@@ -47,6 +52,25 @@ from services.coupons.service.wallet import Wallet
 async def _round_trip() -> None:
     """Let other coroutines run, as a call to the store would."""
     await asyncio.sleep(0)
+
+
+class Crash(Exception):
+    """The process died before this step was written."""
+
+
+class Crashes:
+    """One-shot crash points by port method name."""
+
+    def __init__(self) -> None:
+        self._at: set[str] = set()
+
+    def crash_at(self, *names: str) -> None:
+        self._at.update(names)
+
+    def _step(self, name: str) -> None:
+        if name in self._at:
+            self._at.discard(name)
+            raise Crash(name)
 
 
 class Clock:
@@ -70,10 +94,11 @@ class StoredCoupon:
     expiring_warned: bool = False
 
 
-class FakeCoupons:
+class FakeCoupons(Crashes):
     """Coupons with their places and the events each announced (`events_of`)."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.stored: dict[tuple[str, str], StoredCoupon] = {}
         self.inserts = 0  # attempts, whatever they answered
 
@@ -198,9 +223,10 @@ class FakeCoupons:
         )
 
     async def redeem(self, c: Coupon, r: Redemption, checkout_id: str, now: datetime) -> Coupon | None:
+        self._step("redeem")
         return await self._change(
             c,
-            lambda s: _free_for(s.coupon, checkout_id, now),
+            lambda s: _free_for(s.coupon, checkout_id, now) and s.coupon.budget_to_return is None,
             lambda s: _set(s, "coupon_redeemed", state=CouponState.REDEEMED, redemption=r, **_UNLOCKED),
         )
 
@@ -237,15 +263,29 @@ class FakeCoupons:
         )
 
     async def restore(
-        self, c: Coupon, purchase_id: str, refund_id: str, usable_again: bool, at: datetime
+        self,
+        c: Coupon,
+        purchase_id: str,
+        refund_id: str,
+        usable_again: bool,
+        at: datetime,
+        owed: GiveBack | None = None,
     ) -> Coupon | None:
+        self._step("restore")
+
         def undo(s: StoredCoupon) -> None:
             assert s.coupon.redemption is not None
             redemption = replace(s.coupon.redemption, refunded_by=refund_id)
             if usable_again:
-                _set(s, "coupon_released", state=CouponState.AVAILABLE, redemption=redemption)
+                _set(
+                    s,
+                    "coupon_released",
+                    state=CouponState.AVAILABLE,
+                    redemption=redemption,
+                    budget_to_return=owed,
+                )
             else:
-                _set(s, redemption=redemption)
+                _set(s, redemption=redemption, budget_to_return=owed)
 
         return await self._change(
             c,
@@ -257,6 +297,23 @@ class FakeCoupons:
             ),
             undo,
         )
+
+    async def gave_back(self, c: Coupon, key: str, at: datetime) -> Coupon | None:
+        self._step("gave_back")
+        return await self._change(
+            c,
+            lambda s: s.coupon.budget_to_return is not None and s.coupon.budget_to_return.key == key,
+            lambda s: _set(s, budget_to_return=None, budget_returned_at=at),
+        )
+
+    async def owing_budget(self, since_before: datetime) -> list[Coupon]:
+        await _round_trip()
+        owing = [
+            s.coupon
+            for s in self.stored.values()
+            if s.coupon.budget_to_return is not None and s.coupon.budget_to_return.since <= since_before
+        ]
+        return sorted(owing, key=lambda c: c.budget_to_return.since if c.budget_to_return else NOW)[:500]
 
     async def mark_shared(self, c: Coupon, to_coupon_id: str) -> Coupon | None:
         return await self._change(
@@ -322,15 +379,23 @@ class _TemplateRecord:
     stays_spent_on_refund: bool
     budget_used: int = 0
     audience_ready: bool = False
-    budget_marks: dict[str, int] = field(default_factory=dict)
+    charging: dict[str, Charging] = field(default_factory=dict)
+    returning: dict[str, Returning] = field(default_factory=dict)
+    budget_marks: dict[str, int] = field(default_factory=dict)  # what older versions kept for ever
 
 
-class FakeTemplates:
+class FakeTemplates(Crashes):
     def __init__(self) -> None:
+        super().__init__()
         self.stored: dict[str, _TemplateRecord] = {}
 
     def budget_used(self, template_id: str) -> int:
         return self.stored[template_id].budget_used
+
+    def marks(self, template_id: str) -> tuple[list[Charging], list[Returning]]:
+        """The marks in flight on the template (charging, returning)."""
+        r = self.stored[template_id]
+        return list(r.charging.values()), list(r.returning.values())
 
     async def add(self, t: Template, stays_spent_on_refund: bool) -> None:
         await _round_trip()
@@ -373,30 +438,95 @@ class FakeTemplates:
         if r is not None:
             r.audience_ready = True
 
-    async def charge_budget(
-        self, tenant_id: str, template_id: str, budget: int, key: str, amount: int
-    ) -> Charge:
+    async def charge_budget(self, tenant_id: str, template_id: str, budget: int, mark: Charging) -> Charged:
         await _round_trip()
+        self._step("charge_budget")
         r = self._of(tenant_id, template_id)
         if r is None:
-            return Charge.REFUSED
-        if key in r.budget_marks:
-            return Charge.CHARGED_BEFORE  # a retry, or a call racing this one
-        if r.budget_used + amount > budget:
-            return Charge.REFUSED
-        r.budget_used += amount
-        r.budget_marks[key] = amount
-        return Charge.CHARGED
+            return Charged(Charge.REFUSED, None)
+        if mark.key in r.charging:
+            return Charged(Charge.CHARGED_BEFORE, r.charging[mark.key])  # a retry, or a racing call
+        if r.budget_used + mark.amount > budget:
+            return Charged(Charge.REFUSED, None)
+        r.budget_used += mark.amount
+        r.charging[mark.key] = mark
+        return Charged(Charge.CHARGED, mark)
 
-    async def refund_budget(self, tenant_id: str, template_id: str, key: str) -> None:
+    async def charge_taken(self, tenant_id: str, template_id: str, mark: Charging) -> None:
+        await _round_trip()
+        self._step("charge_taken")
+        r = self._of(tenant_id, template_id)
+        if r is not None and _same_charge(r.charging.get(mark.key), mark):
+            del r.charging[mark.key]
+
+    async def settle_charge(self, tenant_id: str, template_id: str, mark: Charging) -> bool:
+        await _round_trip()
+        self._step("settle_charge")
+        r = self._of(tenant_id, template_id)
+        if r is None or not _same_charge(r.charging.get(mark.key), mark):
+            return False
+        r.budget_used -= r.charging.pop(mark.key).amount
+        return True
+
+    async def give_back(
+        self, tenant_id: str, template_id: str, paid: Returning, charge_key: str, charge_id: str
+    ) -> bool:
+        await _round_trip()
+        self._step("give_back")
+        r = self._of(tenant_id, template_id)
+        if r is None or paid.key in r.returning:
+            return False
+        r.budget_used -= paid.amount
+        r.returning[paid.key] = paid
+        standing = r.charging.get(charge_key)
+        if charge_id and standing is not None and standing.charge_id == charge_id:
+            del r.charging[charge_key]
+        return True
+
+    async def forget_given_back(self, tenant_id: str, template_id: str, key: str) -> None:
+        await _round_trip()
+        self._step("forget_given_back")
+        r = self._of(tenant_id, template_id)
+        if r is not None:
+            r.returning.pop(key, None)
+
+    async def legacy_charge(self, tenant_id: str, template_id: str, key: str) -> int:
         await _round_trip()
         r = self._of(tenant_id, template_id)
-        if r is not None and key in r.budget_marks:
-            r.budget_used -= r.budget_marks.pop(key)
+        return r.budget_marks.get(key, 0) if r is not None else 0
+
+    async def give_back_legacy(self, tenant_id: str, template_id: str, key: str, amount: int) -> bool:
+        await _round_trip()
+        self._step("give_back_legacy")
+        r = self._of(tenant_id, template_id)
+        if r is None or r.budget_marks.get(key) != amount:
+            return False
+        r.budget_used -= r.budget_marks.pop(key)
+        return True
+
+    async def in_flight(self, before: datetime) -> list[InFlight]:
+        await _round_trip()
+        return [
+            InFlight(
+                r.template.tenant_id, r.template.id, tuple(r.charging.values()), tuple(r.returning.values())
+            )
+            for r in self.stored.values()
+            if any(
+                at <= before
+                for at in [m.at for m in r.charging.values()] + [m.at for m in r.returning.values()]
+            )
+        ][:500]
+
+    async def tidy_marks(self, tenant_id: str, template_id: str) -> None:
+        await _round_trip()  # the fake finds due marks by looking at them all
 
     def _of(self, tenant_id: str, template_id: str) -> _TemplateRecord | None:
         r = self.stored.get(template_id)
         return r if r is not None and r.template.tenant_id == tenant_id else None
+
+
+def _same_charge(standing: Charging | None, mark: Charging) -> bool:
+    return standing is not None and standing.charge_id == mark.charge_id
 
 
 def _stored(r: _TemplateRecord) -> StoredTemplate:

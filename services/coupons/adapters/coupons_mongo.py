@@ -5,6 +5,12 @@ slot; see domain/keys.py) are fields of the coupon with unique indexes, so the o
 that writes a coupon takes all of them or none. Every change of state is one conditional
 update whose filter is the state it leaves: atomic in the store, so tills, loops and
 replicas need no lock to agree on who won.
+
+A redemption records what it cost its template's budget (`redemption.budget_charged`, and the
+charge it took over); a restore records, in the same update, what the coupon then owes back
+(`budget_to_return`, with `budget_to_return_at` indexed so the sweeper finds debts a crash left),
+and a coupon owing one is not redeemed again until it is paid (`gave_back`, which also notes
+`budget_returned_at`). See domain/budget.py.
 """
 
 from __future__ import annotations
@@ -21,7 +27,8 @@ from chassis import outbox
 from chassis.cloudevents import Envelope
 from chassis.mongo import Document, find_for_tenant, retry_busy
 from services.coupons.adapters import events
-from services.coupons.adapters.documents import coupon_doc, coupon_from, redemption_doc
+from services.coupons.adapters.documents import coupon_doc, coupon_from, give_back_doc, redemption_doc
+from services.coupons.domain.budget import GiveBack
 from services.coupons.domain.coupons import Coupon, CouponState, Redemption
 from services.coupons.domain.keys import Places, given_back
 from services.coupons.service.ports import Added
@@ -42,6 +49,7 @@ INDEXES = {
             [*_T, ("member_id", ASCENDING), ("period_slot", ASCENDING)], name="period_limit", unique=True
         ),
         IndexModel([("state", ASCENDING), ("valid_until", ASCENDING)], name="expiry"),
+        IndexModel([("budget_to_return_at", ASCENDING)], name="budget_owed"),
     ],
 }
 
@@ -136,7 +144,7 @@ class MongoCoupons:
         redeemed = Coupon(**{**c.__dict__, "state": CouponState.REDEEMED, "redemption": r})
         return await self._change(
             c,
-            {"$or": _free_for(checkout_id, now)},
+            {"$or": _free_for(checkout_id, now), "budget_to_return": {"$exists": False}},
             {
                 "$set": {"state": CouponState.REDEEMED.value, "redemption": redemption_doc(r)},
                 "$unset": {"lock": ""},
@@ -169,10 +177,18 @@ class MongoCoupons:
         )
 
     async def restore(
-        self, c: Coupon, purchase_id: str, refund_id: str, usable_again: bool, at: datetime
+        self,
+        c: Coupon,
+        purchase_id: str,
+        refund_id: str,
+        usable_again: bool,
+        at: datetime,
+        owed: GiveBack | None = None,
     ) -> Coupon | None:
         """Undo the redemption of `purchase_id` once: usable again, or spent but marked refunded."""
         change: dict[str, Any] = {"$set": {"redemption.refunded_by": refund_id}}
+        if owed is not None:
+            change["$set"] |= {"budget_to_return": give_back_doc(owed), "budget_to_return_at": owed.since}
         announced: list[Envelope] = []
         if usable_again:
             change["$set"]["state"] = CouponState.AVAILABLE.value
@@ -187,6 +203,26 @@ class MongoCoupons:
             change,
             *announced,
         )
+
+    async def gave_back(self, c: Coupon, key: str, at: datetime) -> Coupon | None:
+        return await self._change(
+            c,
+            {"budget_to_return.key": key},
+            {
+                "$unset": {"budget_to_return": "", "budget_to_return_at": ""},
+                "$set": {"budget_returned_at": at},
+            },
+        )
+
+    async def owing_budget(self, since_before: datetime) -> list[Coupon]:
+        """Across tenants on purpose, like due_to_expire: a range on the budget_owed index."""
+        docs = (
+            await self._coupons.find({"budget_to_return_at": {"$lte": since_before}})
+            .sort("budget_to_return_at", ASCENDING)
+            .limit(500)
+            .to_list()
+        )
+        return [coupon_from(d) for d in docs]
 
     async def mark_shared(self, c: Coupon, to_coupon_id: str) -> Coupon | None:
         return await self._change(

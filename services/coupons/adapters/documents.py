@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from chassis.mongo import Document
+from services.coupons.domain.budget import GiveBack
 from services.coupons.domain.coupons import Coupon, CouponState, Redemption, Source
 from services.coupons.domain.keys import Places
 from services.coupons.domain.templates import (
@@ -167,11 +168,37 @@ def coupon_from(d: Document) -> Coupon:
         source_ref=d.get("source_ref", ""),
         checkout_id=(d.get("lock") or {}).get("checkout_id", ""),
         lock_expires_at=(d.get("lock") or {}).get("until"),
-        redemption=Redemption(**r) if r else None,
+        redemption=redemption_from(r) if r else None,
         shared_to=d.get("shared_to", ""),
         shared_from=d.get("shared_from", ""),
+        budget_to_return=give_back_from(d["budget_to_return"]) if d.get("budget_to_return") else None,
+        budget_returned_at=d.get("budget_returned_at"),
     )
 
 
 def redemption_doc(r: Redemption) -> dict[str, Any]:
     return asdict(r)
+
+
+def redemption_from(d: Document) -> Redemption:
+    """Redemptions stored before budget_charged was kept read as having charged nothing."""
+    return Redemption(
+        receipt_no=d["receipt_no"],
+        store_id=d["store_id"],
+        staff_id=d["staff_id"],
+        discount=d["discount"],
+        receipt_total=d["receipt_total"],
+        purchase_id=d["purchase_id"],
+        at=d["at"],
+        refunded_by=d.get("refunded_by", ""),
+        budget_charged=int(d.get("budget_charged", 0)),
+        budget_charge_id=d.get("budget_charge_id", ""),
+    )
+
+
+def give_back_doc(g: GiveBack) -> Document:
+    return asdict(g)
+
+
+def give_back_from(d: Document) -> GiveBack:
+    return GiveBack(d["key"], int(d["amount"]), d["since"], bool(d.get("legacy")))

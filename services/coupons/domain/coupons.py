@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from chassis.errors import FailedPrecondition, InvalidArgument
+from services.coupons.domain.budget import GiveBack
 from services.coupons.domain.templates import Terms
 
 LOCK_DEFAULT = timedelta(minutes=5)
@@ -60,6 +61,8 @@ class Redemption:
     purchase_id: str
     at: datetime
     refunded_by: str = ""  # the refund that undid it (the coupon may be usable again)
+    budget_charged: int = 0  # what it cost its template's budget (0: no budget, or an older record)
+    budget_charge_id: str = ""  # the template's charge this redemption took over (domain/budget.py)
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,8 @@ class Coupon:
     redemption: Redemption | None = None
     shared_to: str = ""
     shared_from: str = ""
+    budget_to_return: GiveBack | None = None  # a refund's give-back not yet paid to the template
+    budget_returned_at: datetime | None = None  # when the latest give-back was paid
 
     @property
     def template_id(self) -> str:

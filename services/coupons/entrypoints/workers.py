@@ -1,4 +1,5 @@
-"""Background loops of the coupons service: expiry every minute, scheduled rules every day."""
+"""Background loops of the coupons service: expiry and the budget's sweep every minute, scheduled
+rules every day."""
 
 from __future__ import annotations
 
@@ -7,19 +8,26 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 from chassis import logs
-from services.coupons.service.housekeeping import Expiry
+from services.coupons.service.housekeeping import BudgetBook, Expiry
 from services.coupons.service.rules import RuleEngine
 
 log = logs.get(__name__)
 
 
 class ExpiryWorker:
+    """Expiry, then the budget's sweep (on the real clock, never a time a caller chose)."""
+
     def __init__(
-        self, expiry: Expiry, poll_seconds: float, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self,
+        expiry: Expiry,
+        poll_seconds: float,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        budget: BudgetBook | None = None,
     ) -> None:
         self._expiry = expiry
         self._poll_seconds = poll_seconds
         self._clock = clock
+        self._budget = budget
 
     async def run(self) -> None:
         while True:
@@ -31,6 +39,15 @@ class ExpiryWorker:
                 raise
             except Exception as exc:
                 log.warning("expiry pass failed", error=repr(exc))
+            if self._budget is not None:
+                try:
+                    swept = await self._budget.sweep()
+                    if swept:
+                        log.info("budget sweep", **vars(swept))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.warning("budget sweep failed", error=repr(exc))
             await asyncio.sleep(self._poll_seconds)
 
 

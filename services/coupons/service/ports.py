@@ -8,11 +8,13 @@ changed coupon, or None when its guard failed (the coupon changed meanwhile).
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any, Protocol
 
 from services.coupons.domain.audience import MemberView
+from services.coupons.domain.budget import Charging, GiveBack, InFlight, Returning
 from services.coupons.domain.coupons import Coupon, Redemption
 from services.coupons.domain.jobs import Job, JobState
 from services.coupons.domain.keys import Places
@@ -34,6 +36,14 @@ class Charge(Enum):
     CHARGED = "charged"  # now, by this call
     CHARGED_BEFORE = "charged_before"  # under this key by an earlier call (a retry, or one racing it)
     REFUSED = "refused"  # it would pass the budget
+
+
+@dataclass(frozen=True)
+class Charged:
+    """A charge's answer, with the charge now standing under its key (None when refused)."""
+
+    outcome: Charge
+    standing: Charging | None  # CHARGED: the one asked for; CHARGED_BEFORE: the one found in flight
 
 
 class CouponRepository(Protocol):
@@ -72,7 +82,8 @@ class CouponRepository(Protocol):
         """Lock for `checkout_id` until `until` (from available, its own or a timed-out lock)."""
 
     async def redeem(self, c: Coupon, r: Redemption, checkout_id: str, now: datetime) -> Coupon | None:
-        """Redeemed with coupon_redeemed (from available, this checkout's or a timed-out lock)."""
+        """Redeemed with coupon_redeemed (from available, this checkout's or a timed-out lock), and
+        with no give-back still owed by an earlier refund."""
 
     async def attach_purchase(self, c: Coupon, purchase_id: str) -> Coupon | None:
         """Name the purchase of a redemption the till made before members recorded the receipt."""
@@ -84,9 +95,22 @@ class CouponRepository(Protocol):
         """Available again with coupon_released, when locked by `checkout_id`."""
 
     async def restore(
-        self, c: Coupon, purchase_id: str, refund_id: str, usable_again: bool, at: datetime
+        self,
+        c: Coupon,
+        purchase_id: str,
+        refund_id: str,
+        usable_again: bool,
+        at: datetime,
+        owed: GiveBack | None = None,
     ) -> Coupon | None:
-        """Undo the redemption of `purchase_id` once: usable again, or spent but marked refunded."""
+        """Undo the redemption of `purchase_id` once: usable again, or spent but marked refunded;
+        in the same write, the coupon owes `owed` back to its template's budget."""
+
+    async def gave_back(self, c: Coupon, key: str, at: datetime) -> Coupon | None:
+        """The give-back under `key` is paid: the coupon owes nothing (when it still owed that one)."""
+
+    async def owing_budget(self, since_before: datetime) -> list[Coupon]:
+        """Coupons of every tenant owing a give-back since before `since_before` (at most 500)."""
 
     async def mark_shared(self, c: Coupon, to_coupon_id: str) -> Coupon | None:
         """Shared to the friend's coupon `to_coupon_id`, when still available and the holder's."""
@@ -99,7 +123,12 @@ class CouponRepository(Protocol):
 
 
 class TemplateRepository(Protocol):
-    """Templates, and the budget of discount each may give (charged once per redemption)."""
+    """Templates, and the budget of discount each may give (charged once per redemption).
+
+    The budget's writes are each one update of the template, conditional on its marks
+    (domain/budget.py): a `Charging` mark per charge not yet taken over by its coupon, a
+    `Returning` mark per give-back not yet forgotten, and nothing once both sides agree.
+    """
 
     async def add(self, t: Template, stays_spent_on_refund: bool) -> None:
         """Store it (idempotent on its id) with no budget used and its audience not ready."""
@@ -118,13 +147,37 @@ class TemplateRepository(Protocol):
 
     async def set_audience_ready(self, tenant_id: str, template_id: str) -> None: ...
 
-    async def charge_budget(
-        self, tenant_id: str, template_id: str, budget: int, key: str, amount: int
-    ) -> Charge:
-        """Record `amount` of discount under `key`, unless it would pass the budget."""
+    async def charge_budget(self, tenant_id: str, template_id: str, budget: int, mark: Charging) -> Charged:
+        """Add `mark.amount` to the budget used, with `mark` in flight, unless it would pass the
+        budget or a charge is already in flight under `mark.key` (CHARGED_BEFORE, that one)."""
 
-    async def refund_budget(self, tenant_id: str, template_id: str, key: str) -> None:
-        """Give back the discount charged under `key`, once."""
+    async def charge_taken(self, tenant_id: str, template_id: str, mark: Charging) -> None:
+        """The coupon took the charge over: drop its mark (the amount stays used)."""
+
+    async def settle_charge(self, tenant_id: str, template_id: str, mark: Charging) -> bool:
+        """No coupon took the charge over: give its amount back and drop its mark, once."""
+
+    async def give_back(
+        self, tenant_id: str, template_id: str, paid: Returning, charge_key: str, charge_id: str
+    ) -> bool:
+        """Take `paid.amount` off the budget used, once per `paid.key` (True: now), leaving `paid`
+        in flight; in the same write, the mark of the charge the refunded redemption took over
+        (`charge_id` under `charge_key`) is dropped if its coupon write crashed before doing so."""
+
+    async def forget_given_back(self, tenant_id: str, template_id: str, key: str) -> None:
+        """Drop the Returning mark under `key`."""
+
+    async def legacy_charge(self, tenant_id: str, template_id: str, key: str) -> int:
+        """What an older redemption left charged under `key` on the template (0 when nothing)."""
+
+    async def give_back_legacy(self, tenant_id: str, template_id: str, key: str, amount: int) -> bool:
+        """Give back the older charge under `key` and drop it, once."""
+
+    async def in_flight(self, before: datetime) -> list[InFlight]:
+        """Templates of every tenant that may hold marks from before `before` (at most 500)."""
+
+    async def tidy_marks(self, tenant_id: str, template_id: str) -> None:
+        """After settling: let `in_flight` find the template again only when its oldest mark is due."""
 
 
 class StockNumbers(Protocol):

@@ -3,6 +3,11 @@
 Each change is one conditional update from the state it leaves (atomic in the store), so of
 100 tills redeeming one coupon at once — on any number of replicas — exactly one wins; a retried redemption
 (same receipt) gets the same answer; a refund delivered three times restores once.
+
+A template's budget is charged before the coupon is written and the coupon then takes the
+charge over; a refund writes the give-back it owes on the coupon with the restore, then pays
+it (service/housekeeping.py: why each is exactly once whatever crashes). Nothing is undone in
+process: a charge whose coupon write did not happen is settled by the sweeper.
 """
 
 from __future__ import annotations
@@ -11,14 +16,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from chassis.errors import FailedPrecondition, InvalidArgument, NotFound
+from ulid import ULID
+
+from chassis.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from services.coupons.domain import coupons as rules
+from services.coupons.domain.budget import GRACE, HOLD, Charging, GiveBack, give_back_key
 from services.coupons.domain.codes import normalise_code
 from services.coupons.domain.coupons import Coupon, CouponState, Redemption
 from services.coupons.domain.discounts import Cart, CartLine, Decision, Reason, check_window, compute
 from services.coupons.domain.keys import budget_key
 from services.coupons.domain.stacking import Candidate, Suggestion, suggest
 from services.coupons.domain.templates import MAX_MONEY
+from services.coupons.service.housekeeping import BudgetBook
 from services.coupons.service.ports import Charge, CouponRepository, TemplateRepository
 
 
@@ -38,6 +47,7 @@ class Till:
         self._coupons = coupons
         self._templates = templates
         self._clock = clock
+        self._budget = BudgetBook(coupons, templates, clock)
 
     async def by_code(self, tenant_id: str, code: str) -> Coupon:
         coupon = await self._coupons.by_code(tenant_id, normalise_code(code))
@@ -110,19 +120,15 @@ class Till:
         now = self._clock()
         c = await self._current(found)
         if rules.check_redeemable(c, receipt_no, checkout_id, store_id, now):
+            await self._charge_taken(c)  # in case the first attempt died before dropping its mark
             if purchase_id and c.redemption and not c.redemption.purchase_id:
                 return await self._coupons.attach_purchase(c, purchase_id) or c
             return c  # the same receipt again: a retry
+        if c.budget_to_return is not None:  # a refund's give-back a crash left owed: pay it first
+            c = await self._paid(c, now)
         found_template = await self._templates.get(tenant_id, c.template_id)
         budget = found_template.template.limits.budget if found_template else 0
-        key = budget_key(c.id, receipt_no)
-        charged = (
-            await self._templates.charge_budget(tenant_id, c.template_id, budget, key, discount)
-            if budget
-            else None
-        )
-        if charged is Charge.REFUSED:
-            raise FailedPrecondition("this campaign's discount budget is used up")
+        charge = await self._charge(c, budget, receipt_no, discount, now) if budget else None
         redemption = Redemption(
             receipt_no,
             store_id,
@@ -131,16 +137,55 @@ class Till:
             receipt_total,
             purchase_id.strip()[:160],
             now,
+            budget_charged=charge.amount if charge else 0,
+            budget_charge_id=charge.charge_id if charge else "",
         )
+        if charge is not None and self._clock() - charge.at >= HOLD:
+            raise Unavailable("the redemption took too long; try again")  # the sweeper settles the charge
         redeemed = await self._coupons.redeem(c, redemption, checkout_id, now)
         if redeemed is not None:
+            if charge is not None:  # the coupon holds the charge now: the template's mark goes
+                await self._templates.charge_taken(tenant_id, c.template_id, charge)
             return redeemed
         now_stored = await self._current(await self.by_code(tenant_id, code))
-        if now_stored.redemption is not None and now_stored.redemption.receipt_no == receipt_no:
+        r = now_stored.redemption
+        if r is not None and r.receipt_no == receipt_no:
+            await self._charge_taken(now_stored)
             return now_stored  # the same receipt redeemed it meanwhile (a retry racing this one)
-        if charged is Charge.CHARGED:  # our own charge, for a redemption that did not happen
-            await self._templates.refund_budget(tenant_id, c.template_id, key)
+        # Our charge, if no coupon took it over, is left to the sweeper: it settles it, once,
+        # when no retry of this receipt can take it over any more (GRACE).
         raise FailedPrecondition("the coupon changed meanwhile; try again")
+
+    async def _charge(
+        self, c: Coupon, budget: int, receipt_no: str, discount: int, now: datetime
+    ) -> Charging:
+        """The charge this redemption will take over: charged now, or one in flight for the same
+        receipt (a retry racing it) recent enough to be taken over (HOLD)."""
+        mark = Charging(c.id, receipt_no, discount, now, str(ULID()))
+        for _ in range(2):
+            charged = await self._templates.charge_budget(c.tenant_id, c.template_id, budget, mark)
+            if charged.outcome is Charge.REFUSED or charged.standing is None:
+                raise FailedPrecondition("this campaign's discount budget is used up")
+            standing = charged.standing
+            age = self._clock() - standing.at
+            if charged.outcome is Charge.CHARGED or age < HOLD:
+                return standing
+            if age < GRACE:
+                raise Unavailable("an earlier attempt at this redemption is being settled; try again shortly")
+            await self._budget.settle_charge(c.tenant_id, c.template_id, standing)  # abandoned: settle it
+        raise Unavailable("the budget is busy; try again")
+
+    async def _charge_taken(self, c: Coupon) -> None:
+        r = c.redemption
+        if r is not None and r.budget_charge_id:
+            mark = Charging(c.id, r.receipt_no, r.budget_charged, r.at, r.budget_charge_id)
+            await self._templates.charge_taken(c.tenant_id, c.template_id, mark)
+
+    async def _paid(self, c: Coupon, read_at: datetime) -> Coupon:
+        done = await self._budget.complete_give_back(c, read_at)
+        if done is None:
+            raise Unavailable("the coupon's budget is being settled; try again")
+        return done
 
     async def release(self, tenant_id: str, code: str, checkout_id: str) -> Coupon:
         checkout_id = rules.receipt("checkout_id", checkout_id)
@@ -199,9 +244,10 @@ class Till:
         """Undo the coupon's redemption by this purchase, once: True when it was undone now.
 
         The coupon is usable again if still valid, unless its template says coupons stay
-        spent; the template's budget gets the discount back; a coupon that stays spent frees
-        the member's limit slot, so the member may claim another. Each step is idempotent, so
-        a redelivered event repeats them harmlessly.
+        spent; the template's budget gets back what the redemption cost it (the restore records
+        the debt, then it is paid: a redelivery finishes a debt a crash left, the sweeper too); a
+        coupon that stays spent frees the member's limit slot, so the member may claim another.
+        Each step is idempotent, so a redelivered event repeats them harmlessly.
         """
         try:
             c = await self.by_code(tenant_id, code)
@@ -213,13 +259,26 @@ class Till:
         stays_spent = bool(found_template and found_template.stays_spent_on_refund)
         now = self._clock()
         usable = not stays_spent and now < c.valid_until
-        restored = await self._coupons.restore(c, purchase_id, refund_id, usable, now)
-        await self._templates.refund_budget(
-            tenant_id, c.template_id, budget_key(c.id, c.redemption.receipt_no)
-        )
+        owed = await self._owed(c, c.redemption, now)
+        restored = await self._coupons.restore(c, purchase_id, refund_id, usable, now, owed)
+        if restored is not None:
+            await self._paid(restored, now)
+        else:  # a replay, or a racing delivery: a crash may have left the debt owed
+            read_at = self._clock()
+            await self._paid(await self._current(c), read_at)
         if not usable:
             await self._coupons.give_back_member_place(c)
         return restored is not None
+
+    async def _owed(self, c: Coupon, r: Redemption, now: datetime) -> GiveBack | None:
+        """What undoing redemption `r` owes the template's budget: what the coupon recorded, or
+        for a redemption from before coupons recorded it, the mark it left on the template."""
+        if r.budget_charge_id:
+            key = give_back_key(c.id, r.budget_charge_id)
+            return GiveBack(key, r.budget_charged, now) if r.budget_charged else None
+        legacy = budget_key(c.id, r.receipt_no)
+        amount = await self._templates.legacy_charge(c.tenant_id, c.template_id, legacy)
+        return GiveBack(legacy, amount, now, legacy=True) if amount else None
 
     async def _current(self, c: Coupon) -> Coupon:
         fresh = await self._coupons.get(c.tenant_id, c.id)
