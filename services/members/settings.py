@@ -11,6 +11,3 @@ class MembersSettings(ServiceSettings):
     default_phone_region: str = Field(
         default="CN", pattern=r"^[A-Z]{2}$", description="Region of a phone number given without +country"
     )
-    dormant_days: tuple[int, ...] = Field(
-        default=(30, 60, 90), description="Days without a purchase after which member_dormant is announced"
-    )

@@ -36,7 +36,6 @@ from services.members.domain.tiers import (
     trailing_spend,
     window_months,
 )
-from services.members.settings import MembersSettings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -65,7 +64,7 @@ def test_the_default_programme_is_todays_behaviour() -> None:
     assert p.points == PointsRules(1, 100, Rounding.FLOOR, frozenset(), Basis.PAID)
     assert p.birthday == BirthdayRules(2, BirthdayWindow.DAY)
     assert p.expiry == YearlyExpiry(1, 1, 2)
-    assert p.dormant_days == DEFAULT_DORMANT_DAYS == MembersSettings.model_fields["dormant_days"].default
+    assert p.dormant_days == DEFAULT_DORMANT_DAYS == (30, 60, 90)
     assert p.time_zone == "UTC"  # the calendar, the spend months and the birthday check use UTC today
 
 
