@@ -207,3 +207,34 @@ def test_points_are_doubled_on_the_members_birthday(stack: Stack) -> None:
         member = api.EnrollMember(request).member
         reply = api.RecordPurchase(purchase_request(member.id, "R-BDAY", paid=50_000))
     assert reply.purchase.points_awarded == 1_000  # ¥500 paid, doubled
+
+
+async def test_a_members_activity_counts_their_purchases_overall_and_at_a_store(stack: Stack) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{stack.ports['members']}") as channel:
+        api: Any = members_pb2_grpc.MembersServiceStub(channel)
+        enrolled = await api.EnrollMember(
+            members_pb2.EnrollMemberRequest(tenant_id=TENANT, phone="+8613912349876", name="Qin")
+        )
+        member = enrolled.member.id
+        for receipt, store in (("A-1", "sh-01"), ("A-2", "sh-01"), ("A-3", "bj-02")):
+            request = purchase_request(member, receipt)
+            request.store_id = store
+            await api.RecordPurchase(request)
+        here = await api.GetMemberActivity(
+            members_pb2.GetMemberActivityRequest(tenant_id=TENANT, member_id=member, store_id="sh-01")
+        )
+        elsewhere = await api.GetMemberActivity(
+            members_pb2.GetMemberActivityRequest(tenant_id=TENANT, member_id=member, store_id="gz-03")
+        )
+        with pytest.raises(grpc.aio.AioRpcError) as unknown:
+            await api.GetMemberActivity(
+                members_pb2.GetMemberActivityRequest(
+                    tenant_id="another-tenant", member_id=member, store_id="sh-01"
+                )
+            )
+
+    assert (here.purchase_count, here.purchases_at_store, here.blacklisted) == (3, 2, False)
+    assert elsewhere.purchases_at_store == 0
+    joined = enrolled.member.registered_at.ToDatetime(tzinfo=UTC)
+    assert abs(here.registered_at.ToDatetime(tzinfo=UTC) - joined).total_seconds() < 0.001  # stored in ms
+    assert unknown.value.code() == grpc.StatusCode.NOT_FOUND  # another tenant's member is nobody

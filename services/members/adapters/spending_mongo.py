@@ -23,7 +23,7 @@ from chassis.mongo import Document, update_versioned
 from services.members.adapters import events
 from services.members.adapters.mongo import MEMBERS, from_doc, in_tenants
 from services.members.domain import earning, spending
-from services.members.domain.model import Member, Referrer
+from services.members.domain.model import Activity, Member, Referrer
 from services.members.domain.programme_versions import Tenants
 from services.members.service.ports import Applied, Judge
 
@@ -109,6 +109,21 @@ class MongoMemberSpending:
             birthday=(birthday[0], birthday[1]) if birthday else None,
             first_purchase_in_store=store_purchases(doc, store_id) == 0,
             rule_points_given=rule_points(doc),
+        )
+
+    async def activity(self, tenant_id: str, member_id: str, store_id: str) -> Activity | None:
+        seen = {"registered_at": 1, "stats": 1, "blacklist": 1}
+        doc = await self._members.find_one({"_id": member_id, "tenant_id": tenant_id}, seen)
+        if doc is None:
+            return None
+        stats: Document = doc.get("stats") or {}
+        return Activity(
+            member_id=member_id,
+            registered_at=doc["registered_at"],
+            purchase_count=int(stats.get("purchase_count", 0)),
+            purchases_at_store=store_purchases(doc, store_id) if store_id else 0,
+            last_purchase_at=stats.get("last_purchase_at"),
+            blacklisted=bool((doc.get("blacklist") or {}).get("reason")),
         )
 
     def above(self, lowest_tier: str, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:

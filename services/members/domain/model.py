@@ -230,3 +230,16 @@ def _bounded(field_name: str, value: str, limit: int) -> str:
     if len(value) > limit:
         raise InvalidArgument(field_name, f"{field_name} is longer than {limit} characters")
     return value
+
+
+@dataclass(frozen=True)
+class Activity:
+    """How long someone has been a member and how often they bought: what a reviewer's risk is
+    weighed on (feedback asks)."""
+
+    member_id: str
+    registered_at: datetime
+    purchase_count: int
+    purchases_at_store: int
+    last_purchase_at: datetime | None
+    blacklisted: bool

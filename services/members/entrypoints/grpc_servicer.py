@@ -145,6 +145,14 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
         member = await handlers.get_member(request.tenant_id, request.member_id, self._repo)
         return pb.member(await handlers.with_current_owner(member, self._directory))
 
+    async def GetMemberActivity(
+        self, request: members_pb2.GetMemberActivityRequest, context: Context
+    ) -> members_pb2.MemberActivity:
+        found = await self._history.activity(request.tenant_id, request.member_id, request.store_id.strip())
+        if found is None:
+            raise NotFound(f"member {request.member_id} not found")
+        return pb.activity(found)
+
     async def UpdateProfile(
         self, request: members_pb2.UpdateProfileRequest, context: Context
     ) -> members_pb2.Member:

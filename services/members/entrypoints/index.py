@@ -22,6 +22,7 @@ def handlers(s: MembersServicer, refunds: Refunds) -> Handlers:
             # Enrolment and finding a member
             "EnrollMember": s.EnrollMember,
             "GetMember": s.GetMember,
+            "GetMemberActivity": s.GetMemberActivity,
             "FindMemberByPhone": s.FindMemberByPhone,
             "FindMemberByOpenid": s.FindMemberByOpenid,
             "GetReferralCode": s.GetReferralCode,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from regulars.members.v1 import members_pb2
 
 from services.members.domain.directory import Handover, Role, Staff, StaffStatus, Store
-from services.members.domain.model import Member
+from services.members.domain.model import Activity, Member
 from services.members.domain.points import Statement
 from services.members.service.ports import SavedSegment
 
@@ -98,4 +98,17 @@ def points(member_id: str, s: Statement) -> members_pb2.Points:
             ],
         )
         entry.at.FromDatetime(e.at)
+    return reply
+
+
+def activity(a: Activity) -> members_pb2.MemberActivity:
+    reply = members_pb2.MemberActivity(
+        member_id=a.member_id,
+        purchase_count=a.purchase_count,
+        purchases_at_store=a.purchases_at_store,
+        blacklisted=a.blacklisted,
+    )
+    reply.registered_at.FromDatetime(a.registered_at)
+    if a.last_purchase_at is not None:
+        reply.last_purchase_at.FromDatetime(a.last_purchase_at)
     return reply

@@ -12,7 +12,7 @@ from services.members.domain import points as pts
 from services.members.domain.calendar import DormantWindow, Notice
 from services.members.domain.directory import Handover, Staff, Store
 from services.members.domain.merge import Duplicate, Fold, Merged, Survivor
-from services.members.domain.model import Member
+from services.members.domain.model import Activity, Member
 from services.members.domain.privacy import Erasure
 from services.members.domain.programme_versions import ProgrammeVersion, Tenants
 from services.members.domain.purchases import Purchase, RecordedPurchase
@@ -149,6 +149,8 @@ class MemberHistory(Protocol):
         """The member, and what scoring a purchase in `store_id` needs to know of them (tier,
         birthday, whether they bought in that store before, what each capped rule gave them),
         in one read; None when there is no such member."""
+
+    async def activity(self, tenant_id: str, member_id: str, store_id: str) -> Activity | None: ...
 
 
 class PurchaseRepository(Protocol):

@@ -2393,3 +2393,65 @@ class EarningPreview(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EarningPreview: _TypeAlias = EarningPreview  # noqa: Y015
+
+@_typing.final
+class GetMemberActivityRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetMemberActivityRequest: _TypeAlias = GetMemberActivityRequest  # noqa: Y015
+
+@_typing.final
+class MemberActivity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    REGISTERED_AT_FIELD_NUMBER: _builtins.int
+    PURCHASE_COUNT_FIELD_NUMBER: _builtins.int
+    PURCHASES_AT_STORE_FIELD_NUMBER: _builtins.int
+    LAST_PURCHASE_AT_FIELD_NUMBER: _builtins.int
+    BLACKLISTED_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    purchase_count: _builtins.int
+    purchases_at_store: _builtins.int
+    """Purchases at `store_id` (counted from the store statistics, kept since programmes came)."""
+    blacklisted: _builtins.bool
+    @_builtins.property
+    def registered_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def last_purchase_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        registered_at: _timestamp_pb2.Timestamp | None = ...,
+        purchase_count: _builtins.int = ...,
+        purchases_at_store: _builtins.int = ...,
+        last_purchase_at: _timestamp_pb2.Timestamp | None = ...,
+        blacklisted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["last_purchase_at", b"last_purchase_at", "registered_at", b"registered_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklisted", b"blacklisted", "last_purchase_at", b"last_purchase_at", "member_id", b"member_id", "purchase_count", b"purchase_count", "purchases_at_store", b"purchases_at_store", "registered_at", b"registered_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MemberActivity: _TypeAlias = MemberActivity  # noqa: Y015

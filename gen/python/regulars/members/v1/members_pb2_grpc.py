@@ -45,6 +45,11 @@ class MembersServiceStub:
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetMemberRequest.SerializeToString,
                 response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
                 _registered_method=True)
+        self.GetMemberActivity = channel.unary_unary(
+                '/regulars.members.v1.MembersService/GetMemberActivity',
+                request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.GetMemberActivityRequest.SerializeToString,
+                response_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.MemberActivity.FromString,
+                _registered_method=True)
         self.FindMemberByPhone = channel.unary_unary(
                 '/regulars.members.v1.MembersService/FindMemberByPhone',
                 request_serializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.SerializeToString,
@@ -223,6 +228,14 @@ class MembersServiceServicer:
 
     def GetMember(self, request, context):
         """NOT_FOUND when the member does not exist in that tenant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMemberActivity(self, request, context):
+        """How long the member has been one and how often they bought (overall and at `store_id`):
+        what feedback weighs a reviewer's risk on. NOT_FOUND when the member does not exist.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -492,6 +505,11 @@ def add_MembersServiceServicer_to_server(servicer, server):
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetMemberRequest.FromString,
                     response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.Member.SerializeToString,
             ),
+            'GetMemberActivity': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMemberActivity,
+                    request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.GetMemberActivityRequest.FromString,
+                    response_serializer=regulars_dot_members_dot_v1_dot_members__pb2.MemberActivity.SerializeToString,
+            ),
             'FindMemberByPhone': grpc.unary_unary_rpc_method_handler(
                     servicer.FindMemberByPhone,
                     request_deserializer=regulars_dot_members_dot_v1_dot_members__pb2.FindMemberByPhoneRequest.FromString,
@@ -708,6 +726,33 @@ class MembersService:
             '/regulars.members.v1.MembersService/GetMember',
             regulars_dot_members_dot_v1_dot_members__pb2.GetMemberRequest.SerializeToString,
             regulars_dot_members_dot_v1_dot_members__pb2.Member.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMemberActivity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.members.v1.MembersService/GetMemberActivity',
+            regulars_dot_members_dot_v1_dot_members__pb2.GetMemberActivityRequest.SerializeToString,
+            regulars_dot_members_dot_v1_dot_members__pb2.MemberActivity.FromString,
             options,
             channel_credentials,
             insecure,

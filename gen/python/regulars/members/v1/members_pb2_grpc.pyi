@@ -41,6 +41,10 @@ class MembersServiceStub:
     """
     GetMember: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetMemberRequest, _members_pb2.Member]
     """NOT_FOUND when the member does not exist in that tenant."""
+    GetMemberActivity: _grpc.UnaryUnaryMultiCallable[_members_pb2.GetMemberActivityRequest, _members_pb2.MemberActivity]
+    """How long the member has been one and how often they bought (overall and at `store_id`):
+    what feedback weighs a reviewer's risk on. NOT_FOUND when the member does not exist.
+    """
     FindMemberByPhone: _grpc.UnaryUnaryMultiCallable[_members_pb2.FindMemberByPhoneRequest, _members_pb2.Member]
     """The member with this phone number (normalised like EnrollMember), e.g. to open a member
     session for a mini-program. NOT_FOUND when nobody in the tenant has it.
@@ -159,6 +163,10 @@ class MembersServiceAsyncStub(MembersServiceStub):
     """
     GetMember: _aio.UnaryUnaryMultiCallable[_members_pb2.GetMemberRequest, _members_pb2.Member]  # type: ignore[assignment]
     """NOT_FOUND when the member does not exist in that tenant."""
+    GetMemberActivity: _aio.UnaryUnaryMultiCallable[_members_pb2.GetMemberActivityRequest, _members_pb2.MemberActivity]  # type: ignore[assignment]
+    """How long the member has been one and how often they bought (overall and at `store_id`):
+    what feedback weighs a reviewer's risk on. NOT_FOUND when the member does not exist.
+    """
     FindMemberByPhone: _aio.UnaryUnaryMultiCallable[_members_pb2.FindMemberByPhoneRequest, _members_pb2.Member]  # type: ignore[assignment]
     """The member with this phone number (normalised like EnrollMember), e.g. to open a member
     session for a mini-program. NOT_FOUND when nobody in the tenant has it.
@@ -286,6 +294,16 @@ class MembersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_members_pb2.Member, _abc.Awaitable[_members_pb2.Member]]:
         """NOT_FOUND when the member does not exist in that tenant."""
+
+    @_abc_1.abstractmethod
+    def GetMemberActivity(
+        self,
+        request: _members_pb2.GetMemberActivityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_members_pb2.MemberActivity, _abc.Awaitable[_members_pb2.MemberActivity]]:
+        """How long the member has been one and how often they bought (overall and at `store_id`):
+        what feedback weighs a reviewer's risk on. NOT_FOUND when the member does not exist.
+        """
 
     @_abc_1.abstractmethod
     def FindMemberByPhone(
