@@ -304,7 +304,7 @@ class FakeMembers:
 
     async def fold(
         self, tenant_id: str, survivor_id: str, duplicate: Duplicate, judge: JudgeFold
-    ) -> int | None:
+    ) -> int | merge.Refused | None:
         self.before_fold()
         key = (tenant_id, survivor_id)
         if key not in self.people:
@@ -322,6 +322,8 @@ class FakeMembers:
                 bool(p.merging_into),
             )
         )
+        if isinstance(folded, merge.Refused):
+            return folded
         o = folded.outcome
         self.spending.standings[key] = replace(before, tier=o.tier, points_balance=o.balance, stats=o.stats)
         self.spending.writes += 1

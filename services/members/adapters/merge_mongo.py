@@ -23,7 +23,7 @@ from services.members.adapters import events, spending_mongo
 from services.members.adapters.mongo import MEMBERS
 from services.members.adapters.purchases_mongo import PURCHASES
 from services.members.domain import spending
-from services.members.domain.merge import Duplicate, Merged, Survivor
+from services.members.domain.merge import Duplicate, Merged, Refused, Survivor
 from services.members.service.ports import JudgeFold
 
 
@@ -71,13 +71,19 @@ class MongoMerge:
 
     async def fold(
         self, tenant_id: str, survivor_id: str, duplicate: Duplicate, judge: JudgeFold
-    ) -> int | None:
+    ) -> int | Refused | None:
         mark = f"merge_{duplicate.id}"
+        refused: Refused | None = None
 
         def write(survivor: Document) -> Document | None:
+            nonlocal refused
+            refused = None
             if mark in (survivor.get("_applied") or {}):
                 return None
             folded = judge(_survivor(survivor))
+            if isinstance(folded, Refused):
+                refused = folded
+                return None
             marks: dict[str, Any] = {f"_applied.{mark}": duplicate.brings.points} | {
                 f"_applied.{k}": v for k, v in duplicate.applied.items()
             }
@@ -101,6 +107,8 @@ class MongoMerge:
         after = await update_versioned(self._members, {"_id": survivor_id, "tenant_id": tenant_id}, write)
         if after is None:
             return None
+        if refused is not None:
+            return refused
         recorded = (after.get("_applied") or {}).get(mark)
         # True: merged before markers kept the amount
         return recorded if type(recorded) is int else duplicate.brings.points

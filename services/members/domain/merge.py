@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chassis.errors import FailedPrecondition
 from services.members.domain import spending, tiers
 
 Birthday = tuple[int, int, int | None]  # month, day, year
@@ -55,10 +54,17 @@ class Fold:
     at: datetime
 
 
-def fold(survivor: Survivor, duplicate: Duplicate, ladder: tiers.TierLadder, now: datetime) -> Fold:
+@dataclass(frozen=True)
+class Refused:
+    """A fold not made, and why: nothing is stored, and the merge gives its claim back."""
+
+    reason: str
+
+
+def fold(survivor: Survivor, duplicate: Duplicate, ladder: tiers.TierLadder, now: datetime) -> Fold | Refused:
     """Refuses a survivor that is merged, erased or being merged (the claim is then released)."""
     if survivor.closed or survivor.merging:
-        raise FailedPrecondition("survivor_id is already merged, erased or being merged")
+        return Refused("survivor_id is already merged, erased or being merged")
     return Fold(
         outcome=spending.judge(survivor.standing, duplicate.brings, ladder, now),
         tags=duplicate.tags,

@@ -57,16 +57,12 @@ class Merges:
             raise FailedPrecondition("survivor_id is already merged or erased")
         now = self._clock()
         ladder = (await self._programmes.current(tenant_id)).programme.ladder
-        try:
-            moved = await self._merges.fold(
-                tenant_id,
-                survivor_id,
-                duplicate,
-                lambda survivor: merge.fold(survivor, duplicate, ladder, now),
-            )
-        except FailedPrecondition:
+        moved = await self._merges.fold(
+            tenant_id, survivor_id, duplicate, lambda survivor: merge.fold(survivor, duplicate, ladder, now)
+        )
+        if isinstance(moved, merge.Refused):  # nothing was folded: the claim goes back
             await self._merges.release(tenant_id, survivor_id, duplicate_id)
-            raise
+            raise FailedPrecondition(moved.reason)
         if moved is None:
             raise NotFound(f"member {survivor_id} not found")
         if moved:

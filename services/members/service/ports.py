@@ -11,7 +11,7 @@ from services.members.domain import earning, spending
 from services.members.domain import points as pts
 from services.members.domain.calendar import DormantWindow, Notice
 from services.members.domain.directory import Handover, Staff, Store
-from services.members.domain.merge import Duplicate, Fold, Merged, Survivor
+from services.members.domain.merge import Duplicate, Fold, Merged, Refused, Survivor
 from services.members.domain.model import Activity, Member
 from services.members.domain.privacy import Erasure
 from services.members.domain.programme_versions import ProgrammeVersion, Tenants
@@ -279,7 +279,7 @@ class PrivacyRepository(Protocol):
         when it already was, None when there is no such member."""
 
 
-JudgeFold = Callable[[Survivor], Fold]
+JudgeFold = Callable[[Survivor], Fold | Refused]
 
 
 class MergeRepository(Protocol):
@@ -298,11 +298,11 @@ class MergeRepository(Protocol):
 
     async def fold(
         self, tenant_id: str, survivor_id: str, duplicate: Duplicate, judge: JudgeFold
-    ) -> int | None:
+    ) -> int | Refused | None:
         """Store the fold `judge` makes of the survivor as stored now in one write guarded by
         its version (judged again if it changed meanwhile), once per duplicate; the points it
         moved (as recorded by the first run, on a rerun). None when there is no such survivor;
-        what `judge` raises stores nothing."""
+        a refusal `judge` makes stores nothing and is returned."""
 
     async def repoint_purchases(self, tenant_id: str, duplicate_id: str, survivor_id: str) -> None:
         """The duplicate's purchases become the survivor's (idempotent)."""
