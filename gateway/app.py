@@ -30,6 +30,7 @@ from gateway.routers import (
     members,
     privacy,
     profile,
+    programme,
     purchases,
     segments,
     sessions,
@@ -89,6 +90,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(segments.router)
     app.include_router(profile.router)
     app.include_router(privacy.router)
+    app.include_router(programme.router)
     for coupons in (coupon_templates, coupon_automation, coupon_wallet, coupon_till):
         app.include_router(coupons.router)
 

@@ -28,6 +28,9 @@ SCOPES: dict[str, str] = {
     "coupons:redeem": "Check a cart's coupons, lock, redeem and release coupons at the till",
     "coupons:read": "Read members' coupon wallets and coupons by code",
     "coupons:claim": "Claim and share coupons for a member",
+    "programme:admin": (
+        "Read and change the tenant's loyalty programme: tiers, earning, expiry, earning rules"
+    ),
 }
 MEMBER_SESSION_SCOPES = frozenset({"members:read", "members:consent", "coupons:read", "coupons:claim"})
 STAFF_SESSION_SCOPES = frozenset(

@@ -1,5 +1,6 @@
 """The members service as the gateway uses it: members, profiles, privacy, directory, segments,
-purchases and points. Each method is one RPC: the request built from a schema, the reply mapped back."""
+purchases, points and the loyalty programme. Each method is one RPC: the request built from a schema,
+the reply mapped back."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from gateway.clients.members_mapping import (
     export_data,
     handover_out,
     member_out,
+    payment_pb,
     points_out,
     preview_out,
     profile_out,
@@ -27,11 +29,19 @@ from gateway.clients.members_mapping import (
     staff_out,
     store_out,
 )
-from gateway.clients.pb_time import timestamp
+from gateway.clients.pb_time import optional_timestamp, timestamp
+from gateway.clients.programme_mapping import earning_preview_out, rule_pb, settings_pb, version_out
 from gateway.schemas.directory import AddStaffBody, CreateStoreBody, HandoverOut, StaffOut, StoreOut
 from gateway.schemas.members import EnrollMemberBody, MemberOut, ReferralCodeOut
 from gateway.schemas.privacy import ErasureOut, ExportOut
 from gateway.schemas.profile import ProfileOut, SmsReplyBody, SmsReplyOut, UpdateProfileBody
+from gateway.schemas.programme import (
+    EarningPreviewBody,
+    EarningPreviewOut,
+    EarningRuleBody,
+    ProgrammeChangeBody,
+    ProgrammeVersionOut,
+)
 from gateway.schemas.purchases import (
     PointsEntryBody,
     PointsEntryResult,
@@ -244,6 +254,7 @@ class MembersClient(ServiceClient[Stub]):
             coupon_codes=body.coupon_codes,
             occurred_at=timestamp(body.occurred_at),
             currency=body.currency,
+            payments=[payment_pb(p) for p in body.payments],
         )
         return purchase_out(await self._call(self._stub.RecordPurchase, req))
 
@@ -273,3 +284,59 @@ class MembersClient(ServiceClient[Stub]):
         )
         reply = await self._call(self._stub.AdjustPoints, req)
         return PointsEntryResult(balance=reply.balance, applied=reply.applied)
+
+    # --- The loyalty programme -----------------------------------------------------------------
+
+    async def get_programme(self, tenant_id: str, version: int = 0) -> ProgrammeVersionOut:
+        """A version of the tenant's programme (0: the current one)."""
+        req = pb.GetProgrammeRequest(tenant_id=tenant_id, version=version)
+        return version_out(await self._call(self._stub.GetProgramme, req))
+
+    async def change_programme(
+        self, tenant_id: str, body: ProgrammeChangeBody, changed_by: str
+    ) -> ProgrammeVersionOut:
+        """The sections sent replace the current ones, named so that one sent empty is replaced too."""
+        sections = body.sections()
+        req = pb.UpdateProgrammeRequest(
+            tenant_id=tenant_id,
+            settings=settings_pb(sections),
+            sections=list(sections),
+            expected_version=body.expected_version or 0,
+            changed_by=changed_by,
+        )
+        return version_out(await self._call(self._stub.UpdateProgramme, req))
+
+    async def programme_versions(self, tenant_id: str, limit: int) -> list[ProgrammeVersionOut]:
+        req = pb.ListProgrammeVersionsRequest(tenant_id=tenant_id, limit=limit)
+        reply = await self._call(self._stub.ListProgrammeVersions, req)
+        return [version_out(v) for v in reply.versions]
+
+    async def put_earning_rule(
+        self, tenant_id: str, rule_id: str, body: EarningRuleBody, changed_by: str
+    ) -> ProgrammeVersionOut:
+        req = pb.PutEarningRuleRequest(
+            tenant_id=tenant_id,
+            rule=rule_pb(rule_id, body.rule()),
+            expected_version=body.expected_version or 0,
+            changed_by=changed_by,
+        )
+        return version_out(await self._call(self._stub.PutEarningRule, req))
+
+    async def delete_earning_rule(
+        self, tenant_id: str, rule_id: str, expected_version: int, changed_by: str
+    ) -> ProgrammeVersionOut:
+        req = pb.DeleteEarningRuleRequest(
+            tenant_id=tenant_id, rule_id=rule_id, expected_version=expected_version, changed_by=changed_by
+        )
+        return version_out(await self._call(self._stub.DeleteEarningRule, req))
+
+    async def preview_earning(self, tenant_id: str, body: EarningPreviewBody) -> EarningPreviewOut:
+        req = pb.PreviewEarningRequest(
+            tenant_id=tenant_id,
+            member_id=body.member_id,
+            store_id=body.store_id,
+            lines=[purchase_line_pb(line) for line in body.lines],
+            payments=[payment_pb(p) for p in body.payments],
+            at=optional_timestamp(body.at),
+        )
+        return earning_preview_out(await self._call(self._stub.PreviewEarning, req))

@@ -7,6 +7,7 @@ route and in segment previews; a purchase line is sent and shown back).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Literal
 
 from google.protobuf import json_format
@@ -18,8 +19,10 @@ from gateway.schemas.directory import HandoverOut, StaffOut, StoreOut
 from gateway.schemas.members import BirthdayBody, MemberOut, ReferrerOut
 from gateway.schemas.profile import ProfileOut
 from gateway.schemas.purchases import (
+    PaymentBody,
     PointsEntryOut,
     PointsOut,
+    PointsShareOut,
     PurchaseLineBody,
     PurchaseOut,
     RefundLineBody,
@@ -146,6 +149,19 @@ def purchase_line_out(line: members_pb2.PurchaseLine) -> PurchaseLineBody:
     return PurchaseLineBody(**{name: getattr(line, name) for name in PurchaseLineBody.model_fields})
 
 
+def payment_pb(payment: PaymentBody) -> members_pb2.Payment:
+    return members_pb2.Payment(type=payment.type, amount=payment.amount)
+
+
+def payment_out(payment: members_pb2.Payment) -> PaymentBody:
+    return PaymentBody(type=payment.type, amount=payment.amount)
+
+
+def shares_out(shares: Iterable[members_pb2.PointsShare]) -> list[PointsShareOut]:
+    """Why points were earned, share by share (a rule's share names the rule)."""
+    return [PointsShareOut(source=s.source, rule_id=s.rule_id or None, points=s.points) for s in shares]
+
+
 def purchase_out(reply: members_pb2.RecordPurchaseResponse) -> PurchaseOut:
     p = reply.purchase
     return PurchaseOut(
@@ -163,6 +179,9 @@ def purchase_out(reply: members_pb2.RecordPurchaseResponse) -> PurchaseOut:
         points_awarded=p.points_awarded,
         occurred_at=moment(p.occurred_at),
         created=reply.created,
+        programme_version=p.programme_version,
+        points_shares=shares_out(p.points_shares),
+        payments=[payment_out(pay) for pay in p.payments],
     )
 
 
@@ -188,7 +207,14 @@ def points_out(reply: members_pb2.Points) -> PointsOut:
         balance=reply.balance,
         tier=reply.tier,
         entries=[
-            PointsEntryOut(id=e.id, delta=e.delta, reason=e.reason, source=e.source, at=moment(e.at))
+            PointsEntryOut(
+                id=e.id,
+                delta=e.delta,
+                reason=e.reason,
+                source=e.source,
+                at=moment(e.at),
+                shares=shares_out(e.shares),
+            )
             for e in reply.entries
         ],
     )

@@ -32,6 +32,9 @@ _PURCHASE: dict[str, JsonValue] = {
     "points_awarded": 288,
     "occurred_at": "2026-11-23T10:00:00Z",
     "created": True,
+    "programme_version": 3,
+    "points_shares": [{"source": "base", "rule_id": None, "points": 288}],
+    "payments": [{"type": "wechat_pay", "amount": 28800}],
 }
 
 
@@ -44,6 +47,25 @@ class PurchaseLineBody(BaseModel):
     quantity: int = Field(default=1, ge=1, le=1_000_000)
     list_price: int = Field(ge=0, le=10**12, description="Line total before discounts, minor units")
     paid_price: int = Field(ge=0, le=10**12, description="Line total paid, minor units")
+
+
+class PaymentBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(
+        min_length=1,
+        max_length=32,
+        description='How it was paid, e.g. "cash", "card", "wechat_pay", "alipay", "gift_card", "points"',
+    )
+    amount: int = Field(ge=0, le=10**12, description="Minor units")
+
+
+class PointsShareOut(BaseModel):
+    """One reason for points: the base rate, the birthday multiplier, or an earning rule."""
+
+    source: str = Field(description='"base", "birthday" or "rule"')
+    rule_id: str | None = Field(description="The earning rule's id, for a rule's share")
+    points: int
 
 
 class RecordPurchaseBody(BaseModel):
@@ -60,6 +82,7 @@ class RecordPurchaseBody(BaseModel):
                     "coupon_codes": [],
                     "occurred_at": "2026-11-23T10:00:00Z",
                     "currency": "CNY",
+                    "payments": [{"type": "wechat_pay", "amount": 28800}],
                 }
             ]
         },
@@ -75,6 +98,14 @@ class RecordPurchaseBody(BaseModel):
     coupon_codes: list[str] = Field(default_factory=list, max_length=50)
     occurred_at: UtcTimestamp
     currency: str = Field(default="CNY", max_length=3)
+    payments: list[PaymentBody] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "How the receipt was paid, adding up to the amount paid. When the programme earns on some "
+            "payment types only, only their share earns; none given: all of it earns."
+        ),
+    )
 
 
 class PurchaseOut(BaseModel):
@@ -96,6 +127,9 @@ class PurchaseOut(BaseModel):
     points_awarded: int
     occurred_at: datetime
     created: bool = Field(description="False when this receipt was already recorded (a retry)")
+    programme_version: int = Field(description="The version of the loyalty programme it was scored under")
+    points_shares: list[PointsShareOut] = Field(description="Why it earned what it did, share by share")
+    payments: list[PaymentBody]
 
 
 class PointsEntryOut(BaseModel):
@@ -104,6 +138,10 @@ class PointsEntryOut(BaseModel):
     reason: str
     source: str
     at: datetime
+    shares: list[PointsShareOut] = Field(
+        default_factory=list,
+        description="For a purchase: why it earned what it did (base, birthday, each earning rule)",
+    )
 
 
 class PointsOut(BaseModel):
@@ -121,6 +159,7 @@ class PointsOut(BaseModel):
                             "reason": "purchase",
                             "source": "purchase:9f2c",
                             "at": "2026-11-23T10:00:00Z",
+                            "shares": [{"source": "base", "rule_id": None, "points": 288}],
                         }
                     ],
                 }
