@@ -1,11 +1,50 @@
-"""Wires the feedback service. Until its issue lands it serves health and reflection only."""
+"""Wires the feedback service: reviews, complaint cases, their clock, the policy."""
 
 from __future__ import annotations
 
-from chassis.runtime import Runtime, ServiceSpec
+from chassis.runtime import Runtime, ServiceSpec, Subscription
+from services.feedback.adapters import budget_mongo, cases_mongo, events, policy_mongo, reviews_mongo
+from services.feedback.adapters.coupons_client import CouponsClient
+from services.feedback.adapters.members_client import MembersClient
 from services.feedback.entrypoints import index
+from services.feedback.entrypoints.grpc_servicer import FeedbackServicer
+from services.feedback.entrypoints.workers import CaseClockWorker
+from services.feedback.service.cases import Cases
+from services.feedback.service.clock import CaseClock
+from services.feedback.service.opening import CaseOpening
+from services.feedback.service.policy import Policies
+from services.feedback.service.resolving import Resolutions
+from services.feedback.service.reviews import Reviews
+from services.feedback.settings import FeedbackSettings
 
 
 def wire(rt: Runtime) -> ServiceSpec:
-    table = index.handlers()  # every command and event, and what handles it (none yet)
-    return ServiceSpec(grpc_services=[(table.name, table.register)])
+    settings = rt.settings
+    assert isinstance(settings, FeedbackSettings)
+    topic = settings.topic(events.TOPIC)
+    members = MembersClient(settings.members_grpc_addr)
+    coupons = CouponsClient(settings.coupons_grpc_addr)
+    review_store = reviews_mongo.MongoReviews(rt.db, topic, rt.outbox)
+    case_store = cases_mongo.MongoCases(rt.db, topic, rt.outbox)
+    policy_store = policy_mongo.MongoPolicies(rt.db)
+    opening = CaseOpening(case_store, review_store, members, policy_store)
+    reviews = Reviews(review_store, opening, members, policy_store)
+    resolutions = Resolutions(case_store, policy_store, budget_mongo.MongoBudgets(rt.db), coupons, members)
+    clock = CaseClock(case_store, resolutions)
+    servicer = FeedbackServicer(
+        reviews=reviews,
+        opening=opening,
+        cases=Cases(case_store, review_store),
+        resolutions=resolutions,
+        policies=Policies(policy_store),
+        clock=clock,
+    )
+    table = index.handlers(servicer, reviews, opening)  # every command and event, and what handles it
+    return ServiceSpec(
+        grpc_services=[(table.name, table.register)],
+        indexes=reviews_mongo.INDEXES | cases_mongo.INDEXES | policy_mongo.INDEXES | budget_mongo.INDEXES,
+        outbox_collections=[reviews_mongo.REVIEWS, cases_mongo.CASES],
+        produces=[topic],
+        subscription=Subscription(topics=[topic], handlers=dict(table.events)),
+        background=[CaseClockWorker(clock, settings.case_clock_seconds).run],
+    )

@@ -43,6 +43,12 @@ def coupons_stack() -> Iterator[Stack]:
 
 
 @pytest.fixture
+def feedback_stack() -> Iterator[Stack]:
+    """Members, coupons (compensation coupons) and feedback."""
+    yield from _stack("members", "coupons", "feedback")
+
+
+@pytest.fixture
 def coupons_replicas() -> Iterator[Stack]:
     """Members and two replicas of coupons (coupon_support.coupons_channel spreads calls over both)."""
     yield from _stack("members", "coupons", replicas={"coupons": 2})

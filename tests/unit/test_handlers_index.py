@@ -19,6 +19,7 @@ from chassis.handlers import Handlers
 from services.coupons.entrypoints import index as coupons_index
 from services.coupons.entrypoints.grpc_servicer import CouponsServicer
 from services.feedback.entrypoints import index as feedback_index
+from services.feedback.entrypoints.grpc_servicer import FeedbackServicer
 from services.members.entrypoints import index as members_index
 from services.members.entrypoints.grpc_servicer import MembersServicer
 from services.messaging.entrypoints import index as messaging_index
@@ -37,6 +38,10 @@ def members_table() -> Handlers:
 def coupons_table() -> Handlers:
     servicer = CouponsServicer.__new__(CouponsServicer)
     return coupons_index.handlers(servicer, UNUSED, UNUSED, UNUSED, UNUSED)
+
+
+def feedback_table() -> Handlers:
+    return feedback_index.handlers(FeedbackServicer.__new__(FeedbackServicer), UNUSED, UNUSED)
 
 
 def messaging_table() -> Handlers:
@@ -65,7 +70,11 @@ TABLES: dict[str, tuple[Callable[[], Handlers], str, set[str]]] = {
         "regulars.messaging.v1.MessagingService",
         {"member_registered", "member_erased"},
     ),
-    "feedback": (feedback_index.handlers, "regulars.feedback.v1.FeedbackService", set()),
+    "feedback": (
+        feedback_table,
+        "regulars.feedback.v1.FeedbackService",
+        {"regulars.feedback.v1.review_posted"},
+    ),
 }
 
 
@@ -79,7 +88,7 @@ def test_each_service_index_names_every_command_of_its_proto_and_the_events_it_c
     assert set(table.commands) == {m.name for m in table.service.methods}
     for name, command in table.commands.items():
         assert command.__name__ == name  # each RPC is wired to the servicer method of its name
-    assert set(table.events) == {MEMBERS + e for e in events}
+    assert set(table.events) == {e if "." in e else MEMBERS + e for e in events}  # members' unless named
 
 
 async def answer(request: Any, context: Any) -> Any:

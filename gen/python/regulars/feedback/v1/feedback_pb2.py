@@ -22,15 +22,84 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#regulars/feedback/v1/feedback.proto\x12\x14regulars.feedback.v12\x11\n\x0f\x46\x65\x65\x64\x62\x61\x63kServiceb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#regulars/feedback/v1/feedback.proto\x12\x14regulars.feedback.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc3\x01\n\x11PostReviewRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x12\n\nreceipt_no\x18\x04 \x01(\t\x12\x0b\n\x03sku\x18\x05 \x01(\t\x12\x0e\n\x06rating\x18\x06 \x01(\x05\x12\x0c\n\x04text\x18\x07 \x01(\t\x12\x12\n\nimage_urls\x18\x08 \x03(\t\x12\x0f\n\x07\x63hannel\x18\t \x01(\t\x12\x12\n\nrequest_id\x18\n \x01(\t\"i\n\rReviewVersion\x12\x0e\n\x06rating\x18\x01 \x01(\x05\x12\x0c\n\x04text\x18\x02 \x01(\t\x12\x12\n\nimage_urls\x18\x03 \x03(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"u\n\x05Reply\x12\x0c\n\x04text\x18\x01 \x01(\t\x12\x13\n\x0bquoted_text\x18\x02 \x01(\t\x12\x15\n\rquoted_rating\x18\x03 \x01(\x05\x12\n\n\x02\x62y\x18\x04 \x01(\t\x12&\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xdc\x03\n\x06Review\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x12\n\nreceipt_no\x18\x05 \x01(\t\x12\x0b\n\x03sku\x18\x06 \x01(\t\x12\x0e\n\x06rating\x18\x07 \x01(\x05\x12\x37\n\x0crating_class\x18\x08 \x01(\x0e\x32!.regulars.feedback.v1.RatingClass\x12\x0c\n\x04text\x18\t \x01(\t\x12\x12\n\nimage_urls\x18\n \x03(\t\x12\x0f\n\x07\x63hannel\x18\x0b \x01(\t\x12-\n\tposted_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x34\n\x07history\x18\r \x03(\x0b\x32#.regulars.feedback.v1.ReviewVersion\x12*\n\x05reply\x18\x0e \x01(\x0b\x32\x1b.regulars.feedback.v1.Reply\x12\x34\n\x0f\x65\x61rlier_replies\x18\x0f \x03(\x0b\x32\x1b.regulars.feedback.v1.Reply\x12\x0f\n\x07\x63\x61se_id\x18\x10 \x01(\t\x12\x19\n\x11verified_purchase\x18\x11 \x01(\x08\"S\n\x12PostReviewResponse\x12,\n\x06review\x18\x01 \x01(\x0b\x32\x1c.regulars.feedback.v1.Review\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"8\n\x10GetReviewRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\treview_id\x18\x02 \x01(\t\"\x94\x01\n\x12ListReviewsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x37\n\x0crating_class\x18\x04 \x01(\x0e\x32!.regulars.feedback.v1.RatingClass\x12\r\n\x05limit\x18\x05 \x01(\x05\"D\n\x13ListReviewsResponse\x12-\n\x07reviews\x18\x01 \x03(\x0b\x32\x1c.regulars.feedback.v1.Review\"V\n\x14ReplyToReviewRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\treview_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\x12\n\n\x02\x62y\x18\x04 \x01(\t\"\x7f\n\x12\x41mendReviewRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\treview_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x0e\n\x06rating\x18\x04 \x01(\x05\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x12\n\nimage_urls\x18\x06 \x03(\t\"\xd5\x01\n\x0fOpenCaseRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x04 \x01(\t\x12\x10\n\x08severity\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x16\n\x0eopened_by_kind\x18\x07 \x01(\t\x12\x11\n\topened_by\x18\x08 \x01(\t\x12\x12\n\nrequest_id\x18\t \x01(\t\x12\x12\n\nreceipt_no\x18\n \x01(\t\"a\n\rTimelineEntry\x12\x0e\n\x06\x61\x63tion\x18\x01 \x01(\t\x12\n\n\x02\x62y\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04note\x18\x04 \x01(\t\"m\n\x06Remedy\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x0c\n\x04note\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12\r\n\x05value\x18\x04 \x01(\x03\x12\x13\n\x0b\x63oupon_code\x18\x05 \x01(\t\x12\x0e\n\x06points\x18\x06 \x01(\x03\"m\n\x0eRiskAssessment\x12\r\n\x05score\x18\x01 \x01(\x05\x12\x0f\n\x07reasons\x18\x02 \x03(\t\x12\x15\n\rneeds_manager\x18\x03 \x01(\x08\x12\x10\n\x08\x64\x65\x63ision\x18\x04 \x01(\t\x12\x12\n\ndecided_by\x18\x05 \x01(\t\"\x91\x05\n\x04\x43\x61se\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x05 \x01(\t\x12\x10\n\x08severity\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x07 \x01(\t\x12\r\n\x05state\x18\x08 \x01(\t\x12\x0e\n\x06source\x18\t \x01(\t\x12\x11\n\treview_id\x18\n \x01(\t\x12\x19\n\x11\x61ssigned_store_id\x18\x0b \x01(\t\x12\x19\n\x11\x61ssigned_staff_id\x18\x0c \x01(\t\x12-\n\topened_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x36\n\x12\x66irst_response_due\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x32\n\x0eresolution_due\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x08timeline\x18\x10 \x03(\x0b\x32#.regulars.feedback.v1.TimelineEntry\x12,\n\x06remedy\x18\x11 \x01(\x0b\x32\x1c.regulars.feedback.v1.Remedy\x12\x32\n\x04risk\x18\x12 \x01(\x0b\x32$.regulars.feedback.v1.RiskAssessment\x12\x14\n\x0csatisfaction\x18\x13 \x01(\x05\x12\x30\n\x0c\x66ollow_up_at\x18\x14 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0csla_breaches\x18\x15 \x03(\t\x12\x12\n\nreceipt_no\x18\x16 \x01(\t\"4\n\x0eGetCaseRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\"h\n\x10ListCasesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\r\n\x05state\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\x11\n\tmember_id\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\">\n\x11ListCasesResponse\x12)\n\x05\x63\x61ses\x18\x01 \x03(\x0b\x32\x1a.regulars.feedback.v1.Case\"\x83\x01\n\x11\x43\x61seActionRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\x12\x0c\n\x04note\x18\x04 \x01(\t\x12\x17\n\x0f\x61ssign_store_id\x18\x05 \x01(\t\x12\x17\n\x0f\x61ssign_staff_id\x18\x06 \x01(\t\"r\n\x12ResolveCaseRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\x12,\n\x06remedy\x18\x04 \x01(\x0b\x32\x1c.regulars.feedback.v1.Remedy\"v\n\x11\x44\x65\x63ideRiskRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x04 \x01(\t\x12\x0c\n\x04note\x18\x05 \x01(\t\x12\x11\n\tblacklist\x18\x06 \x01(\x08\"f\n\x10\x43loseCaseRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_id\x18\x02 \x01(\t\x12\n\n\x02\x62y\x18\x03 \x01(\t\x12\x14\n\x0csatisfaction\x18\x04 \x01(\x05\x12\x0c\n\x04note\x18\x05 \x01(\t\"=\n\x15\x45xportEvidenceRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\"\xac\x01\n\x0c\x45videncePack\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12-\n\x07reviews\x18\x02 \x03(\x0b\x32\x1c.regulars.feedback.v1.Review\x12)\n\x05\x63\x61ses\x18\x03 \x03(\x0b\x32\x1a.regulars.feedback.v1.Case\x12/\n\x0b\x65xported_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"=\n\x0b\x42usinessDay\x12\x0f\n\x07weekday\x18\x01 \x01(\x05\x12\r\n\x05opens\x18\x02 \x01(\t\x12\x0e\n\x06\x63loses\x18\x03 \x01(\t\"T\n\x08SlaHours\x12\x10\n\x08severity\x18\x01 \x01(\t\x12\x1c\n\x14\x66irst_response_hours\x18\x02 \x01(\x05\x12\x18\n\x10resolution_hours\x18\x03 \x01(\x05\"q\n\x12\x43ompensationPreset\x12\x37\n\x0crating_class\x18\x01 \x01(\x0e\x32!.regulars.feedback.v1.RatingClass\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x03\"O\n\nStoreHours\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12/\n\x04\x64\x61ys\x18\x02 \x03(\x0b\x32!.regulars.feedback.v1.BusinessDay\"\x8e\x03\n\x0e\x46\x65\x65\x64\x62\x61\x63kPolicy\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12,\n\x04slas\x18\x02 \x03(\x0b\x32\x1e.regulars.feedback.v1.SlaHours\x12\x39\n\x0e\x62usiness_hours\x18\x03 \x03(\x0b\x32!.regulars.feedback.v1.BusinessDay\x12\x35\n\x0bstore_hours\x18\x04 \x03(\x0b\x32 .regulars.feedback.v1.StoreHours\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12\x39\n\x07presets\x18\x06 \x03(\x0b\x32(.regulars.feedback.v1.CompensationPreset\x12\x1c\n\x14store_monthly_budget\x18\x07 \x01(\x03\x12\x1c\n\x14open_case_for_medium\x18\x08 \x01(\x08\x12\x16\n\x0e\x66ollow_up_days\x18\t \x01(\x05\x12\x16\n\x0erisk_threshold\x18\n \x01(\x05\x12\x0f\n\x07version\x18\x0b \x01(\x05\"-\n\x18GetFeedbackPolicyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"S\n\x1bUpdateFeedbackPolicyRequest\x12\x34\n\x06policy\x18\x01 \x01(\x0b\x32$.regulars.feedback.v1.FeedbackPolicy\"=\n\x13RunCaseClockRequest\x12&\n\x02\x61t\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"<\n\x10\x43\x61seClockSummary\x12\x10\n\x08\x62reaches\x18\x01 \x01(\x05\x12\x16\n\x0e\x66ollow_ups_due\x18\x02 \x01(\x05*q\n\x0bRatingClass\x12\x1c\n\x18RATING_CLASS_UNSPECIFIED\x10\x00\x12\x15\n\x11RATING_CLASS_GOOD\x10\x01\x12\x17\n\x13RATING_CLASS_MEDIUM\x10\x02\x12\x14\n\x10RATING_CLASS_BAD\x10\x03\x32\xed\x0c\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12_\n\nPostReview\x12\'.regulars.feedback.v1.PostReviewRequest\x1a(.regulars.feedback.v1.PostReviewResponse\x12Q\n\tGetReview\x12&.regulars.feedback.v1.GetReviewRequest\x1a\x1c.regulars.feedback.v1.Review\x12\x62\n\x0bListReviews\x12(.regulars.feedback.v1.ListReviewsRequest\x1a).regulars.feedback.v1.ListReviewsResponse\x12Y\n\rReplyToReview\x12*.regulars.feedback.v1.ReplyToReviewRequest\x1a\x1c.regulars.feedback.v1.Review\x12U\n\x0b\x41mendReview\x12(.regulars.feedback.v1.AmendReviewRequest\x1a\x1c.regulars.feedback.v1.Review\x12M\n\x08OpenCase\x12%.regulars.feedback.v1.OpenCaseRequest\x1a\x1a.regulars.feedback.v1.Case\x12K\n\x07GetCase\x12$.regulars.feedback.v1.GetCaseRequest\x1a\x1a.regulars.feedback.v1.Case\x12\\\n\tListCases\x12&.regulars.feedback.v1.ListCasesRequest\x1a\'.regulars.feedback.v1.ListCasesResponse\x12V\n\x0f\x41\x63knowledgeCase\x12\'.regulars.feedback.v1.CaseActionRequest\x1a\x1a.regulars.feedback.v1.Case\x12P\n\tStartCase\x12\'.regulars.feedback.v1.CaseActionRequest\x1a\x1a.regulars.feedback.v1.Case\x12S\n\x0bResolveCase\x12(.regulars.feedback.v1.ResolveCaseRequest\x1a\x1a.regulars.feedback.v1.Case\x12Q\n\nDecideRisk\x12\'.regulars.feedback.v1.DecideRiskRequest\x1a\x1a.regulars.feedback.v1.Case\x12O\n\tCloseCase\x12&.regulars.feedback.v1.CloseCaseRequest\x1a\x1a.regulars.feedback.v1.Case\x12Q\n\nRejectCase\x12\'.regulars.feedback.v1.CaseActionRequest\x1a\x1a.regulars.feedback.v1.Case\x12\x61\n\x0e\x45xportEvidence\x12+.regulars.feedback.v1.ExportEvidenceRequest\x1a\".regulars.feedback.v1.EvidencePack\x12i\n\x11GetFeedbackPolicy\x12..regulars.feedback.v1.GetFeedbackPolicyRequest\x1a$.regulars.feedback.v1.FeedbackPolicy\x12o\n\x14UpdateFeedbackPolicy\x12\x31.regulars.feedback.v1.UpdateFeedbackPolicyRequest\x1a$.regulars.feedback.v1.FeedbackPolicy\x12\x61\n\x0cRunCaseClock\x12).regulars.feedback.v1.RunCaseClockRequest\x1a&.regulars.feedback.v1.CaseClockSummaryb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'regulars.feedback.v1.feedback_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_FEEDBACKSERVICE']._serialized_start=61
-  _globals['_FEEDBACKSERVICE']._serialized_end=78
+  _globals['_RATINGCLASS']._serialized_start=4714
+  _globals['_RATINGCLASS']._serialized_end=4827
+  _globals['_POSTREVIEWREQUEST']._serialized_start=95
+  _globals['_POSTREVIEWREQUEST']._serialized_end=290
+  _globals['_REVIEWVERSION']._serialized_start=292
+  _globals['_REVIEWVERSION']._serialized_end=397
+  _globals['_REPLY']._serialized_start=399
+  _globals['_REPLY']._serialized_end=516
+  _globals['_REVIEW']._serialized_start=519
+  _globals['_REVIEW']._serialized_end=995
+  _globals['_POSTREVIEWRESPONSE']._serialized_start=997
+  _globals['_POSTREVIEWRESPONSE']._serialized_end=1080
+  _globals['_GETREVIEWREQUEST']._serialized_start=1082
+  _globals['_GETREVIEWREQUEST']._serialized_end=1138
+  _globals['_LISTREVIEWSREQUEST']._serialized_start=1141
+  _globals['_LISTREVIEWSREQUEST']._serialized_end=1289
+  _globals['_LISTREVIEWSRESPONSE']._serialized_start=1291
+  _globals['_LISTREVIEWSRESPONSE']._serialized_end=1359
+  _globals['_REPLYTOREVIEWREQUEST']._serialized_start=1361
+  _globals['_REPLYTOREVIEWREQUEST']._serialized_end=1447
+  _globals['_AMENDREVIEWREQUEST']._serialized_start=1449
+  _globals['_AMENDREVIEWREQUEST']._serialized_end=1576
+  _globals['_OPENCASEREQUEST']._serialized_start=1579
+  _globals['_OPENCASEREQUEST']._serialized_end=1792
+  _globals['_TIMELINEENTRY']._serialized_start=1794
+  _globals['_TIMELINEENTRY']._serialized_end=1891
+  _globals['_REMEDY']._serialized_start=1893
+  _globals['_REMEDY']._serialized_end=2002
+  _globals['_RISKASSESSMENT']._serialized_start=2004
+  _globals['_RISKASSESSMENT']._serialized_end=2113
+  _globals['_CASE']._serialized_start=2116
+  _globals['_CASE']._serialized_end=2773
+  _globals['_GETCASEREQUEST']._serialized_start=2775
+  _globals['_GETCASEREQUEST']._serialized_end=2827
+  _globals['_LISTCASESREQUEST']._serialized_start=2829
+  _globals['_LISTCASESREQUEST']._serialized_end=2933
+  _globals['_LISTCASESRESPONSE']._serialized_start=2935
+  _globals['_LISTCASESRESPONSE']._serialized_end=2997
+  _globals['_CASEACTIONREQUEST']._serialized_start=3000
+  _globals['_CASEACTIONREQUEST']._serialized_end=3131
+  _globals['_RESOLVECASEREQUEST']._serialized_start=3133
+  _globals['_RESOLVECASEREQUEST']._serialized_end=3247
+  _globals['_DECIDERISKREQUEST']._serialized_start=3249
+  _globals['_DECIDERISKREQUEST']._serialized_end=3367
+  _globals['_CLOSECASEREQUEST']._serialized_start=3369
+  _globals['_CLOSECASEREQUEST']._serialized_end=3471
+  _globals['_EXPORTEVIDENCEREQUEST']._serialized_start=3473
+  _globals['_EXPORTEVIDENCEREQUEST']._serialized_end=3534
+  _globals['_EVIDENCEPACK']._serialized_start=3537
+  _globals['_EVIDENCEPACK']._serialized_end=3709
+  _globals['_BUSINESSDAY']._serialized_start=3711
+  _globals['_BUSINESSDAY']._serialized_end=3772
+  _globals['_SLAHOURS']._serialized_start=3774
+  _globals['_SLAHOURS']._serialized_end=3858
+  _globals['_COMPENSATIONPRESET']._serialized_start=3860
+  _globals['_COMPENSATIONPRESET']._serialized_end=3973
+  _globals['_STOREHOURS']._serialized_start=3975
+  _globals['_STOREHOURS']._serialized_end=4054
+  _globals['_FEEDBACKPOLICY']._serialized_start=4057
+  _globals['_FEEDBACKPOLICY']._serialized_end=4455
+  _globals['_GETFEEDBACKPOLICYREQUEST']._serialized_start=4457
+  _globals['_GETFEEDBACKPOLICYREQUEST']._serialized_end=4502
+  _globals['_UPDATEFEEDBACKPOLICYREQUEST']._serialized_start=4504
+  _globals['_UPDATEFEEDBACKPOLICYREQUEST']._serialized_end=4587
+  _globals['_RUNCASECLOCKREQUEST']._serialized_start=4589
+  _globals['_RUNCASECLOCKREQUEST']._serialized_end=4650
+  _globals['_CASECLOCKSUMMARY']._serialized_start=4652
+  _globals['_CASECLOCKSUMMARY']._serialized_end=4712
+  _globals['_FEEDBACKSERVICE']._serialized_start=4830
+  _globals['_FEEDBACKSERVICE']._serialized_end=6475
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,1131 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+import builtins as _builtins
+import sys
+import typing as _typing
+
+if sys.version_info >= (3, 11):
+    from typing import TypeAlias as _TypeAlias, Never as _Never
+else:
+    from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _RatingClass:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _RatingClassEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RatingClass.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RATING_CLASS_UNSPECIFIED: _RatingClass.ValueType  # 0
+    RATING_CLASS_GOOD: _RatingClass.ValueType  # 1
+    RATING_CLASS_MEDIUM: _RatingClass.ValueType  # 2
+    RATING_CLASS_BAD: _RatingClass.ValueType  # 3
+
+class RatingClass(_RatingClass, metaclass=_RatingClassEnumTypeWrapper): ...
+
+RATING_CLASS_UNSPECIFIED: RatingClass.ValueType  # 0
+RATING_CLASS_GOOD: RatingClass.ValueType  # 1
+RATING_CLASS_MEDIUM: RatingClass.ValueType  # 2
+RATING_CLASS_BAD: RatingClass.ValueType  # 3
+Global___RatingClass: _TypeAlias = RatingClass  # noqa: Y015
+
+@_typing.final
+class PostReviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    RATING_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    IMAGE_URLS_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    """The receipt's store and number, or a product (sku) — at least one."""
+    receipt_no: _builtins.str
+    sku: _builtins.str
+    rating: _builtins.int
+    text: _builtins.str
+    channel: _builtins.str
+    """"mini_program" or "store_app"."""
+    request_id: _builtins.str
+    """The client's id for this review: a retry with it returns the first one."""
+    @_builtins.property
+    def image_urls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        receipt_no: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        rating: _builtins.int = ...,
+        text: _builtins.str = ...,
+        image_urls: _abc.Iterable[_builtins.str] | None = ...,
+        channel: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "image_urls", b"image_urls", "member_id", b"member_id", "rating", b"rating", "receipt_no", b"receipt_no", "request_id", b"request_id", "sku", b"sku", "store_id", b"store_id", "tenant_id", b"tenant_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostReviewRequest: _TypeAlias = PostReviewRequest  # noqa: Y015
+
+@_typing.final
+class ReviewVersion(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RATING_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    IMAGE_URLS_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    rating: _builtins.int
+    text: _builtins.str
+    @_builtins.property
+    def image_urls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        rating: _builtins.int = ...,
+        text: _builtins.str = ...,
+        image_urls: _abc.Iterable[_builtins.str] | None = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "image_urls", b"image_urls", "rating", b"rating", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviewVersion: _TypeAlias = ReviewVersion  # noqa: Y015
+
+@_typing.final
+class Reply(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    QUOTED_TEXT_FIELD_NUMBER: _builtins.int
+    QUOTED_RATING_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    quoted_text: _builtins.str
+    """The review as it stood when the shop replied."""
+    quoted_rating: _builtins.int
+    by: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        quoted_text: _builtins.str = ...,
+        quoted_rating: _builtins.int = ...,
+        by: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "by", b"by", "quoted_rating", b"quoted_rating", "quoted_text", b"quoted_text", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Reply: _TypeAlias = Reply  # noqa: Y015
+
+@_typing.final
+class Review(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    SKU_FIELD_NUMBER: _builtins.int
+    RATING_FIELD_NUMBER: _builtins.int
+    RATING_CLASS_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    IMAGE_URLS_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    POSTED_AT_FIELD_NUMBER: _builtins.int
+    HISTORY_FIELD_NUMBER: _builtins.int
+    REPLY_FIELD_NUMBER: _builtins.int
+    EARLIER_REPLIES_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    VERIFIED_PURCHASE_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    receipt_no: _builtins.str
+    sku: _builtins.str
+    rating: _builtins.int
+    rating_class: Global___RatingClass.ValueType
+    text: _builtins.str
+    channel: _builtins.str
+    case_id: _builtins.str
+    """The case this review opened, if any."""
+    verified_purchase: _builtins.bool
+    """Whether the reviewer bought at that store (a receipt of theirs matched)."""
+    @_builtins.property
+    def image_urls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def posted_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def history(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReviewVersion]:
+        """Earlier versions, oldest first, when the member amended it."""
+
+    @_builtins.property
+    def reply(self) -> Global___Reply: ...
+    @_builtins.property
+    def earlier_replies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reply]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        receipt_no: _builtins.str = ...,
+        sku: _builtins.str = ...,
+        rating: _builtins.int = ...,
+        rating_class: Global___RatingClass.ValueType = ...,
+        text: _builtins.str = ...,
+        image_urls: _abc.Iterable[_builtins.str] | None = ...,
+        channel: _builtins.str = ...,
+        posted_at: _timestamp_pb2.Timestamp | None = ...,
+        history: _abc.Iterable[Global___ReviewVersion] | None = ...,
+        reply: Global___Reply | None = ...,
+        earlier_replies: _abc.Iterable[Global___Reply] | None = ...,
+        case_id: _builtins.str = ...,
+        verified_purchase: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["posted_at", b"posted_at", "reply", b"reply"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "channel", b"channel", "earlier_replies", b"earlier_replies", "history", b"history", "id", b"id", "image_urls", b"image_urls", "member_id", b"member_id", "posted_at", b"posted_at", "rating", b"rating", "rating_class", b"rating_class", "receipt_no", b"receipt_no", "reply", b"reply", "sku", b"sku", "store_id", b"store_id", "tenant_id", b"tenant_id", "text", b"text", "verified_purchase", b"verified_purchase"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Review: _TypeAlias = Review  # noqa: Y015
+
+@_typing.final
+class PostReviewResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEW_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    created: _builtins.bool
+    @_builtins.property
+    def review(self) -> Global___Review: ...
+    def __init__(
+        self,
+        *,
+        review: Global___Review | None = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["review", b"review"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "review", b"review"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostReviewResponse: _TypeAlias = PostReviewResponse  # noqa: Y015
+
+@_typing.final
+class GetReviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    REVIEW_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    review_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        review_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["review_id", b"review_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReviewRequest: _TypeAlias = GetReviewRequest  # noqa: Y015
+
+@_typing.final
+class ListReviewsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    RATING_CLASS_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    store_id: _builtins.str
+    member_id: _builtins.str
+    rating_class: Global___RatingClass.ValueType
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        rating_class: Global___RatingClass.ValueType = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "member_id", b"member_id", "rating_class", b"rating_class", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReviewsRequest: _TypeAlias = ListReviewsRequest  # noqa: Y015
+
+@_typing.final
+class ListReviewsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REVIEWS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def reviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___Review]: ...
+    def __init__(
+        self,
+        *,
+        reviews: _abc.Iterable[Global___Review] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reviews", b"reviews"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListReviewsResponse: _TypeAlias = ListReviewsResponse  # noqa: Y015
+
+@_typing.final
+class ReplyToReviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    REVIEW_ID_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    review_id: _builtins.str
+    text: _builtins.str
+    by: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        review_id: _builtins.str = ...,
+        text: _builtins.str = ...,
+        by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by", b"by", "review_id", b"review_id", "tenant_id", b"tenant_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReplyToReviewRequest: _TypeAlias = ReplyToReviewRequest  # noqa: Y015
+
+@_typing.final
+class AmendReviewRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    REVIEW_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    RATING_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    IMAGE_URLS_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    review_id: _builtins.str
+    member_id: _builtins.str
+    """Only the review's member may amend it."""
+    rating: _builtins.int
+    text: _builtins.str
+    @_builtins.property
+    def image_urls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        review_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        rating: _builtins.int = ...,
+        text: _builtins.str = ...,
+        image_urls: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["image_urls", b"image_urls", "member_id", b"member_id", "rating", b"rating", "review_id", b"review_id", "tenant_id", b"tenant_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AmendReviewRequest: _TypeAlias = AmendReviewRequest  # noqa: Y015
+
+@_typing.final
+class OpenCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    OPENED_BY_KIND_FIELD_NUMBER: _builtins.int
+    OPENED_BY_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    category: _builtins.str
+    """product_counterfeit, product_price_dispute, product_labelling, product_quality,
+    service_attitude, service_discount_not_honoured, service_delivery, service_other.
+    """
+    severity: _builtins.str
+    """"low", "medium", "high"."""
+    description: _builtins.str
+    opened_by_kind: _builtins.str
+    """"customer" or "assistant", and who."""
+    opened_by: _builtins.str
+    request_id: _builtins.str
+    receipt_no: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        category: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        description: _builtins.str = ...,
+        opened_by_kind: _builtins.str = ...,
+        opened_by: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+        receipt_no: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "description", b"description", "member_id", b"member_id", "opened_by", b"opened_by", "opened_by_kind", b"opened_by_kind", "receipt_no", b"receipt_no", "request_id", b"request_id", "severity", b"severity", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenCaseRequest: _TypeAlias = OpenCaseRequest  # noqa: Y015
+
+@_typing.final
+class TimelineEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    action: _builtins.str
+    """opened, acknowledged, started, resolved, follow_up_due, closed, rejected, sla_breached,
+    risk_approved, extortion_confirmed, compensation_issued, note.
+    """
+    by: _builtins.str
+    note: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        action: _builtins.str = ...,
+        by: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "at", b"at", "by", b"by", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TimelineEntry: _TypeAlias = TimelineEntry  # noqa: Y015
+
+@_typing.final
+class Remedy(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    COUPON_CODE_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"coupon", "points", "exchange", "repair", "refund", "apology_only"."""
+    note: _builtins.str
+    template_id: _builtins.str
+    """For a coupon: the compensation the policy's preset gives (or `template_id` chosen by staff)."""
+    value: _builtins.int
+    coupon_code: _builtins.str
+    points: _builtins.int
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        note: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        value: _builtins.int = ...,
+        coupon_code: _builtins.str = ...,
+        points: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["coupon_code", b"coupon_code", "kind", b"kind", "note", b"note", "points", b"points", "template_id", b"template_id", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Remedy: _TypeAlias = Remedy  # noqa: Y015
+
+@_typing.final
+class RiskAssessment(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SCORE_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    NEEDS_MANAGER_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    score: _builtins.int
+    needs_manager: _builtins.bool
+    decision: _builtins.str
+    """"", "approved", "extortion_confirmed"."""
+    decided_by: _builtins.str
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Each signal that counted, e.g. "no purchase at this store", "joined 2 days ago"."""
+
+    def __init__(
+        self,
+        *,
+        score: _builtins.int = ...,
+        reasons: _abc.Iterable[_builtins.str] | None = ...,
+        needs_manager: _builtins.bool = ...,
+        decision: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided_by", b"decided_by", "decision", b"decision", "needs_manager", b"needs_manager", "reasons", b"reasons", "score", b"score"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RiskAssessment: _TypeAlias = RiskAssessment  # noqa: Y015
+
+@_typing.final
+class Case(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    REVIEW_ID_FIELD_NUMBER: _builtins.int
+    ASSIGNED_STORE_ID_FIELD_NUMBER: _builtins.int
+    ASSIGNED_STAFF_ID_FIELD_NUMBER: _builtins.int
+    OPENED_AT_FIELD_NUMBER: _builtins.int
+    FIRST_RESPONSE_DUE_FIELD_NUMBER: _builtins.int
+    RESOLUTION_DUE_FIELD_NUMBER: _builtins.int
+    TIMELINE_FIELD_NUMBER: _builtins.int
+    REMEDY_FIELD_NUMBER: _builtins.int
+    RISK_FIELD_NUMBER: _builtins.int
+    SATISFACTION_FIELD_NUMBER: _builtins.int
+    FOLLOW_UP_AT_FIELD_NUMBER: _builtins.int
+    SLA_BREACHES_FIELD_NUMBER: _builtins.int
+    RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    category: _builtins.str
+    severity: _builtins.str
+    description: _builtins.str
+    state: _builtins.str
+    """open, acknowledged, in_progress, resolved, follow_up, closed, rejected."""
+    source: _builtins.str
+    """"review", "customer", "assistant", and the review's id for a review."""
+    review_id: _builtins.str
+    assigned_store_id: _builtins.str
+    assigned_staff_id: _builtins.str
+    satisfaction: _builtins.int
+    """1-5, at closing."""
+    receipt_no: _builtins.str
+    @_builtins.property
+    def opened_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def first_response_due(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def resolution_due(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def timeline(self) -> _containers.RepeatedCompositeFieldContainer[Global___TimelineEntry]: ...
+    @_builtins.property
+    def remedy(self) -> Global___Remedy: ...
+    @_builtins.property
+    def risk(self) -> Global___RiskAssessment: ...
+    @_builtins.property
+    def follow_up_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def sla_breaches(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        category: _builtins.str = ...,
+        severity: _builtins.str = ...,
+        description: _builtins.str = ...,
+        state: _builtins.str = ...,
+        source: _builtins.str = ...,
+        review_id: _builtins.str = ...,
+        assigned_store_id: _builtins.str = ...,
+        assigned_staff_id: _builtins.str = ...,
+        opened_at: _timestamp_pb2.Timestamp | None = ...,
+        first_response_due: _timestamp_pb2.Timestamp | None = ...,
+        resolution_due: _timestamp_pb2.Timestamp | None = ...,
+        timeline: _abc.Iterable[Global___TimelineEntry] | None = ...,
+        remedy: Global___Remedy | None = ...,
+        risk: Global___RiskAssessment | None = ...,
+        satisfaction: _builtins.int = ...,
+        follow_up_at: _timestamp_pb2.Timestamp | None = ...,
+        sla_breaches: _abc.Iterable[_builtins.str] | None = ...,
+        receipt_no: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["first_response_due", b"first_response_due", "follow_up_at", b"follow_up_at", "opened_at", b"opened_at", "remedy", b"remedy", "resolution_due", b"resolution_due", "risk", b"risk"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_id", b"assigned_staff_id", "assigned_store_id", b"assigned_store_id", "category", b"category", "description", b"description", "first_response_due", b"first_response_due", "follow_up_at", b"follow_up_at", "id", b"id", "member_id", b"member_id", "opened_at", b"opened_at", "receipt_no", b"receipt_no", "remedy", b"remedy", "resolution_due", b"resolution_due", "review_id", b"review_id", "risk", b"risk", "satisfaction", b"satisfaction", "severity", b"severity", "sla_breaches", b"sla_breaches", "source", b"source", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id", "timeline", b"timeline"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Case: _TypeAlias = Case  # noqa: Y015
+
+@_typing.final
+class GetCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    case_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCaseRequest: _TypeAlias = GetCaseRequest  # noqa: Y015
+
+@_typing.final
+class ListCasesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    state: _builtins.str
+    store_id: _builtins.str
+    member_id: _builtins.str
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        state: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "member_id", b"member_id", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCasesRequest: _TypeAlias = ListCasesRequest  # noqa: Y015
+
+@_typing.final
+class ListCasesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CASES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___Case]: ...
+    def __init__(
+        self,
+        *,
+        cases: _abc.Iterable[Global___Case] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cases", b"cases"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCasesResponse: _TypeAlias = ListCasesResponse  # noqa: Y015
+
+@_typing.final
+class CaseActionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    ASSIGN_STORE_ID_FIELD_NUMBER: _builtins.int
+    ASSIGN_STAFF_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    case_id: _builtins.str
+    by: _builtins.str
+    """Who acts (staff id or API key id), and what they said (the apology, the reason...)."""
+    note: _builtins.str
+    assign_store_id: _builtins.str
+    """StartCase: whom it is assigned to."""
+    assign_staff_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        by: _builtins.str = ...,
+        note: _builtins.str = ...,
+        assign_store_id: _builtins.str = ...,
+        assign_staff_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assign_staff_id", b"assign_staff_id", "assign_store_id", b"assign_store_id", "by", b"by", "case_id", b"case_id", "note", b"note", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseActionRequest: _TypeAlias = CaseActionRequest  # noqa: Y015
+
+@_typing.final
+class ResolveCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    REMEDY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    case_id: _builtins.str
+    by: _builtins.str
+    @_builtins.property
+    def remedy(self) -> Global___Remedy: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        by: _builtins.str = ...,
+        remedy: Global___Remedy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["remedy", b"remedy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by", b"by", "case_id", b"case_id", "remedy", b"remedy", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResolveCaseRequest: _TypeAlias = ResolveCaseRequest  # noqa: Y015
+
+@_typing.final
+class DecideRiskRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    BLACKLIST_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    case_id: _builtins.str
+    by: _builtins.str
+    decision: _builtins.str
+    """"approve" or "confirm_extortion"."""
+    note: _builtins.str
+    blacklist: _builtins.bool
+    """With confirm_extortion: blacklist the member in members."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        by: _builtins.str = ...,
+        decision: _builtins.str = ...,
+        note: _builtins.str = ...,
+        blacklist: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blacklist", b"blacklist", "by", b"by", "case_id", b"case_id", "decision", b"decision", "note", b"note", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideRiskRequest: _TypeAlias = DecideRiskRequest  # noqa: Y015
+
+@_typing.final
+class CloseCaseRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    SATISFACTION_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    case_id: _builtins.str
+    by: _builtins.str
+    satisfaction: _builtins.int
+    note: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        case_id: _builtins.str = ...,
+        by: _builtins.str = ...,
+        satisfaction: _builtins.int = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by", b"by", "case_id", b"case_id", "note", b"note", "satisfaction", b"satisfaction", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseCaseRequest: _TypeAlias = CloseCaseRequest  # noqa: Y015
+
+@_typing.final
+class ExportEvidenceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportEvidenceRequest: _TypeAlias = ExportEvidenceRequest  # noqa: Y015
+
+@_typing.final
+class EvidencePack(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    REVIEWS_FIELD_NUMBER: _builtins.int
+    CASES_FIELD_NUMBER: _builtins.int
+    EXPORTED_AT_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    @_builtins.property
+    def reviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___Review]: ...
+    @_builtins.property
+    def cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___Case]: ...
+    @_builtins.property
+    def exported_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        reviews: _abc.Iterable[Global___Review] | None = ...,
+        cases: _abc.Iterable[Global___Case] | None = ...,
+        exported_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["exported_at", b"exported_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cases", b"cases", "exported_at", b"exported_at", "member_id", b"member_id", "reviews", b"reviews"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvidencePack: _TypeAlias = EvidencePack  # noqa: Y015
+
+@_typing.final
+class BusinessDay(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEKDAY_FIELD_NUMBER: _builtins.int
+    OPENS_FIELD_NUMBER: _builtins.int
+    CLOSES_FIELD_NUMBER: _builtins.int
+    weekday: _builtins.int
+    """1 = Monday .. 7 = Sunday."""
+    opens: _builtins.str
+    """"HH:MM", local time; a closed day is not listed."""
+    closes: _builtins.str
+    def __init__(
+        self,
+        *,
+        weekday: _builtins.int = ...,
+        opens: _builtins.str = ...,
+        closes: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closes", b"closes", "opens", b"opens", "weekday", b"weekday"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BusinessDay: _TypeAlias = BusinessDay  # noqa: Y015
+
+@_typing.final
+class SlaHours(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEVERITY_FIELD_NUMBER: _builtins.int
+    FIRST_RESPONSE_HOURS_FIELD_NUMBER: _builtins.int
+    RESOLUTION_HOURS_FIELD_NUMBER: _builtins.int
+    severity: _builtins.str
+    """"low", "medium", "high"."""
+    first_response_hours: _builtins.int
+    resolution_hours: _builtins.int
+    def __init__(
+        self,
+        *,
+        severity: _builtins.str = ...,
+        first_response_hours: _builtins.int = ...,
+        resolution_hours: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["first_response_hours", b"first_response_hours", "resolution_hours", b"resolution_hours", "severity", b"severity"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SlaHours: _TypeAlias = SlaHours  # noqa: Y015
+
+@_typing.final
+class CompensationPreset(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RATING_CLASS_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    rating_class: Global___RatingClass.ValueType
+    template_id: _builtins.str
+    """The coupon template to issue, and what it is worth (charged to the store's budget)."""
+    value: _builtins.int
+    def __init__(
+        self,
+        *,
+        rating_class: Global___RatingClass.ValueType = ...,
+        template_id: _builtins.str = ...,
+        value: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["rating_class", b"rating_class", "template_id", b"template_id", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CompensationPreset: _TypeAlias = CompensationPreset  # noqa: Y015
+
+@_typing.final
+class StoreHours(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    DAYS_FIELD_NUMBER: _builtins.int
+    store_id: _builtins.str
+    @_builtins.property
+    def days(self) -> _containers.RepeatedCompositeFieldContainer[Global___BusinessDay]: ...
+    def __init__(
+        self,
+        *,
+        store_id: _builtins.str = ...,
+        days: _abc.Iterable[Global___BusinessDay] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["days", b"days", "store_id", b"store_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StoreHours: _TypeAlias = StoreHours  # noqa: Y015
+
+@_typing.final
+class FeedbackPolicy(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    SLAS_FIELD_NUMBER: _builtins.int
+    BUSINESS_HOURS_FIELD_NUMBER: _builtins.int
+    STORE_HOURS_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    PRESETS_FIELD_NUMBER: _builtins.int
+    STORE_MONTHLY_BUDGET_FIELD_NUMBER: _builtins.int
+    OPEN_CASE_FOR_MEDIUM_FIELD_NUMBER: _builtins.int
+    FOLLOW_UP_DAYS_FIELD_NUMBER: _builtins.int
+    RISK_THRESHOLD_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    time_zone: _builtins.str
+    store_monthly_budget: _builtins.int
+    """Per store and calendar month, minor units; 0 = no compensation coupons."""
+    open_case_for_medium: _builtins.bool
+    follow_up_days: _builtins.int
+    risk_threshold: _builtins.int
+    version: _builtins.int
+    @_builtins.property
+    def slas(self) -> _containers.RepeatedCompositeFieldContainer[Global___SlaHours]: ...
+    @_builtins.property
+    def business_hours(self) -> _containers.RepeatedCompositeFieldContainer[Global___BusinessDay]:
+        """The chain's opening hours, and any store that keeps others."""
+
+    @_builtins.property
+    def store_hours(self) -> _containers.RepeatedCompositeFieldContainer[Global___StoreHours]: ...
+    @_builtins.property
+    def presets(self) -> _containers.RepeatedCompositeFieldContainer[Global___CompensationPreset]: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        slas: _abc.Iterable[Global___SlaHours] | None = ...,
+        business_hours: _abc.Iterable[Global___BusinessDay] | None = ...,
+        store_hours: _abc.Iterable[Global___StoreHours] | None = ...,
+        time_zone: _builtins.str = ...,
+        presets: _abc.Iterable[Global___CompensationPreset] | None = ...,
+        store_monthly_budget: _builtins.int = ...,
+        open_case_for_medium: _builtins.bool = ...,
+        follow_up_days: _builtins.int = ...,
+        risk_threshold: _builtins.int = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_hours", b"business_hours", "follow_up_days", b"follow_up_days", "open_case_for_medium", b"open_case_for_medium", "presets", b"presets", "risk_threshold", b"risk_threshold", "slas", b"slas", "store_hours", b"store_hours", "store_monthly_budget", b"store_monthly_budget", "tenant_id", b"tenant_id", "time_zone", b"time_zone", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeedbackPolicy: _TypeAlias = FeedbackPolicy  # noqa: Y015
+
+@_typing.final
+class GetFeedbackPolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFeedbackPolicyRequest: _TypeAlias = GetFeedbackPolicyRequest  # noqa: Y015
+
+@_typing.final
+class UpdateFeedbackPolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POLICY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def policy(self) -> Global___FeedbackPolicy: ...
+    def __init__(
+        self,
+        *,
+        policy: Global___FeedbackPolicy | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateFeedbackPolicyRequest: _TypeAlias = UpdateFeedbackPolicyRequest  # noqa: Y015
+
+@_typing.final
+class RunCaseClockRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RunCaseClockRequest: _TypeAlias = RunCaseClockRequest  # noqa: Y015
+
+@_typing.final
+class CaseClockSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BREACHES_FIELD_NUMBER: _builtins.int
+    FOLLOW_UPS_DUE_FIELD_NUMBER: _builtins.int
+    breaches: _builtins.int
+    follow_ups_due: _builtins.int
+    def __init__(
+        self,
+        *,
+        breaches: _builtins.int = ...,
+        follow_ups_due: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["breaches", b"breaches", "follow_ups_due", b"follow_ups_due"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CaseClockSummary: _TypeAlias = CaseClockSummary  # noqa: Y015

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from regulars.feedback.v1 import feedback_pb2 as regulars_dot_feedback_dot_v1_dot_feedback__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -25,8 +26,11 @@ if _version_not_supported:
 
 
 class FeedbackServiceStub:
-    """The feedback service: reviews, surveys, complaint cases, reviewer risk.
-    Its RPCs arrive with the feedback issue; until then the server answers grpc.health.v1 only.
+    """The feedback service: reviews, complaint cases with SLAs and compensation, reviewer risk.
+    Every case moves through the five steps shops use — apologise and respond fast
+    (acknowledged), work on it (in progress), compensate (resolved, with the remedy), follow up
+    within the week (follow-up), close with the customer's satisfaction — or is rejected
+    (e.g. confirmed extortion). Illegal moves are FAILED_PRECONDITION naming the state.
     """
 
     def __init__(self, channel):
@@ -35,16 +39,334 @@ class FeedbackServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.PostReview = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/PostReview',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.PostReviewRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.PostReviewResponse.FromString,
+                _registered_method=True)
+        self.GetReview = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/GetReview',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetReviewRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.FromString,
+                _registered_method=True)
+        self.ListReviews = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/ListReviews',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListReviewsRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListReviewsResponse.FromString,
+                _registered_method=True)
+        self.ReplyToReview = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/ReplyToReview',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ReplyToReviewRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.FromString,
+                _registered_method=True)
+        self.AmendReview = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/AmendReview',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.AmendReviewRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.FromString,
+                _registered_method=True)
+        self.OpenCase = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/OpenCase',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.OpenCaseRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+                _registered_method=True)
+        self.GetCase = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/GetCase',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetCaseRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+                _registered_method=True)
+        self.ListCases = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/ListCases',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListCasesRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListCasesResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeCase = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/AcknowledgeCase',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseActionRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+                _registered_method=True)
+        self.StartCase = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/StartCase',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseActionRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+                _registered_method=True)
+        self.ResolveCase = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/ResolveCase',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ResolveCaseRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+                _registered_method=True)
+        self.DecideRisk = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/DecideRisk',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.DecideRiskRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+                _registered_method=True)
+        self.CloseCase = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/CloseCase',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CloseCaseRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+                _registered_method=True)
+        self.RejectCase = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/RejectCase',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseActionRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+                _registered_method=True)
+        self.ExportEvidence = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/ExportEvidence',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ExportEvidenceRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.EvidencePack.FromString,
+                _registered_method=True)
+        self.GetFeedbackPolicy = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/GetFeedbackPolicy',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetFeedbackPolicyRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.FeedbackPolicy.FromString,
+                _registered_method=True)
+        self.UpdateFeedbackPolicy = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/UpdateFeedbackPolicy',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.UpdateFeedbackPolicyRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.FeedbackPolicy.FromString,
+                _registered_method=True)
+        self.RunCaseClock = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/RunCaseClock',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.RunCaseClockRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseClockSummary.FromString,
+                _registered_method=True)
 
 
 class FeedbackServiceServicer:
-    """The feedback service: reviews, surveys, complaint cases, reviewer risk.
-    Its RPCs arrive with the feedback issue; until then the server answers grpc.health.v1 only.
+    """The feedback service: reviews, complaint cases with SLAs and compensation, reviewer risk.
+    Every case moves through the five steps shops use — apologise and respond fast
+    (acknowledged), work on it (in progress), compensate (resolved, with the remedy), follow up
+    within the week (follow-up), close with the customer's satisfaction — or is rejected
+    (e.g. confirmed extortion). Illegal moves are FAILED_PRECONDITION naming the state.
     """
+
+    def PostReview(self, request, context):
+        """A member's review of a purchase (receipt) or a product: rating 1-5, classified good (4-5),
+        medium (3) or bad (1-2). Idempotent on (tenant, member, request_id): a retry returns the
+        first review with `created = false`. Emits review_posted; a bad review (and, when the
+        tenant's policy says so, a medium one) opens a case — exactly one per review.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReview(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReviews(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplyToReview(self, request, context):
+        """The shop's public reply (it quotes the review as it stood). One reply per review; a second
+        replaces the first and both stay in the history.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AmendReview(self, request, context):
+        """The member amends their own review (after a resolution, say); the earlier text and rating
+        stay in the review's history. Nothing else can change what a member wrote.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenCase(self, request, context):
+        """A case opened directly by a customer or an assistant (reviews open theirs by themselves).
+        Idempotent on (tenant, request_id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCase(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCases(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeCase(self, request, context):
+        """open -> acknowledged: the apology and the first response, recorded. Emits complaint_acknowledged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartCase(self, request, context):
+        """acknowledged -> in progress, optionally assigning a store or an assistant.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveCase(self, request, context):
+        """-> resolved, with the remedy. A compensation coupon is issued through coupons
+        (IssueCompensation, keyed by the case) within the store's compensation budget for the
+        month: once per case, however often this is retried. A case whose reviewer risk is at or
+        above the tenant's threshold needs a manager's approval (ApproveCompensation) first.
+        Emits complaint_resolved. No remedy is ever conditioned on the review being changed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideRisk(self, request, context):
+        """A manager's decision on a risky case: approve compensation, or confirm extortion (the case
+        is rejected, and the member may be blacklisted in members).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseCase(self, request, context):
+        """follow-up -> closed, with the customer's satisfaction (1-5). Emits complaint_closed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectCase(self, request, context):
+        """open/acknowledged/in progress -> rejected, with the reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportEvidence(self, request, context):
+        """The member's reviews, cases and their timelines: an evidence pack for a dispute.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetFeedbackPolicy(self, request, context):
+        """The tenant's feedback policy: SLAs by severity, business hours, compensation presets and
+        budgets, the risk threshold. A tenant that never set one runs the defaults.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateFeedbackPolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunCaseClock(self, request, context):
+        """Checks every open case against its SLAs at `at` (default now) and moves resolved cases
+        whose follow-up day has come to follow-up; the service runs it by itself every minute.
+        complaint_sla_breached is emitted once per case and SLA.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
 
 def add_FeedbackServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'PostReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.PostReview,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.PostReviewRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.PostReviewResponse.SerializeToString,
+            ),
+            'GetReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReview,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetReviewRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.SerializeToString,
+            ),
+            'ListReviews': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReviews,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListReviewsRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListReviewsResponse.SerializeToString,
+            ),
+            'ReplyToReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplyToReview,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ReplyToReviewRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.SerializeToString,
+            ),
+            'AmendReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.AmendReview,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.AmendReviewRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.SerializeToString,
+            ),
+            'OpenCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenCase,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.OpenCaseRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.SerializeToString,
+            ),
+            'GetCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCase,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetCaseRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.SerializeToString,
+            ),
+            'ListCases': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCases,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListCasesRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListCasesResponse.SerializeToString,
+            ),
+            'AcknowledgeCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeCase,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseActionRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.SerializeToString,
+            ),
+            'StartCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartCase,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseActionRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.SerializeToString,
+            ),
+            'ResolveCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveCase,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ResolveCaseRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.SerializeToString,
+            ),
+            'DecideRisk': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideRisk,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.DecideRiskRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.SerializeToString,
+            ),
+            'CloseCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseCase,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CloseCaseRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.SerializeToString,
+            ),
+            'RejectCase': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectCase,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseActionRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.SerializeToString,
+            ),
+            'ExportEvidence': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportEvidence,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ExportEvidenceRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.EvidencePack.SerializeToString,
+            ),
+            'GetFeedbackPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFeedbackPolicy,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetFeedbackPolicyRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.FeedbackPolicy.SerializeToString,
+            ),
+            'UpdateFeedbackPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateFeedbackPolicy,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.UpdateFeedbackPolicyRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.FeedbackPolicy.SerializeToString,
+            ),
+            'RunCaseClock': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunCaseClock,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.RunCaseClockRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseClockSummary.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'regulars.feedback.v1.FeedbackService', rpc_method_handlers)
@@ -54,6 +376,495 @@ def add_FeedbackServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class FeedbackService:
-    """The feedback service: reviews, surveys, complaint cases, reviewer risk.
-    Its RPCs arrive with the feedback issue; until then the server answers grpc.health.v1 only.
+    """The feedback service: reviews, complaint cases with SLAs and compensation, reviewer risk.
+    Every case moves through the five steps shops use — apologise and respond fast
+    (acknowledged), work on it (in progress), compensate (resolved, with the remedy), follow up
+    within the week (follow-up), close with the customer's satisfaction — or is rejected
+    (e.g. confirmed extortion). Illegal moves are FAILED_PRECONDITION naming the state.
     """
+
+    @staticmethod
+    def PostReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/PostReview',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.PostReviewRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.PostReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/GetReview',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetReviewRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReviews(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/ListReviews',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListReviewsRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListReviewsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplyToReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/ReplyToReview',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ReplyToReviewRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AmendReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/AmendReview',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.AmendReviewRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/OpenCase',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.OpenCaseRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/GetCase',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetCaseRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCases(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/ListCases',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListCasesRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListCasesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/AcknowledgeCase',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseActionRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/StartCase',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseActionRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/ResolveCase',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ResolveCaseRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideRisk(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/DecideRisk',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.DecideRiskRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/CloseCase',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.CloseCaseRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectCase(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/RejectCase',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseActionRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Case.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportEvidence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/ExportEvidence',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ExportEvidenceRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.EvidencePack.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFeedbackPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/GetFeedbackPolicy',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetFeedbackPolicyRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.FeedbackPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateFeedbackPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/UpdateFeedbackPolicy',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.UpdateFeedbackPolicyRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.FeedbackPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunCaseClock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/RunCaseClock',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.RunCaseClockRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseClockSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -5,6 +5,7 @@ isort:skip_file
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from regulars.feedback.v1 import feedback_pb2 as _feedback_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -26,28 +27,302 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class FeedbackServiceStub:
-    """The feedback service: reviews, surveys, complaint cases, reviewer risk.
-    Its RPCs arrive with the feedback issue; until then the server answers grpc.health.v1 only.
+    """The feedback service: reviews, complaint cases with SLAs and compensation, reviewer risk.
+    Every case moves through the five steps shops use — apologise and respond fast
+    (acknowledged), work on it (in progress), compensate (resolved, with the remedy), follow up
+    within the week (follow-up), close with the customer's satisfaction — or is rejected
+    (e.g. confirmed extortion). Illegal moves are FAILED_PRECONDITION naming the state.
     """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> FeedbackServiceAsyncStub: ...
+    PostReview: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.PostReviewRequest, _feedback_pb2.PostReviewResponse]
+    """A member's review of a purchase (receipt) or a product: rating 1-5, classified good (4-5),
+    medium (3) or bad (1-2). Idempotent on (tenant, member, request_id): a retry returns the
+    first review with `created = false`. Emits review_posted; a bad review (and, when the
+    tenant's policy says so, a medium one) opens a case — exactly one per review.
+    """
+    GetReview: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.GetReviewRequest, _feedback_pb2.Review]
+    ListReviews: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.ListReviewsRequest, _feedback_pb2.ListReviewsResponse]
+    ReplyToReview: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.ReplyToReviewRequest, _feedback_pb2.Review]
+    """The shop's public reply (it quotes the review as it stood). One reply per review; a second
+    replaces the first and both stay in the history.
+    """
+    AmendReview: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.AmendReviewRequest, _feedback_pb2.Review]
+    """The member amends their own review (after a resolution, say); the earlier text and rating
+    stay in the review's history. Nothing else can change what a member wrote.
+    """
+    OpenCase: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.OpenCaseRequest, _feedback_pb2.Case]
+    """A case opened directly by a customer or an assistant (reviews open theirs by themselves).
+    Idempotent on (tenant, request_id).
+    """
+    GetCase: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.GetCaseRequest, _feedback_pb2.Case]
+    ListCases: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.ListCasesRequest, _feedback_pb2.ListCasesResponse]
+    AcknowledgeCase: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.CaseActionRequest, _feedback_pb2.Case]
+    """open -> acknowledged: the apology and the first response, recorded. Emits complaint_acknowledged."""
+    StartCase: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.CaseActionRequest, _feedback_pb2.Case]
+    """acknowledged -> in progress, optionally assigning a store or an assistant."""
+    ResolveCase: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.ResolveCaseRequest, _feedback_pb2.Case]
+    """-> resolved, with the remedy. A compensation coupon is issued through coupons
+    (IssueCompensation, keyed by the case) within the store's compensation budget for the
+    month: once per case, however often this is retried. A case whose reviewer risk is at or
+    above the tenant's threshold needs a manager's approval (ApproveCompensation) first.
+    Emits complaint_resolved. No remedy is ever conditioned on the review being changed.
+    """
+    DecideRisk: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.DecideRiskRequest, _feedback_pb2.Case]
+    """A manager's decision on a risky case: approve compensation, or confirm extortion (the case
+    is rejected, and the member may be blacklisted in members).
+    """
+    CloseCase: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.CloseCaseRequest, _feedback_pb2.Case]
+    """follow-up -> closed, with the customer's satisfaction (1-5). Emits complaint_closed."""
+    RejectCase: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.CaseActionRequest, _feedback_pb2.Case]
+    """open/acknowledged/in progress -> rejected, with the reason."""
+    ExportEvidence: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.ExportEvidenceRequest, _feedback_pb2.EvidencePack]
+    """The member's reviews, cases and their timelines: an evidence pack for a dispute."""
+    GetFeedbackPolicy: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.GetFeedbackPolicyRequest, _feedback_pb2.FeedbackPolicy]
+    """The tenant's feedback policy: SLAs by severity, business hours, compensation presets and
+    budgets, the risk threshold. A tenant that never set one runs the defaults.
+    """
+    UpdateFeedbackPolicy: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.UpdateFeedbackPolicyRequest, _feedback_pb2.FeedbackPolicy]
+    RunCaseClock: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.RunCaseClockRequest, _feedback_pb2.CaseClockSummary]
+    """Checks every open case against its SLAs at `at` (default now) and moves resolved cases
+    whose follow-up day has come to follow-up; the service runs it by itself every minute.
+    complaint_sla_breached is emitted once per case and SLA.
+    """
 
 @_typing.type_check_only
 class FeedbackServiceAsyncStub(FeedbackServiceStub):
-    """The feedback service: reviews, surveys, complaint cases, reviewer risk.
-    Its RPCs arrive with the feedback issue; until then the server answers grpc.health.v1 only.
+    """The feedback service: reviews, complaint cases with SLAs and compensation, reviewer risk.
+    Every case moves through the five steps shops use — apologise and respond fast
+    (acknowledged), work on it (in progress), compensate (resolved, with the remedy), follow up
+    within the week (follow-up), close with the customer's satisfaction — or is rejected
+    (e.g. confirmed extortion). Illegal moves are FAILED_PRECONDITION naming the state.
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
-
-class FeedbackServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The feedback service: reviews, surveys, complaint cases, reviewer risk.
-    Its RPCs arrive with the feedback issue; until then the server answers grpc.health.v1 only.
+    PostReview: _aio.UnaryUnaryMultiCallable[_feedback_pb2.PostReviewRequest, _feedback_pb2.PostReviewResponse]  # type: ignore[assignment]
+    """A member's review of a purchase (receipt) or a product: rating 1-5, classified good (4-5),
+    medium (3) or bad (1-2). Idempotent on (tenant, member, request_id): a retry returns the
+    first review with `created = false`. Emits review_posted; a bad review (and, when the
+    tenant's policy says so, a medium one) opens a case — exactly one per review.
+    """
+    GetReview: _aio.UnaryUnaryMultiCallable[_feedback_pb2.GetReviewRequest, _feedback_pb2.Review]  # type: ignore[assignment]
+    ListReviews: _aio.UnaryUnaryMultiCallable[_feedback_pb2.ListReviewsRequest, _feedback_pb2.ListReviewsResponse]  # type: ignore[assignment]
+    ReplyToReview: _aio.UnaryUnaryMultiCallable[_feedback_pb2.ReplyToReviewRequest, _feedback_pb2.Review]  # type: ignore[assignment]
+    """The shop's public reply (it quotes the review as it stood). One reply per review; a second
+    replaces the first and both stay in the history.
+    """
+    AmendReview: _aio.UnaryUnaryMultiCallable[_feedback_pb2.AmendReviewRequest, _feedback_pb2.Review]  # type: ignore[assignment]
+    """The member amends their own review (after a resolution, say); the earlier text and rating
+    stay in the review's history. Nothing else can change what a member wrote.
+    """
+    OpenCase: _aio.UnaryUnaryMultiCallable[_feedback_pb2.OpenCaseRequest, _feedback_pb2.Case]  # type: ignore[assignment]
+    """A case opened directly by a customer or an assistant (reviews open theirs by themselves).
+    Idempotent on (tenant, request_id).
+    """
+    GetCase: _aio.UnaryUnaryMultiCallable[_feedback_pb2.GetCaseRequest, _feedback_pb2.Case]  # type: ignore[assignment]
+    ListCases: _aio.UnaryUnaryMultiCallable[_feedback_pb2.ListCasesRequest, _feedback_pb2.ListCasesResponse]  # type: ignore[assignment]
+    AcknowledgeCase: _aio.UnaryUnaryMultiCallable[_feedback_pb2.CaseActionRequest, _feedback_pb2.Case]  # type: ignore[assignment]
+    """open -> acknowledged: the apology and the first response, recorded. Emits complaint_acknowledged."""
+    StartCase: _aio.UnaryUnaryMultiCallable[_feedback_pb2.CaseActionRequest, _feedback_pb2.Case]  # type: ignore[assignment]
+    """acknowledged -> in progress, optionally assigning a store or an assistant."""
+    ResolveCase: _aio.UnaryUnaryMultiCallable[_feedback_pb2.ResolveCaseRequest, _feedback_pb2.Case]  # type: ignore[assignment]
+    """-> resolved, with the remedy. A compensation coupon is issued through coupons
+    (IssueCompensation, keyed by the case) within the store's compensation budget for the
+    month: once per case, however often this is retried. A case whose reviewer risk is at or
+    above the tenant's threshold needs a manager's approval (ApproveCompensation) first.
+    Emits complaint_resolved. No remedy is ever conditioned on the review being changed.
+    """
+    DecideRisk: _aio.UnaryUnaryMultiCallable[_feedback_pb2.DecideRiskRequest, _feedback_pb2.Case]  # type: ignore[assignment]
+    """A manager's decision on a risky case: approve compensation, or confirm extortion (the case
+    is rejected, and the member may be blacklisted in members).
+    """
+    CloseCase: _aio.UnaryUnaryMultiCallable[_feedback_pb2.CloseCaseRequest, _feedback_pb2.Case]  # type: ignore[assignment]
+    """follow-up -> closed, with the customer's satisfaction (1-5). Emits complaint_closed."""
+    RejectCase: _aio.UnaryUnaryMultiCallable[_feedback_pb2.CaseActionRequest, _feedback_pb2.Case]  # type: ignore[assignment]
+    """open/acknowledged/in progress -> rejected, with the reason."""
+    ExportEvidence: _aio.UnaryUnaryMultiCallable[_feedback_pb2.ExportEvidenceRequest, _feedback_pb2.EvidencePack]  # type: ignore[assignment]
+    """The member's reviews, cases and their timelines: an evidence pack for a dispute."""
+    GetFeedbackPolicy: _aio.UnaryUnaryMultiCallable[_feedback_pb2.GetFeedbackPolicyRequest, _feedback_pb2.FeedbackPolicy]  # type: ignore[assignment]
+    """The tenant's feedback policy: SLAs by severity, business hours, compensation presets and
+    budgets, the risk threshold. A tenant that never set one runs the defaults.
+    """
+    UpdateFeedbackPolicy: _aio.UnaryUnaryMultiCallable[_feedback_pb2.UpdateFeedbackPolicyRequest, _feedback_pb2.FeedbackPolicy]  # type: ignore[assignment]
+    RunCaseClock: _aio.UnaryUnaryMultiCallable[_feedback_pb2.RunCaseClockRequest, _feedback_pb2.CaseClockSummary]  # type: ignore[assignment]
+    """Checks every open case against its SLAs at `at` (default now) and moves resolved cases
+    whose follow-up day has come to follow-up; the service runs it by itself every minute.
+    complaint_sla_breached is emitted once per case and SLA.
     """
 
-    ...
+class FeedbackServiceServicer(metaclass=_abc_1.ABCMeta):
+    """The feedback service: reviews, complaint cases with SLAs and compensation, reviewer risk.
+    Every case moves through the five steps shops use — apologise and respond fast
+    (acknowledged), work on it (in progress), compensate (resolved, with the remedy), follow up
+    within the week (follow-up), close with the customer's satisfaction — or is rejected
+    (e.g. confirmed extortion). Illegal moves are FAILED_PRECONDITION naming the state.
+    """
+
+    @_abc_1.abstractmethod
+    def PostReview(
+        self,
+        request: _feedback_pb2.PostReviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.PostReviewResponse, _abc.Awaitable[_feedback_pb2.PostReviewResponse]]:
+        """A member's review of a purchase (receipt) or a product: rating 1-5, classified good (4-5),
+        medium (3) or bad (1-2). Idempotent on (tenant, member, request_id): a retry returns the
+        first review with `created = false`. Emits review_posted; a bad review (and, when the
+        tenant's policy says so, a medium one) opens a case — exactly one per review.
+        """
+
+    @_abc_1.abstractmethod
+    def GetReview(
+        self,
+        request: _feedback_pb2.GetReviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Review, _abc.Awaitable[_feedback_pb2.Review]]: ...
+
+    @_abc_1.abstractmethod
+    def ListReviews(
+        self,
+        request: _feedback_pb2.ListReviewsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.ListReviewsResponse, _abc.Awaitable[_feedback_pb2.ListReviewsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ReplyToReview(
+        self,
+        request: _feedback_pb2.ReplyToReviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Review, _abc.Awaitable[_feedback_pb2.Review]]:
+        """The shop's public reply (it quotes the review as it stood). One reply per review; a second
+        replaces the first and both stay in the history.
+        """
+
+    @_abc_1.abstractmethod
+    def AmendReview(
+        self,
+        request: _feedback_pb2.AmendReviewRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Review, _abc.Awaitable[_feedback_pb2.Review]]:
+        """The member amends their own review (after a resolution, say); the earlier text and rating
+        stay in the review's history. Nothing else can change what a member wrote.
+        """
+
+    @_abc_1.abstractmethod
+    def OpenCase(
+        self,
+        request: _feedback_pb2.OpenCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Case, _abc.Awaitable[_feedback_pb2.Case]]:
+        """A case opened directly by a customer or an assistant (reviews open theirs by themselves).
+        Idempotent on (tenant, request_id).
+        """
+
+    @_abc_1.abstractmethod
+    def GetCase(
+        self,
+        request: _feedback_pb2.GetCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Case, _abc.Awaitable[_feedback_pb2.Case]]: ...
+
+    @_abc_1.abstractmethod
+    def ListCases(
+        self,
+        request: _feedback_pb2.ListCasesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.ListCasesResponse, _abc.Awaitable[_feedback_pb2.ListCasesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AcknowledgeCase(
+        self,
+        request: _feedback_pb2.CaseActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Case, _abc.Awaitable[_feedback_pb2.Case]]:
+        """open -> acknowledged: the apology and the first response, recorded. Emits complaint_acknowledged."""
+
+    @_abc_1.abstractmethod
+    def StartCase(
+        self,
+        request: _feedback_pb2.CaseActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Case, _abc.Awaitable[_feedback_pb2.Case]]:
+        """acknowledged -> in progress, optionally assigning a store or an assistant."""
+
+    @_abc_1.abstractmethod
+    def ResolveCase(
+        self,
+        request: _feedback_pb2.ResolveCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Case, _abc.Awaitable[_feedback_pb2.Case]]:
+        """-> resolved, with the remedy. A compensation coupon is issued through coupons
+        (IssueCompensation, keyed by the case) within the store's compensation budget for the
+        month: once per case, however often this is retried. A case whose reviewer risk is at or
+        above the tenant's threshold needs a manager's approval (ApproveCompensation) first.
+        Emits complaint_resolved. No remedy is ever conditioned on the review being changed.
+        """
+
+    @_abc_1.abstractmethod
+    def DecideRisk(
+        self,
+        request: _feedback_pb2.DecideRiskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Case, _abc.Awaitable[_feedback_pb2.Case]]:
+        """A manager's decision on a risky case: approve compensation, or confirm extortion (the case
+        is rejected, and the member may be blacklisted in members).
+        """
+
+    @_abc_1.abstractmethod
+    def CloseCase(
+        self,
+        request: _feedback_pb2.CloseCaseRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Case, _abc.Awaitable[_feedback_pb2.Case]]:
+        """follow-up -> closed, with the customer's satisfaction (1-5). Emits complaint_closed."""
+
+    @_abc_1.abstractmethod
+    def RejectCase(
+        self,
+        request: _feedback_pb2.CaseActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Case, _abc.Awaitable[_feedback_pb2.Case]]:
+        """open/acknowledged/in progress -> rejected, with the reason."""
+
+    @_abc_1.abstractmethod
+    def ExportEvidence(
+        self,
+        request: _feedback_pb2.ExportEvidenceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.EvidencePack, _abc.Awaitable[_feedback_pb2.EvidencePack]]:
+        """The member's reviews, cases and their timelines: an evidence pack for a dispute."""
+
+    @_abc_1.abstractmethod
+    def GetFeedbackPolicy(
+        self,
+        request: _feedback_pb2.GetFeedbackPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.FeedbackPolicy, _abc.Awaitable[_feedback_pb2.FeedbackPolicy]]:
+        """The tenant's feedback policy: SLAs by severity, business hours, compensation presets and
+        budgets, the risk threshold. A tenant that never set one runs the defaults.
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateFeedbackPolicy(
+        self,
+        request: _feedback_pb2.UpdateFeedbackPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.FeedbackPolicy, _abc.Awaitable[_feedback_pb2.FeedbackPolicy]]: ...
+
+    @_abc_1.abstractmethod
+    def RunCaseClock(
+        self,
+        request: _feedback_pb2.RunCaseClockRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.CaseClockSummary, _abc.Awaitable[_feedback_pb2.CaseClockSummary]]:
+        """Checks every open case against its SLAs at `at` (default now) and moves resolved cases
+        whose follow-up day has come to follow-up; the service runs it by itself every minute.
+        complaint_sla_breached is emitted once per case and SLA.
+        """
 
 def add_FeedbackServiceServicer_to_server(servicer: FeedbackServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

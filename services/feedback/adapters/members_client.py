@@ -1,0 +1,88 @@
+"""The members service as feedback sees it: how long a reviewer has been a member, how often
+they bought and whether at the store (the strongest sign against an extortionist), when a store
+opened, blacklisting a confirmed extortionist and a points remedy (once per case: members
+counts an adjustment once per source). Transport errors become domain errors here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+from regulars.members.v1 import members_pb2, members_pb2_grpc
+
+from chassis.errors import FailedPrecondition, NotFound, Unavailable
+from chassis.grpc_client import channel_target
+from services.feedback.domain.risk import MemberProfile
+
+CALL_SECONDS = 3.0
+
+
+class MembersClient:
+    def __init__(self, address: str) -> None:
+        self._address = address
+        self._channel: grpc.aio.Channel | None = None
+
+    def _stub(self) -> Any:
+        if self._channel is None:  # opened on first use, inside the service's event loop
+            target, options = channel_target(self._address)
+            self._channel = grpc.aio.insecure_channel(target, options=options)
+        return members_pb2_grpc.MembersServiceStub(self._channel)
+
+    async def _call(self, method: str, request: Any) -> Any:
+        try:
+            return await getattr(self._stub(), method)(request, timeout=CALL_SECONDS)
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() == grpc.StatusCode.NOT_FOUND:
+                raise NotFound(exc.details() or "no such member") from exc
+            if exc.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT):
+                raise FailedPrecondition(exc.details() or "members refused") from exc
+            raise Unavailable("the members service did not answer; try again") from exc
+
+    async def _activity(self, tenant_id: str, member_id: str, store_id: str) -> Any | None:
+        request = members_pb2.GetMemberActivityRequest(
+            tenant_id=tenant_id, member_id=member_id, store_id=store_id
+        )
+        try:
+            return await self._call("GetMemberActivity", request)
+        except NotFound:
+            return None
+
+    async def profile(self, tenant_id: str, member_id: str) -> MemberProfile | None:
+        found = await self._activity(tenant_id, member_id, "")
+        if found is None:
+            return None
+        return MemberProfile(
+            joined_at=found.registered_at.ToDatetime(tzinfo=UTC),
+            purchase_count=int(found.purchase_count),
+            blacklisted=bool(found.blacklisted),
+        )
+
+    async def purchased_at_store(self, tenant_id: str, member_id: str, store_id: str) -> bool:
+        found = await self._activity(tenant_id, member_id, store_id)
+        return bool(found and found.purchases_at_store > 0)
+
+    async def store_opened_at(self, tenant_id: str, store_id: str) -> datetime | None:
+        stores = await self._call("ListStores", members_pb2.ListStoresRequest(tenant_id=tenant_id))
+        for store in stores.stores:
+            if store.code == store_id and store.HasField("created_at"):
+                return store.created_at.ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
+        return None
+
+    async def blacklist(self, tenant_id: str, member_id: str, reason: str) -> None:
+        request = members_pb2.SetBlacklistRequest(tenant_id=tenant_id, member_id=member_id, reason=reason)
+        await self._call("SetBlacklist", request)
+
+    async def award_points(self, tenant_id: str, member_id: str, points: int, case_id: str) -> None:
+        request = members_pb2.AdjustPointsRequest(
+            tenant_id=tenant_id,
+            member_id=member_id,
+            delta=points,
+            reason="manual_adjustment",
+            source_id=f"complaint:{case_id}",
+        )
+        await self._call("AdjustPoints", request)
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()

@@ -1,0 +1,106 @@
+"""Protobuf shapes of the feedback domain, shared by the events and the gRPC edge."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from regulars.feedback.v1 import feedback_pb2
+
+from services.feedback.domain.cases import Case, Remedy
+from services.feedback.domain.reviews import RatingClass, Reply, Review
+
+RATING_CLASS_PB = {
+    RatingClass.GOOD: feedback_pb2.RATING_CLASS_GOOD,
+    RatingClass.MEDIUM: feedback_pb2.RATING_CLASS_MEDIUM,
+    RatingClass.BAD: feedback_pb2.RATING_CLASS_BAD,
+}
+RATING_CLASS_FROM_PB: dict[int, RatingClass] = {int(v): k for k, v in RATING_CLASS_PB.items()}
+
+
+def stamp(at: datetime | None) -> Timestamp | None:
+    if at is None:
+        return None
+    out = Timestamp()
+    out.FromDatetime(at)
+    return out
+
+
+def _reply_pb(r: Reply) -> feedback_pb2.Reply:
+    return feedback_pb2.Reply(
+        text=r.text, quoted_text=r.quoted_text, quoted_rating=r.quoted_rating, by=r.by, at=stamp(r.at)
+    )
+
+
+def review_pb(r: Review) -> feedback_pb2.Review:
+    return feedback_pb2.Review(
+        id=r.id,
+        tenant_id=r.tenant_id,
+        member_id=r.member_id,
+        store_id=r.store_id,
+        receipt_no=r.receipt_no,
+        sku=r.sku,
+        rating=r.rating,
+        rating_class=RATING_CLASS_PB[r.rating_class],
+        text=r.text,
+        image_urls=list(r.image_urls),
+        channel=r.channel.value,
+        posted_at=stamp(r.posted_at),
+        history=[
+            feedback_pb2.ReviewVersion(
+                rating=v.rating, text=v.text, image_urls=list(v.image_urls), at=stamp(v.at)
+            )
+            for v in r.history
+        ],
+        reply=_reply_pb(r.reply) if r.reply else None,
+        earlier_replies=[_reply_pb(x) for x in r.earlier_replies],
+        case_id=r.case_id,
+        verified_purchase=r.verified_purchase,
+    )
+
+
+def remedy_pb(m: Remedy) -> feedback_pb2.Remedy:
+    return feedback_pb2.Remedy(
+        kind=m.kind.value,
+        note=m.note,
+        template_id=m.template_id,
+        value=m.value,
+        coupon_code=m.coupon_code,
+        points=m.points,
+    )
+
+
+def case_pb(c: Case) -> feedback_pb2.Case:
+    return feedback_pb2.Case(
+        id=c.id,
+        tenant_id=c.tenant_id,
+        member_id=c.member_id,
+        store_id=c.store_id,
+        category=c.category.value,
+        severity=c.severity.value,
+        description=c.description,
+        state=c.state.value,
+        source=c.source.value,
+        review_id=c.review_id,
+        assigned_store_id=c.assigned_store_id,
+        assigned_staff_id=c.assigned_staff_id,
+        opened_at=stamp(c.opened_at),
+        first_response_due=stamp(c.first_response_due),
+        resolution_due=stamp(c.resolution_due),
+        timeline=[
+            feedback_pb2.TimelineEntry(action=e.action.value, by=e.by, at=stamp(e.at), note=e.note)
+            for e in c.timeline
+        ],
+        remedy=remedy_pb(c.remedy) if c.remedy else None,
+        risk=feedback_pb2.RiskAssessment(
+            score=c.risk.score,
+            reasons=list(c.risk.reasons),
+            needs_manager=c.risk.needs_manager,
+            decision=c.risk.decision.value,
+            decided_by=c.risk.decided_by,
+        ),
+        satisfaction=c.satisfaction,
+        follow_up_at=stamp(c.follow_up_at),
+        sla_breaches=list(c.sla_breaches),
+        receipt_no=c.receipt_no,
+    )

@@ -1,0 +1,138 @@
+"""Opening cases: the one a review opens, and one a customer or an assistant opens directly.
+
+A review decides at its post whether it opens a case (domain.opening.opens_case) and carries that
+case's id, derived from the review's (keys.case_key): `open_for_review` opens exactly that case
+with the repository's insert-once. The post calls it, and so does the consumer of our own
+review_posted, so a crash between the review's write and its case's is completed by the event,
+and a double delivery (or both at once) makes one case. A case opened directly is keyed by the
+client's request id the same way.
+
+Each new case is scored for reviewer risk (domain.risk) from what members knows of the
+complainant and the tenant's recent reviews, and its SLA due times are fixed from the policy
+of the moment; its complaint_opened is written with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from ulid import ULID
+
+from services.feedback.domain import opening as model
+from services.feedback.domain import risk, transitions
+from services.feedback.domain.cases import Case
+from services.feedback.domain.events import case_facts
+from services.feedback.domain.policy import FeedbackPolicy
+from services.feedback.domain.reviews import Review
+from services.feedback.service.cases import Clock, utc_now
+from services.feedback.service.ports import CaseRepository, MembersPort, PolicyRepository, ReviewRepository
+
+
+def new_ulid() -> str:
+    return str(ULID())
+
+
+class CaseOpening:
+    def __init__(
+        self,
+        cases: CaseRepository,
+        reviews: ReviewRepository,
+        members: MembersPort,
+        policies: PolicyRepository,
+        clock: Clock = utc_now,
+        new_id: Callable[[], str] = new_ulid,
+    ) -> None:
+        self._cases = cases
+        self._reviews = reviews
+        self._members = members
+        self._policies = policies
+        self._clock = clock
+        self._new_id = new_id
+
+    async def open_for_review(self, review: Review) -> Case | None:
+        """The case the review opens (opened now, or found), None when it opens none. Opened
+        when the review was posted, so SLAs run from then; anything already missed by the time
+        a late completion opens it is recorded with it."""
+        if not review.case_id:
+            return None
+        found = await self._cases.get(review.tenant_id, review.case_id)
+        if found is not None:
+            return found
+        now = self._clock()
+        policy = await self._policies.current(review.tenant_id)
+        purchased = review.verified_purchase if review.store_id else None
+        assessed = await self._assess(
+            review.tenant_id, review.member_id, review.store_id, review.text, purchased, policy, now
+        )
+        case = transitions.record_breaches(
+            model.case_for_review(review, policy, assessed, review.posted_at), now
+        )
+        stored, _ = await self._cases.insert(case, case_facts(None, case, now))
+        return stored
+
+    async def open(
+        self,
+        *,
+        tenant_id: str,
+        member_id: str,
+        store_id: str,
+        category: str,
+        severity: str,
+        description: str,
+        opened_by_kind: str,
+        opened_by: str,
+        request_id: str,
+        receipt_no: str = "",
+    ) -> tuple[Case, bool]:
+        """A case a customer or an assistant opens: (the case, created now). Idempotent on
+        (tenant, request_id); without a request id every call opens a new case."""
+        request = model.parse_case_request(
+            tenant_id=tenant_id,
+            member_id=member_id,
+            store_id=store_id,
+            category=category,
+            severity=severity,
+            description=description,
+            opened_by_kind=opened_by_kind,
+            opened_by=opened_by,
+            receipt_no=receipt_no,
+        )
+        case_id = model.request_case_id(tenant_id, request_id.strip() or self._new_id())
+        found = await self._cases.get(tenant_id, case_id)
+        if found is not None:
+            return found, False
+        now = self._clock()
+        policy = await self._policies.current(tenant_id)
+        assessed = await self._assess(
+            tenant_id, request.member_id, request.store_id, request.description, None, policy, now
+        )
+        case = model.case_for_request(request, case_id, policy, assessed, now)
+        return await self._cases.insert(case, case_facts(None, case, now))
+
+    async def _assess(
+        self,
+        tenant_id: str,
+        member_id: str,
+        store_id: str,
+        text: str,
+        purchased: bool | None,
+        policy: FeedbackPolicy,
+        now: datetime,
+    ) -> risk.RiskAssessment:
+        """The complainant's risk from members' profile and the store, and their recent bad reviews."""
+        profile = await self._members.profile(tenant_id, member_id)
+        if store_id and purchased is None:
+            purchased = await self._members.purchased_at_store(tenant_id, member_id, store_id)
+        opened = await self._members.store_opened_at(tenant_id, store_id) if store_id else None
+        bad = await self._reviews.bad_since(tenant_id, member_id, now - timedelta(days=risk.RECENT_DAYS))
+        signals = risk.RiskSignals(
+            at=now,
+            text=text,
+            profile=profile,
+            purchased_at_store=purchased,
+            store_opened_at=opened,
+            recent_bad_reviews=len(bad),
+            recent_bad_stores=len({r.store_id for r in bad if r.store_id}),
+        )
+        return risk.score(signals, policy.risk_threshold)
