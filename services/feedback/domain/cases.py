@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from chassis import fields
 from chassis.errors import InvalidArgument
-from services.feedback.domain import fields
 from services.feedback.domain.reviews import REF_MAX, TEXT_MAX, RatingClass
 from services.feedback.domain.risk import RiskAssessment
 from services.feedback.domain.sla import Severity

@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from chassis import fields
 from chassis.errors import InvalidArgument
-from services.feedback.domain import fields, sla
+from services.feedback.domain import sla
 from services.feedback.domain.cases import Action, Case, CaseState, Category, Source, TimelineEntry
 from services.feedback.domain.keys import case_key
 from services.feedback.domain.policy import FeedbackPolicy

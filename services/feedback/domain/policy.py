@@ -21,9 +21,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from chassis import fields
 from chassis.errors import InvalidArgument
-from services.feedback.domain import fields
-from services.feedback.domain.fields import Fields
+from chassis.fields import Fields
 from services.feedback.domain.reviews import RatingClass
 from services.feedback.domain.sla import BusinessDay, Schedule, Severity, hhmm
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from chassis import fields
 from chassis.errors import FailedPrecondition, InvalidArgument
-from services.feedback.domain import fields
 
 TEXT_MAX = 2000
 IMAGES_MAX = 9

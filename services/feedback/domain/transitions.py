@@ -19,8 +19,9 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from chassis import fields
 from chassis.errors import FailedPrecondition, InvalidArgument
-from services.feedback.domain import fields, sla
+from services.feedback.domain import sla
 from services.feedback.domain.cases import (
     ACTIVE,
     Action,

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 
+from chassis import fields
 from chassis.errors import InvalidArgument, NotFound, Unavailable
-from services.feedback.domain import fields, transitions
+from services.feedback.domain import transitions
 from services.feedback.domain.cases import Case, CaseState
 from services.feedback.domain.events import case_facts
 from services.feedback.domain.evidence import EvidencePack

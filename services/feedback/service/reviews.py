@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from chassis import fields
 from chassis.errors import InvalidArgument, NotFound, Unavailable
-from services.feedback.domain import fields
 from services.feedback.domain import reviews as model
 from services.feedback.domain.events import ReviewPosted
 from services.feedback.domain.keys import review_key

@@ -34,17 +34,9 @@ from fractions import Fraction
 from typing import Any
 
 from chassis.errors import InvalidArgument
+from chassis.fields import Fields, prefixed, text
 from services.members.domain import points as pts
-from services.members.domain.programme import (
-    Basis,
-    Fields,
-    Programme,
-    in_birthday_window,
-    local,
-    payment_type_key,
-    prefixed,
-    text,
-)
+from services.members.domain.programme import Basis, Programme, in_birthday_window, local, payment_type_key
 from services.members.domain.purchases import Line, Payment, Purchase, brand_key, category_key
 
 RULE_ID_MAX = 64

@@ -1,8 +1,12 @@
-"""Reading plain values of a request, naming the field by its path in every error. No I/O."""
+"""Reading the plain values of a request (a dict form: a programme, a policy, a rule), naming
+the field by its path in every error — "ladder.tiers[1].min_trailing_spend". No I/O: every
+domain that parses a dict form uses these, so they all refuse the same way.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -14,8 +18,10 @@ _ALLOWED_CONTROLS = {"\n", "\t"}
 
 
 class Fields:
-    """One object of a request: `Fields(data, "slas[1]")` reads "slas[1].resolution_hours" and
-    so on. A key never asked for is an error at `done()` (a typo is not silently ignored)."""
+    """One object of a request: `Fields(data, "ladder")` reads "ladder.window_months" and so on.
+    A key never asked for is an error at `done()` (a typo is not silently ignored). Numbers may
+    come as integral floats (a protobuf Struct carries only doubles); booleans are not numbers.
+    """
 
     def __init__(self, data: object, path: str = "") -> None:
         if not isinstance(data, Mapping):
@@ -24,8 +30,17 @@ class Fields:
         self._path = path
         self._read: set[str] = set()
 
+    @property
+    def prefix(self) -> str:
+        return self._path
+
     def path(self, key: str) -> str:
         return f"{self._path}.{key}" if self._path else key
+
+    def section(self, key: str) -> Fields:
+        """The object under `key` (absent: an empty one, so every field takes its default)."""
+        value = self.raw(key)
+        return Fields({} if value is None else value, self.path(key))
 
     def has(self, key: str) -> bool:
         return self._data.get(key) is not None
@@ -37,6 +52,10 @@ class Fields:
     def integer(self, key: str, default: int, low: int, high: int) -> int:
         value = self.raw(key)
         return default if value is None else integer(self.path(key), value, low, high)
+
+    def optional_integer(self, key: str, low: int, high: int) -> int | None:
+        value = self.raw(key)
+        return None if value is None else integer(self.path(key), value, low, high)
 
     def boolean(self, key: str, default: bool) -> bool:
         value = self.raw(key)
@@ -104,3 +123,13 @@ def choice(path: str, value: object, kind: type[E]) -> E:
         except ValueError:
             pass
     raise InvalidArgument(path, f"{path} must be one of: {options}")
+
+
+@contextmanager
+def prefixed(path: str) -> Iterator[None]:
+    """Re-raise an InvalidArgument of a part with its field under `path` ("ladder" + "grace_days")."""
+    try:
+        yield
+    except InvalidArgument as exc:
+        name = f"{path}.{exc.field}" if path and exc.field else path or exc.field
+        raise InvalidArgument(name, exc.message) from exc
