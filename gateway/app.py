@@ -14,13 +14,16 @@ from chassis.settings import load
 from gateway import errors
 from gateway.apikeys import ApiKeyStore
 from gateway.body_limit import BodyLimitMiddleware
+from gateway.clients.calls import Calls
 from gateway.clients.channels import ServiceClients
+from gateway.clients.feedback import FeedbackClient
 from gateway.context import RequestContextMiddleware
 from gateway.deps import Authenticator
 from gateway.idempotency import IdempotencyMiddleware
 from gateway.member_tokens import MemberTokens
 from gateway.routers import (
     api_keys,
+    cases,
     coupon_automation,
     coupon_templates,
     coupon_till,
@@ -32,6 +35,7 @@ from gateway.routers import (
     profile,
     programme,
     purchases,
+    reviews,
     segments,
     sessions,
 )
@@ -62,6 +66,10 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.clients = ServiceClients.open(settings)
+        # On the channel ServiceClients opened to feedback (settings.feedback_grpc_addr).
+        app.state.feedback = FeedbackClient.over(
+            app.state.clients.channels["feedback"], Calls(timeout=settings.grpc_timeout_seconds)
+        )
         yield
         await app.state.clients.close()
         await client.close()
@@ -93,6 +101,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(programme.router)
     for coupons in (coupon_templates, coupon_automation, coupon_wallet, coupon_till):
         app.include_router(coupons.router)
+    app.include_router(reviews.router)
+    app.include_router(cases.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

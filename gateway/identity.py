@@ -31,8 +31,14 @@ SCOPES: dict[str, str] = {
     "programme:admin": (
         "Read and change the tenant's loyalty programme: tiers, earning, expiry, earning rules"
     ),
+    "feedback:write": "Post reviews and answer for members; open cases",
+    "feedback:read": "Read reviews and cases",
+    "cases:handle": "Handle complaint cases: acknowledge, start, resolve, close, reject; reply to reviews",
+    "cases:manage": "Decide on risky cases, export evidence, set the feedback policy",
 }
-MEMBER_SESSION_SCOPES = frozenset({"members:read", "members:consent", "coupons:read", "coupons:claim"})
+MEMBER_SESSION_SCOPES = frozenset(
+    {"members:read", "members:consent", "coupons:read", "coupons:claim", "feedback:write", "feedback:read"}
+)
 STAFF_SESSION_SCOPES = frozenset(
     {
         "members:read",
@@ -43,6 +49,8 @@ STAFF_SESSION_SCOPES = frozenset(
         "coupons:read",
         "coupons:issue",
         "coupons:redeem",
+        "feedback:read",
+        "cases:handle",
     }
 )
 

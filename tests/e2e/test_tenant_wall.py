@@ -91,7 +91,23 @@ def tenant_a(platform: Stack) -> Iterator[dict[str, str]]:
             "/v1/programme/earning-rules/wall-a", headers=A, json={"name": "wall", "bonus_points": 5}
         )
         assert earning.status_code == 200, earning.text
+        review = api.post(
+            "/v1/reviews",
+            headers=A,
+            json={
+                "member_id": member["id"],
+                "store_id": "wall-a",
+                "receipt_no": "WALL-1",
+                "rating": 1,
+                "text": "Wall",
+                "request_id": "wall-1",
+            },
+        )
+        assert review.status_code in (200, 201), review.text
+        assert review.json()["case_id"], review.text  # a bad review opens a case
         yield {
+            "review_id": review.json()["id"],
+            "case_id": review.json()["case_id"],
             "earning_rule_id": "wall-a",  # B may keep a rule of that name too: checked below
             "channel": "sms",  # not an id: a fixed word, so not checked for leaks
             "template_id": template["id"],

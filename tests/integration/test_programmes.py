@@ -275,3 +275,35 @@ async def test_a_bad_programme_is_refused_naming_the_field_and_changes_nothing(s
         (grpc.StatusCode.INVALID_ARGUMENT, "time_zone"),
     ]
     assert still.version == 0
+
+
+async def test_two_replicas_changing_the_programme_at_once_lose_no_change(members_replicas: Stack) -> None:
+    """Each replica keeps a tenant's programme for a second; a change that loses the race on a
+    replica that kept an older version is judged again on the newer one, not refused."""
+    tenant = f"chain-{ULID()}"
+    ports = members_replicas.replica_ports["members"]
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for port in ports]
+    try:
+        apis: list[Any] = [members_pb2_grpc.MembersServiceStub(c) for c in channels]
+        for api in apis:  # both replicas now keep version 0
+            await api.GetProgramme(members_pb2.GetProgrammeRequest(tenant_id=tenant))
+        rules = [
+            members_pb2.EarningRule(id=f"bonus-{i}", name=f"bonus {i}", bonus_points=10 + i) for i in range(6)
+        ]
+        await asyncio.gather(
+            *(
+                apis[i % 2].PutEarningRule(
+                    members_pb2.PutEarningRuleRequest(tenant_id=tenant, rule=r, changed_by="a")
+                )
+                for i, r in enumerate(rules)
+            )
+        )
+        latest = await apis[0].ListProgrammeVersions(
+            members_pb2.ListProgrammeVersionsRequest(tenant_id=tenant)
+        )
+    finally:
+        for c in channels:
+            await c.close()
+
+    assert [v.version for v in latest.versions] == [6, 5, 4, 3, 2, 1]
+    assert sorted(r.id for r in latest.versions[0].earning_rules) == [f"bonus-{i}" for i in range(6)]

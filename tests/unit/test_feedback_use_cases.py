@@ -519,3 +519,24 @@ async def test_the_policy_changes_only_on_top_of_the_version_read() -> None:
     with pytest.raises(InvalidArgument) as bad:
         await policies.update("t1", {"slas": [{"severity": "high", "first_response_hours": 0}]}, 1, "m")
     assert bad.value.field == "slas[0].first_response_hours"
+
+
+async def test_another_member_reusing_a_request_id_opens_their_own_case() -> None:
+    f = Feedback()
+    opened = [
+        await f.opening.open(
+            tenant_id="t1",
+            member_id=member,
+            store_id="s1",
+            category="service_attitude",
+            severity="low",
+            description="nobody answered",
+            opened_by_kind="customer",
+            opened_by=member,
+            request_id="req-1",
+        )
+        for member in ("m1", "m2")
+    ]
+
+    assert [created for _, created in opened] == [True, True]
+    assert [case.member_id for case, _ in opened] == ["m1", "m2"]

@@ -16,7 +16,7 @@ from chassis import fields
 from chassis.errors import InvalidArgument
 from services.feedback.domain import sla
 from services.feedback.domain.cases import Action, Case, CaseState, Category, Source, TimelineEntry
-from services.feedback.domain.keys import case_key
+from services.feedback.domain.keys import case_key, derived_id
 from services.feedback.domain.policy import FeedbackPolicy
 from services.feedback.domain.reviews import REF_MAX, TEXT_MAX, RatingClass, Review
 from services.feedback.domain.risk import RiskAssessment
@@ -33,8 +33,10 @@ def review_case_id(review: Review) -> str:
     return case_key(review.tenant_id, Source.REVIEW.value, review.id)
 
 
-def request_case_id(tenant_id: str, request_id: str) -> str:
-    return case_key(tenant_id, "request", request_id)
+def request_case_id(tenant_id: str, member_id: str, request_id: str) -> str:
+    """A case opened directly, keyed by the member and the client's request id: a retry finds
+    it, another member reusing the request id opens their own."""
+    return derived_id(tenant_id, "case", "request", member_id, request_id)
 
 
 def review_severity(rating: int) -> Severity:

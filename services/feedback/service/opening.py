@@ -98,7 +98,7 @@ class CaseOpening:
             opened_by=opened_by,
             receipt_no=receipt_no,
         )
-        case_id = model.request_case_id(tenant_id, request_id.strip() or self._new_id())
+        case_id = model.request_case_id(tenant_id, request.member_id, request_id.strip() or self._new_id())
         found = await self._cases.get(tenant_id, case_id)
         if found is not None:
             return found, False

@@ -10,6 +10,8 @@ not has its change judged again on the newer version — either way no change is
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
@@ -19,7 +21,7 @@ from services.members.domain import programme_versions as pv
 from services.members.domain.purchases import Line, Payment
 from services.members.service.ports import ProgrammeStore
 
-SAVE_ATTEMPTS = 5
+SAVE_ATTEMPTS = 20  # each lost race means another change was saved: contention, not failure
 HISTORY_MAX = 100
 
 Change = Callable[[pv.ProgrammeVersion], pv.ProgrammeVersion | None]
@@ -78,7 +80,9 @@ class Programmes:
     async def _change(self, tenant_id: str, change: Change, expected_version: int) -> pv.ProgrammeVersion:
         if expected_version < 0:
             raise InvalidArgument("expected_version", "expected_version must not be negative")
-        for _ in range(SAVE_ATTEMPTS):
+        for attempt in range(SAVE_ATTEMPTS):
+            if attempt:  # lost a race: let the winners through before reading again (jittered)
+                await asyncio.sleep(random.uniform(0, 0.005 * min(attempt, 10)))
             current = await self._store.current(tenant_id)
             if expected_version and current.version != expected_version:
                 raise FailedPrecondition(
