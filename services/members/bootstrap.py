@@ -26,12 +26,16 @@ from services.members.entrypoints.grpc_servicer import MembersServicer
 from services.members.entrypoints.handover_worker import HandoverWorker
 from services.members.entrypoints.purchase_completer import PurchaseCompleter
 from services.members.service.calendar import Calendar
+from services.members.service.directory import Directory, Handovers
+from services.members.service.handlers import Members
 from services.members.service.merge import Merges
 from services.members.service.points import Points
 from services.members.service.privacy import Privacy
+from services.members.service.profile import Profiles
 from services.members.service.programme import Programmes
-from services.members.service.purchases import PurchaseEffects
+from services.members.service.purchases import PurchaseEffects, Purchases
 from services.members.service.refunds import Refunds
+from services.members.service.segments import Segments
 from services.members.service.tiers import TierReview
 from services.members.settings import MembersSettings
 
@@ -56,16 +60,16 @@ def wire(rt: Runtime) -> ServiceSpec:
     settings = rt.settings
     assert isinstance(settings, MembersSettings)
     topic = settings.topic(events.TOPIC)
-    members = mongo.MongoMemberRepository(rt.db, topic, rt.outbox)
-    directory = directory_mongo.MongoDirectoryRepository(rt.db)
-    handovers = directory_mongo.MongoHandoverRepository(rt.db, topic, rt.outbox)
+    member_repo = mongo.MongoMemberRepository(rt.db, topic, rt.outbox)
+    directory_repo = directory_mongo.MongoDirectoryRepository(rt.db)
+    handover_repo = directory_mongo.MongoHandoverRepository(rt.db, topic, rt.outbox)
     programmes = programme_mongo.MongoProgrammes(rt.db, topic, rt.outbox)
-    purchases = purchases_mongo.MongoPurchaseRepository(rt.db)
+    purchase_repo = purchases_mongo.MongoPurchaseRepository(rt.db)
     spending = spending_mongo.MongoMemberSpending(rt.db, topic, rt.outbox)
-    worker = HandoverWorker(handovers)
+    worker = HandoverWorker(handover_repo)
     ledger = points_mongo.MongoPointsLedger(rt.db, topic, rt.outbox)
     points = Points(ledger, programmes)
-    effects = PurchaseEffects(purchases, spending, ledger, programmes)
+    effects = PurchaseEffects(purchase_repo, spending, ledger, programmes)
     refunds = Refunds(
         refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox), spending, ledger, programmes
     )
@@ -76,23 +80,23 @@ def wire(rt: Runtime) -> ServiceSpec:
         TierReview(spending, programmes),
     )
     calendar_worker = CalendarWorker(calendar)
+    region = settings.default_phone_region
+    directory = Directory(directory_repo)
     servicer = MembersServicer(
-        repo=members,
-        directory_repo=directory,
-        handovers=handovers,
-        default_region=settings.default_phone_region,
-        handover_started=worker.nudge,
-        purchases_repo=purchases,
-        purchase_effects=effects,
-        programmes=Programmes(programmes),
-        member_history=spending,
-        segments_repo=segments_mongo.MongoSegmentRepository(rt.db),
+        members=Members(
+            member_repo, directory_repo, links_mongo.MongoMemberLinks(rt.db), spending, programmes, region
+        ),
+        profiles=Profiles(member_repo, directory_repo, region),
+        directory=directory,
+        handovers=Handovers(directory, handover_repo, started=worker.nudge),
+        purchases=Purchases(directory_repo, purchase_repo, effects, programmes, spending),
         refunds=refunds,
+        points=points,
+        programmes=Programmes(programmes),
+        segments=Segments(segments_mongo.MongoSegmentRepository(rt.db), directory_repo),
         calendar=calendar,
         privacy=Privacy(privacy_mongo.MongoPrivacy(rt.db, topic, rt.outbox)),
         merges=Merges(merge_mongo.MongoMerge(rt.db, topic, rt.outbox), ledger, programmes),
-        links=links_mongo.MongoMemberLinks(rt.db),
-        points=points,
     )
     table = index.handlers(servicer, refunds)  # every command and event, and what handles it
     return ServiceSpec(

@@ -13,7 +13,8 @@ import pytest
 from chassis.errors import InvalidArgument
 from services.members.domain.directory import Role, Staff, StaffStatus
 from services.members.domain.model import Enrolment, Member
-from services.members.service.handlers import enroll
+from services.members.service.handlers import Members
+from tests.unit.fakes_members import FakeProgrammes
 
 TENANT = "t1"
 
@@ -87,7 +88,8 @@ class FakeLinks:
 
 
 class FakeStaff:
-    """The part of the directory enrolment reads: assistants by id and by badge code."""
+    """The part of the directory enrolment reads: assistants by id and by badge code (and who
+    looks after their members: themselves, as nobody here has left)."""
 
     def __init__(self, *staff: Staff) -> None:
         self.staff = {s.id: s for s in staff}
@@ -100,6 +102,9 @@ class FakeStaff:
         return next(
             (s for s in self.staff.values() if s.tenant_id == tenant_id and code in s.referral_codes), None
         )
+
+    async def resolve_owner(self, tenant_id: str, staff_id: str) -> str:
+        return staff_id
 
 
 LI = Staff("staff-li", TENANT, "sh-01", "Li", Role.ASSISTANT, StaffStatus.ACTIVE, ("LI-88",))
@@ -118,10 +123,20 @@ def enrolment(phone: str = "+8613800000001", **overrides: Any) -> Enrolment:
     return Enrolment.parse(**fields)
 
 
+NO_HISTORY: Any = None  # enrolment reads no purchase history
+
+
+def members(
+    registry: FakeRegistry, staff: FakeStaff | None = None, links: FakeLinks | None = None
+) -> Members:
+    return Members(registry, staff or FakeStaff(), links or FakeLinks(), NO_HISTORY, FakeProgrammes(), "CN")
+
+
 async def test_twenty_tills_enrolling_one_phone_at_once_make_one_member() -> None:
     registry = FakeRegistry()
+    tills = members(registry)
 
-    answers = await asyncio.gather(*(enroll(enrolment(), registry) for _ in range(20)))
+    answers = await asyncio.gather(*(tills.enrol(enrolment()) for _ in range(20)))
 
     assert len(registry.members) == 1
     assert {m.id for m, _ in answers} == set(registry.members)
@@ -132,7 +147,9 @@ async def test_taps_of_a_mini_program_sign_up_with_one_openid_make_one_member() 
     registry, links = FakeRegistry(), FakeLinks()
     taps = [enrolment(f"+861380000000{i}", openid="wx-1", channel="mini_program") for i in range(3)]
 
-    answers = await asyncio.gather(*(enroll(t, registry, links=links) for t in taps))
+    mini_program = members(registry, links=links)
+
+    answers = await asyncio.gather(*(mini_program.enrol(t) for t in taps))
 
     assert len(registry.members) == 1
     assert {m.id for m, _ in answers} == set(registry.members)
@@ -141,16 +158,17 @@ async def test_taps_of_a_mini_program_sign_up_with_one_openid_make_one_member() 
 
 async def test_a_customer_enrolled_at_a_till_then_in_the_mini_program_keeps_one_record() -> None:
     registry, links = FakeRegistry(), FakeLinks()
-    at_till, _ = await enroll(enrolment(), registry, links=links)
+    enrolling = members(registry, links=links)
+    at_till, _ = await enrolling.enrol(enrolment())
 
-    online, created = await enroll(enrolment(openid="wx-2", channel="mini_program"), registry, links=links)
+    online, created = await enrolling.enrol(enrolment(openid="wx-2", channel="mini_program"))
 
     assert (online.id, created) == (at_till.id, False)
     assert links.openids[(TENANT, "wx-2")] == at_till.id  # the openid now leads to the till's record
 
 
 async def test_an_assistants_badge_code_makes_them_the_owner_and_their_store_the_home() -> None:
-    member, _ = await enroll(enrolment(staff_code="LI-88"), FakeRegistry(), FakeStaff(LI))
+    member, _ = await members(FakeRegistry(), FakeStaff(LI)).enrol(enrolment(staff_code="LI-88"))
 
     assert (member.owner_staff_id, member.home_store_id) == ("staff-li", "sh-01")
     assert member.consent
@@ -158,11 +176,12 @@ async def test_an_assistants_badge_code_makes_them_the_owner_and_their_store_the
 
 
 async def test_a_members_referral_code_records_the_referrer() -> None:
-    registry, links, staff = FakeRegistry(), FakeLinks(), FakeStaff(LI)
-    friend, _ = await enroll(enrolment("+8613800000009"), registry, staff, links)
+    registry, links = FakeRegistry(), FakeLinks()
+    enrolling = members(registry, FakeStaff(LI), links)
+    friend, _ = await enrolling.enrol(enrolment("+8613800000009"))
     links.codes[(TENANT, "FRIEND-1")] = friend.id
 
-    referred, _ = await enroll(enrolment(referral_code="FRIEND-1"), registry, staff, links)
+    referred, _ = await enrolling.enrol(enrolment(referral_code="FRIEND-1"))
 
     assert referred.referred_by is not None
     assert (referred.referred_by.kind, referred.referred_by.id) == ("member", friend.id)
@@ -182,7 +201,7 @@ async def test_an_unknown_code_is_refused_naming_its_field_and_enrols_nobody(
     registry = FakeRegistry()
 
     with pytest.raises(InvalidArgument) as refused:
-        await enroll(enrolment(**overrides), registry, FakeStaff(LI), FakeLinks())
+        await members(registry, FakeStaff(LI), FakeLinks()).enrol(enrolment(**overrides))
 
     assert refused.value.field == field
     assert registry.members == {}

@@ -7,7 +7,7 @@ chassis.completion.finish: a deadline or a client hanging up stops the waiting, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, date
 from typing import Any
 
@@ -17,29 +17,24 @@ from regulars.common.v1 import money_pb2
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.completion import finish
-from chassis.errors import InvalidArgument, NotFound
+from chassis.errors import InvalidArgument
 from services.members.domain.model import Enrolment, Profile
 from services.members.domain.purchases import Line, Payment, RefundLine
 from services.members.entrypoints import pb_mapping as pb
 from services.members.entrypoints.programme_commands import ProgrammeCommands
 from services.members.pb_shapes import purchase_pb
-from services.members.service import directory, handlers, profile, purchases, segments
 from services.members.service.calendar import Calendar
+from services.members.service.directory import Directory, Handovers
+from services.members.service.handlers import Members
 from services.members.service.merge import Merges
 from services.members.service.points import Points
-from services.members.service.ports import (
-    DirectoryRepository,
-    HandoverRepository,
-    MemberHistory,
-    MemberLinks,
-    MemberRepository,
-    PurchaseRepository,
-    SegmentRepository,
-)
+from services.members.service.ports import MemberHistory
 from services.members.service.privacy import Privacy
+from services.members.service.profile import Profiles
 from services.members.service.programme import Programmes
-from services.members.service.purchases import PurchaseEffects
+from services.members.service.purchases import Purchases
 from services.members.service.refunds import Refunds
+from services.members.service.segments import Segments
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -48,39 +43,34 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
     def __init__(
         self,
         *,
-        repo: MemberRepository,
-        directory_repo: DirectoryRepository,
-        handovers: HandoverRepository,
-        default_region: str,
-        handover_started: Callable[[], None],
-        purchases_repo: PurchaseRepository,
-        purchase_effects: PurchaseEffects,
-        programmes: Programmes,
-        member_history: MemberHistory,
-        segments_repo: SegmentRepository,
+        members: Members,
+        profiles: Profiles,
+        directory: Directory,
+        handovers: Handovers,
+        purchases: Purchases,
         refunds: Refunds,
+        points: Points,
+        programmes: Programmes,
+        segments: Segments,
         calendar: Calendar,
         privacy: Privacy,
         merges: Merges,
-        links: MemberLinks,
-        points: Points,
     ) -> None:
-        self._links = links
-        self._points = points
-        self._merges = merges
-        self._privacy = privacy
-        self._calendar = calendar
-        self._refunds = refunds
-        self._effects = purchase_effects
-        self._segments = segments_repo
-        self._purchases = purchases_repo
-        self._programmes = programmes
-        self._history = member_history
-        self._repo = repo
-        self._directory = directory_repo
+        self._members = members
+        self._profiles = profiles
+        self._directory = directory
         self._handovers = handovers
-        self._region = default_region
-        self._handover_started = handover_started
+        self._purchases = purchases
+        self._refunds = refunds
+        self._points = points
+        self._programmes = programmes
+        self._segments = segments
+        self._calendar = calendar
+        self._privacy = privacy
+        self._merges = merges
+        # The programme's commands (ProgrammeCommands) read a member and their scoring facts
+        # through the MemberHistory port; Members serves that read.
+        self._history: MemberHistory = members
 
     async def EnrollMember(
         self, request: members_pb2.EnrollMemberRequest, context: Context
@@ -92,7 +82,7 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
             surname=request.surname,
             store_id=request.store_id,
             channel=request.channel,
-            default_region=self._region,
+            default_region=self._members.default_region,
             staff_code=request.staff_code,
             owner_staff_id=request.owner_staff_id,
             profile=Profile.parse(
@@ -108,27 +98,23 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
             unionid=request.unionid,
             referral_code=request.referral_code,
         )
-        first_tier = (await self._programmes.current(cmd.tenant_id)).programme.ladder.names[0]
-        member, created = await handlers.enroll(cmd, self._repo, self._directory, self._links, first_tier)
-        member = await handlers.with_current_owner(member, self._directory)
+        member, created = await self._members.enrol(cmd)
         return members_pb2.EnrollMemberResponse(member=pb.member(member), created=created)
 
     async def FindMemberByPhone(
         self, request: members_pb2.FindMemberByPhoneRequest, context: Context
     ) -> members_pb2.Member:
-        member = await handlers.find_by_phone(request.tenant_id, request.phone, self._region, self._repo)
-        return pb.member(await handlers.with_current_owner(member, self._directory))
+        return pb.member(await self._members.find_by_phone(request.tenant_id, request.phone))
 
     async def FindMemberByOpenid(
         self, request: members_pb2.FindMemberByOpenidRequest, context: Context
     ) -> members_pb2.Member:
-        member = await handlers.find_by_openid(request.tenant_id, request.openid, self._repo, self._links)
-        return pb.member(await handlers.with_current_owner(member, self._directory))
+        return pb.member(await self._members.find_by_openid(request.tenant_id, request.openid))
 
     async def GetReferralCode(
         self, request: members_pb2.GetReferralCodeRequest, context: Context
     ) -> members_pb2.ReferralCode:
-        code = await finish(handlers.referral_code(request.tenant_id, request.member_id, self._links))
+        code = await finish(self._members.referral_code(request.tenant_id, request.member_id))
         return members_pb2.ReferralCode(member_id=request.member_id, code=code)
 
     async def AdjustPoints(
@@ -142,24 +128,21 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
         return members_pb2.AdjustPointsResponse(balance=balance, applied=applied)
 
     async def GetMember(self, request: members_pb2.GetMemberRequest, context: Context) -> members_pb2.Member:
-        member = await handlers.get_member(request.tenant_id, request.member_id, self._repo)
-        return pb.member(await handlers.with_current_owner(member, self._directory))
+        return pb.member(await self._members.get(request.tenant_id, request.member_id))
 
     async def GetMemberActivity(
         self, request: members_pb2.GetMemberActivityRequest, context: Context
     ) -> members_pb2.MemberActivity:
-        found = await self._history.activity(request.tenant_id, request.member_id, request.store_id.strip())
-        if found is None:
-            raise NotFound(f"member {request.member_id} not found")
-        return pb.activity(found)
+        return pb.activity(
+            await self._members.activity(request.tenant_id, request.member_id, request.store_id)
+        )
 
     async def UpdateProfile(
         self, request: members_pb2.UpdateProfileRequest, context: Context
     ) -> members_pb2.Member:
-        member = await profile.update_profile(
+        member = await self._profiles.update(
             request.tenant_id,
             request.member_id,
-            self._repo,
             name=request.name if request.HasField("name") else None,
             surname=request.surname if request.HasField("surname") else None,
             gender=request.gender if request.HasField("gender") else None,
@@ -170,36 +153,31 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
             notes=request.notes if request.HasField("notes") else None,
             preferred_channel=request.preferred_channel if request.HasField("preferred_channel") else None,
         )
-        return pb.member(await handlers.with_current_owner(member, self._directory))
+        return pb.member(member)
 
     async def SetConsent(
         self, request: members_pb2.SetConsentRequest, context: Context
     ) -> members_pb2.Member:
         member = await finish(
-            profile.set_consent(
-                request.tenant_id,
-                request.member_id,
-                request.channel,
-                request.granted,
-                request.source,
-                self._repo,
+            self._profiles.set_consent(
+                request.tenant_id, request.member_id, request.channel, request.granted, request.source
             )
         )
-        return pb.member(await handlers.with_current_owner(member, self._directory))
+        return pb.member(member)
 
     async def HandleSmsReply(
         self, request: members_pb2.HandleSmsReplyRequest, context: Context
     ) -> members_pb2.HandleSmsReplyResponse:
         unsubscribed, member_id = await finish(
-            profile.handle_sms_reply(request.tenant_id, request.phone, request.text, self._region, self._repo)
+            self._profiles.handle_sms_reply(request.tenant_id, request.phone, request.text)
         )
         return members_pb2.HandleSmsReplyResponse(unsubscribed=unsubscribed, member_id=member_id)
 
     async def SetBlacklist(
         self, request: members_pb2.SetBlacklistRequest, context: Context
     ) -> members_pb2.Member:
-        member = await profile.set_blacklist(request.tenant_id, request.member_id, request.reason, self._repo)
-        return pb.member(await handlers.with_current_owner(member, self._directory))
+        member = await self._profiles.set_blacklist(request.tenant_id, request.member_id, request.reason)
+        return pb.member(member)
 
     async def RunCalendarDay(
         self, request: members_pb2.RunCalendarDayRequest, context: Context
@@ -227,14 +205,13 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
         self, request: members_pb2.MergeMembersRequest, context: Context
     ) -> members_pb2.Member:
         await finish(self._merges.merge(request.tenant_id, request.survivor_id, request.duplicate_id))
-        member = await handlers.get_member(request.tenant_id, request.survivor_id, self._repo)
-        return pb.member(await handlers.with_current_owner(member, self._directory))
+        return pb.member(await self._members.get(request.tenant_id, request.survivor_id))
 
     async def CreateStore(
         self, request: members_pb2.CreateStoreRequest, context: Context
     ) -> members_pb2.Store:
-        store = await directory.create_store(
-            request.tenant_id, request.code, request.name, request.city, self._directory
+        store = await self._directory.create_store(
+            request.tenant_id, request.code, request.name, request.city
         )
         return pb.store(store)
 
@@ -249,13 +226,11 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
         if role is None:
             raise InvalidArgument("role", "role must be assistant or manager")
         return pb.staff(
-            await directory.add_staff(
-                request.tenant_id, request.store_code, request.name, role, self._directory
-            )
+            await self._directory.add_staff(request.tenant_id, request.store_code, request.name, role)
         )
 
     async def GetStaff(self, request: members_pb2.GetStaffRequest, context: Context) -> members_pb2.Staff:
-        return pb.staff(await directory.get_staff(request.tenant_id, request.staff_id, self._directory))
+        return pb.staff(await self._directory.get_staff(request.tenant_id, request.staff_id))
 
     async def ListStaff(
         self, request: members_pb2.ListStaffRequest, context: Context
@@ -266,30 +241,21 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
     async def StartHandover(
         self, request: members_pb2.StartHandoverRequest, context: Context
     ) -> members_pb2.Handover:
-        handover = await directory.start_handover(
-            request.tenant_id,
-            request.from_staff_id,
-            request.to_staff_id,
-            request.requested_by,
-            self._directory,
-            self._handovers,
+        handover = await self._handovers.start(
+            request.tenant_id, request.from_staff_id, request.to_staff_id, request.requested_by
         )
-        self._handover_started()
         return pb.handover(handover)
 
     async def GetHandover(
         self, request: members_pb2.GetHandoverRequest, context: Context
     ) -> members_pb2.Handover:
-        handover = await self._handovers.get(request.tenant_id, request.handover_id)
-        if handover is None:
-            raise NotFound(f"handover {request.handover_id} not found")
-        return pb.handover(handover)
+        return pb.handover(await self._handovers.get(request.tenant_id, request.handover_id))
 
     async def RecordPurchase(
         self, request: members_pb2.RecordPurchaseRequest, context: Context
     ) -> members_pb2.RecordPurchaseResponse:
         recorded, created = await finish(
-            purchases.record_purchase(
+            self._purchases.record(
                 tenant_id=request.tenant_id,
                 member_id=request.member_id,
                 store_id=request.store_id,
@@ -312,11 +278,6 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
                 else None,
                 currency=request.currency,
                 payments=[Payment(pay.type, pay.amount) for pay in request.payments],
-                directory=self._directory,
-                purchases=self._purchases,
-                effects=self._effects,
-                programmes=self._programmes,
-                history=self._history,
             )
         )
         return members_pb2.RecordPurchaseResponse(purchase=purchase_pb(recorded), created=created)
@@ -328,38 +289,27 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
     async def CreateSegment(
         self, request: members_pb2.CreateSegmentRequest, context: Context
     ) -> members_pb2.Segment:
-        segment = await segments.create_segment(
-            request.tenant_id, request.name, _from_struct(request.criteria), self._segments
-        )
+        segment = await self._segments.create(request.tenant_id, request.name, _from_struct(request.criteria))
         return pb.segment(segment)
 
     async def GetSegment(
         self, request: members_pb2.GetSegmentRequest, context: Context
     ) -> members_pb2.Segment:
-        saved = await self._segments.get(request.tenant_id, request.segment_id)
-        if saved is None:
-            raise NotFound(f"segment {request.segment_id} not found")
-        return pb.segment(saved)
+        return pb.segment(await self._segments.get(request.tenant_id, request.segment_id))
 
     async def PreviewSegment(
         self, request: members_pb2.PreviewSegmentRequest, context: Context
     ) -> members_pb2.SegmentPreview:
-        spec = await segments.resolve_spec(
-            request.tenant_id, request.segment_id, _criteria(request), self._segments
-        )
-        count, sample = await segments.preview(
-            request.tenant_id, spec, request.sample_size, self._segments, self._directory
+        count, sample = await self._segments.preview(
+            request.tenant_id, request.segment_id, _criteria(request), request.sample_size
         )
         return members_pb2.SegmentPreview(count=count, sample=[pb.member(m) for m in sample])
 
     async def StreamSegmentMembers(
         self, request: members_pb2.StreamSegmentMembersRequest, context: Context
     ) -> AsyncIterator[members_pb2.SegmentMember]:
-        spec = await segments.resolve_spec(
-            request.tenant_id, request.segment_id, _criteria(request), self._segments
-        )
-        stream = segments.stream(
-            request.tenant_id, spec, self._segments, self._directory, after=request.after_member_id
+        stream = self._segments.stream(
+            request.tenant_id, request.segment_id, _criteria(request), after=request.after_member_id
         )
         async for member_id in stream:
             yield members_pb2.SegmentMember(member_id=member_id)

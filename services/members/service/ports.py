@@ -56,11 +56,15 @@ class MemberLinks(Protocol):
 
 
 class StaffLookup(Protocol):
-    """The part of the directory enrolment reads: assistants by id and by badge code."""
+    """The part of the directory the members' own use cases read: assistants by id and by
+    badge code (enrolment), and who looks after an assistant's members now."""
 
     async def get_staff(self, tenant_id: str, staff_id: str) -> Staff | None: ...
 
     async def staff_by_code(self, tenant_id: str, code: str) -> Staff | None: ...
+
+    async def resolve_owner(self, tenant_id: str, staff_id: str) -> str:
+        """The assistant looking after members assigned to `staff_id` now (succession)."""
 
 
 class DirectoryRepository(Protocol):

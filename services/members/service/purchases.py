@@ -24,12 +24,12 @@ from services.members.domain.programme_versions import ProgrammeVersion
 from services.members.domain.purchases import Line, Payment, RecordedPurchase, parse_purchase
 from services.members.service import handlers
 from services.members.service.ports import (
-    DirectoryRepository,
     MemberHistory,
     MemberSpending,
     PointsLedger,
     ProgrammeBook,
     PurchaseRepository,
+    StaffLookup,
 )
 from services.members.service.programme import score_cart
 
@@ -108,67 +108,84 @@ class PurchaseEffects:
         return len(stuck) - len(failed), failed
 
 
-async def record_purchase(
-    *,
-    tenant_id: str,
-    member_id: str,
-    store_id: str,
-    receipt_no: str,
-    served_by_staff_id: str,
-    lines: Sequence[Line],
-    coupon_codes: Sequence[str],
-    occurred_at: datetime | None,
-    currency: str,
-    payments: Sequence[Payment] = (),
-    directory: DirectoryRepository,
-    purchases: PurchaseRepository,
-    effects: PurchaseEffects,
-    programmes: ProgrammeBook,
-    history: MemberHistory,
-) -> tuple[RecordedPurchase, bool]:
-    """Idempotent on the receipt: the first call records and applies, retries return it.
+class Purchases:
+    """Record a till receipt; its effects follow (PurchaseEffects)."""
 
-    The purchase is scored under the tenant's current programme (domain.earning: base rate,
-    birthday, earning rules, each a share) and records that version and the shares, so a
-    refund later reverses what was earned then, whatever the programme has become. Three
-    writes follow in turn (purchase, ledger entry, member): the gRPC edge runs this under
-    chassis.completion.finish, so a caller that gives up does not stop it between two of them;
-    a crash can, and `complete_pending` then finishes it.
-    """
-    if occurred_at is None:
-        raise InvalidArgument("occurred_at", "occurred_at is required")
-    if not member_id:
-        raise InvalidArgument("member_id", "member_id is required")
-    found = await history.read(tenant_id, member_id, store_id.strip())
-    if found is None:
-        raise NotFound(f"member {member_id} not found")
-    member, facts = found
-    owner = (await handlers.with_current_owner(member, directory)).owner_staff_id
-    purchase = parse_purchase(
-        tenant_id=tenant_id,
-        member_id=member.id,
-        store_id=store_id,
-        receipt_no=receipt_no,
-        served_by_staff_id=served_by_staff_id,
-        owner_staff_id=owner,
-        lines=lines,
-        coupon_codes=coupon_codes,
-        occurred_at=occurred_at,
-        currency=currency,
-        payments=payments,
-    )
-    version = await programmes.current(tenant_id)
-    scored = score_cart(
-        version, facts, purchase.store_id, purchase.lines, purchase.payments, purchase.occurred_at
-    )
-    recorded, created = await purchases.add(
-        RecordedPurchase(
-            purchase, scored.total, pending=True, programme_version=version.version, shares=shares_of(scored)
+    def __init__(
+        self,
+        directory: StaffLookup,
+        purchases: PurchaseRepository,
+        effects: PurchaseEffects,
+        programmes: ProgrammeBook,
+        history: MemberHistory,
+    ) -> None:
+        self._directory = directory
+        self._purchases = purchases
+        self._effects = effects
+        self._programmes = programmes
+        self._history = history
+
+    async def record(
+        self,
+        *,
+        tenant_id: str,
+        member_id: str,
+        store_id: str,
+        receipt_no: str,
+        served_by_staff_id: str,
+        lines: Sequence[Line],
+        coupon_codes: Sequence[str],
+        occurred_at: datetime | None,
+        currency: str,
+        payments: Sequence[Payment] = (),
+    ) -> tuple[RecordedPurchase, bool]:
+        """Idempotent on the receipt: the first call records and applies, retries return it.
+
+        The purchase is scored under the tenant's current programme (domain.earning: base rate,
+        birthday, earning rules, each a share) and records that version and the shares, so a
+        refund later reverses what was earned then, whatever the programme has become. Three
+        writes follow in turn (purchase, ledger entry, member): the gRPC edge runs this under
+        chassis.completion.finish, so a caller that gives up does not stop it between two of them;
+        a crash can, and `PurchaseEffects.complete_pending` then finishes it.
+        """
+        if occurred_at is None:
+            raise InvalidArgument("occurred_at", "occurred_at is required")
+        if not member_id:
+            raise InvalidArgument("member_id", "member_id is required")
+        found = await self._history.read(tenant_id, member_id, store_id.strip())
+        if found is None:
+            raise NotFound(f"member {member_id} not found")
+        member, facts = found
+        owner = (await handlers.with_current_owner(member, self._directory)).owner_staff_id
+        purchase = parse_purchase(
+            tenant_id=tenant_id,
+            member_id=member.id,
+            store_id=store_id,
+            receipt_no=receipt_no,
+            served_by_staff_id=served_by_staff_id,
+            owner_staff_id=owner,
+            lines=lines,
+            coupon_codes=coupon_codes,
+            occurred_at=occurred_at,
+            currency=currency,
+            payments=payments,
         )
-    )
-    if created:
-        await effects.apply(recorded, version)
-    return recorded, created
+        version = await self._programmes.current(tenant_id)
+        scored = score_cart(
+            version, facts, purchase.store_id, purchase.lines, purchase.payments, purchase.occurred_at
+        )
+        recorded, created = await self._purchases.add(
+            RecordedPurchase(
+                purchase,
+                scored.total,
+                pending=True,
+                programme_version=version.version,
+                shares=shares_of(scored),
+            )
+        )
+        if created:
+            await self._effects.apply(recorded, version)
+        return recorded, created
 
 
 def shares_of(scored: earning.Scored) -> tuple[PointsShare, ...]:
