@@ -1,4 +1,5 @@
-"""Wires the feedback service: reviews, complaint cases, their clock, the policy."""
+"""Wires the feedback service: reviews, complaint cases, their clock, the policy, satisfaction
+surveys (from members' purchase_made), questions and suggestions."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from chassis.runtime import Runtime, ServiceSpec, Subscription
 from services.feedback.adapters import budget_mongo, cases_mongo, events, policy_mongo, reviews_mongo
 from services.feedback.adapters.coupons_client import CouponsClient
 from services.feedback.adapters.members_client import MembersClient
+from services.feedback.adapters.surveys_mongo import INDEXES as SURVEY_INDEXES
+from services.feedback.adapters.surveys_mongo import SURVEYS, MongoSurveys
+from services.feedback.adapters.threads_mongo import INDEXES as THREAD_INDEXES
+from services.feedback.adapters.threads_mongo import THREADS, MongoThreads
 from services.feedback.entrypoints import index
 from services.feedback.entrypoints.grpc_servicer import FeedbackServicer
 from services.feedback.entrypoints.workers import CaseClockWorker
@@ -15,7 +20,11 @@ from services.feedback.service.opening import CaseOpening
 from services.feedback.service.policy import Policies
 from services.feedback.service.resolving import Resolutions
 from services.feedback.service.reviews import Reviews
+from services.feedback.service.surveys import Surveys
+from services.feedback.service.threads import Threads
 from services.feedback.settings import FeedbackSettings
+
+MEMBERS_TOPIC = "regulars.members.v1"  # purchase_made: a satisfaction survey
 
 
 def wire(rt: Runtime) -> ServiceSpec:
@@ -30,7 +39,9 @@ def wire(rt: Runtime) -> ServiceSpec:
     opening = CaseOpening(case_store, review_store, members, policy_store)
     reviews = Reviews(review_store, opening, members, policy_store)
     resolutions = Resolutions(case_store, policy_store, budget_mongo.MongoBudgets(rt.db), coupons, members)
-    clock = CaseClock(case_store, resolutions)
+    surveys = Surveys(MongoSurveys(rt.db, topic, rt.outbox), opening, members, policy_store)
+    threads = Threads(MongoThreads(rt.db, topic, rt.outbox), policy_store)
+    clock = CaseClock(case_store, resolutions, surveys, threads)
     servicer = FeedbackServicer(
         reviews=reviews,
         opening=opening,
@@ -39,12 +50,18 @@ def wire(rt: Runtime) -> ServiceSpec:
         policies=Policies(policy_store),
         clock=clock,
     )
-    table = index.handlers(servicer, reviews, opening)  # every command and event, and what handles it
+    servicer.serve_surveys(surveys, threads)
+    table = index.handlers(servicer, reviews, opening, surveys)  # every command and event, and its handler
     return ServiceSpec(
         grpc_services=[(table.name, table.register)],
-        indexes=reviews_mongo.INDEXES | cases_mongo.INDEXES | policy_mongo.INDEXES | budget_mongo.INDEXES,
-        outbox_collections=[reviews_mongo.REVIEWS, cases_mongo.CASES],
+        indexes=reviews_mongo.INDEXES
+        | cases_mongo.INDEXES
+        | policy_mongo.INDEXES
+        | budget_mongo.INDEXES
+        | SURVEY_INDEXES
+        | THREAD_INDEXES,
+        outbox_collections=[reviews_mongo.REVIEWS, cases_mongo.CASES, SURVEYS, THREADS],
         produces=[topic],
-        subscription=Subscription(topics=[topic], handlers=dict(table.events)),
+        subscription=Subscription(topics=[topic, settings.topic(MEMBERS_TOPIC)], handlers=dict(table.events)),
         background=[CaseClockWorker(clock, settings.case_clock_seconds).run],
     )

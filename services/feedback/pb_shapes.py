@@ -9,6 +9,8 @@ from regulars.feedback.v1 import feedback_pb2
 
 from services.feedback.domain.cases import Case, Remedy
 from services.feedback.domain.reviews import RatingClass, Reply, Review
+from services.feedback.domain.surveys import Answer, Survey
+from services.feedback.domain.threads import Message, Thread
 
 RATING_CLASS_PB = {
     RatingClass.GOOD: feedback_pb2.RATING_CLASS_GOOD,
@@ -103,4 +105,63 @@ def case_pb(c: Case) -> feedback_pb2.Case:
         follow_up_at=stamp(c.follow_up_at),
         sla_breaches=list(c.sla_breaches),
         receipt_no=c.receipt_no,
+        survey_id=c.survey_id,
+    )
+
+
+def _answer_pb(a: Answer) -> feedback_pb2.SurveyAnswer:
+    return feedback_pb2.SurveyAnswer(
+        csat=a.csat,
+        nps=a.nps,
+        text=a.text,
+        wants_call_back=a.wants_call_back,
+        category=a.category.value if a.category else "",
+        answered_at=stamp(a.at),
+    )
+
+
+def survey_pb(s: Survey) -> feedback_pb2.Survey:
+    return feedback_pb2.Survey(
+        id=s.id,
+        tenant_id=s.tenant_id,
+        member_id=s.member_id,
+        store_id=s.store_id,
+        purchase_id=s.purchase_id,
+        receipt_no=s.receipt_no,
+        staff_id=s.staff_id,
+        purchased_at=stamp(s.purchased_at),
+        token=s.token,
+        state=s.state.value,
+        scheduled_at=stamp(s.scheduled_at),
+        due_at=stamp(s.due_at),
+        closes_at=stamp(s.closes_at),
+        answer=_answer_pb(s.answer) if s.answer else None,
+        case_id=s.case_id,
+        points=s.points,
+    )
+
+
+def message_pb(m: Message) -> feedback_pb2.ThreadMessage:
+    return feedback_pb2.ThreadMessage(id=m.id, author=m.author.value, by=m.by, text=m.text, at=stamp(m.at))
+
+
+def thread_pb(t: Thread) -> feedback_pb2.Thread:
+    return feedback_pb2.Thread(
+        id=t.id,
+        tenant_id=t.tenant_id,
+        member_id=t.member_id,
+        kind=t.kind.value,
+        store_id=t.store_id,
+        state=t.state.value,
+        messages=[message_pb(m) for m in t.messages],
+        assigned_store_id=t.assigned_store_id,
+        assigned_staff_id=t.assigned_staff_id,
+        opened_at=stamp(t.opened_at),
+        first_response_due=stamp(t.first_response_due),
+        first_responded_at=stamp(t.first_responded_at),
+        sla_breaches=list(t.sla_breaches),
+        adopted_at=stamp(t.adopted_at),
+        adopted_by=t.adopted_by,
+        closed_at=stamp(t.closed_at),
+        closed_by=t.closed_by,
     )

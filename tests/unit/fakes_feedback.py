@@ -2,8 +2,9 @@
 
 Each keeps the promise its port documents: an insert is once per id, a save applies only on
 top of the version read, a budget charge is once per case and never past the limit, a
-compensation coupon and a points award are once per case. Each can also crash (`crash`): the
-call's effect is stored, then `Crash` is raised, as when a process dies right after a write.
+compensation coupon and a points award are once per case, a survey's points once per survey.
+Each can also crash (`crash`): the call's effect is stored, then `Crash` is raised, as when a
+process dies right after a write.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from chassis.errors import FailedPrecondition
 from services.feedback.domain.cases import ACTIVE, Case, CaseState
-from services.feedback.domain.events import CaseFact, ReviewPosted
+from services.feedback.domain.events import CaseFact, ReviewPosted, SurveyFact, ThreadFact
 from services.feedback.domain.policy import FeedbackPolicy, defaults
 from services.feedback.domain.reviews import RatingClass, Review
 from services.feedback.domain.risk import MemberProfile
+from services.feedback.domain.surveys import Survey, SurveyState
+from services.feedback.domain.threads import FIRST_RESPONSE, Thread, ThreadKind, ThreadState
+
+F = TypeVar("F")
 
 
 class Crash(Exception):
@@ -176,6 +181,128 @@ class FakeCases(Crashes):
         return [f for f in self.announced if isinstance(f, kind)]
 
 
+class FakeSurveys(Crashes):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored: dict[tuple[str, str], Survey] = {}
+        self.announced: list[SurveyFact] = []
+        self.inserts = 0  # surveys really stored
+
+    async def insert(self, survey: Survey) -> tuple[Survey, bool]:
+        await self.called("insert")
+        key = (survey.tenant_id, survey.id)
+        if key in self.stored:
+            return self.stored[key], False
+        assert all(s.token != survey.token for s in self.stored.values()), "tokens are unique"
+        self.stored[key] = survey
+        self.inserts += 1
+        self.after("insert")
+        return survey, True
+
+    async def get(self, tenant_id: str, survey_id: str) -> Survey | None:
+        await asyncio.sleep(0)
+        return self.stored.get((tenant_id, survey_id))
+
+    async def by_token(self, tenant_id: str, token: str) -> Survey | None:
+        await asyncio.sleep(0)
+        return next((s for (t, _), s in self.stored.items() if t == tenant_id and s.token == token), None)
+
+    async def save(self, survey: Survey, expected_version: int, facts: Sequence[SurveyFact]) -> bool:
+        await self.called("save")
+        key = (survey.tenant_id, survey.id)
+        if key not in self.stored or self.stored[key].version != expected_version:
+            return False
+        assert survey.version == expected_version + 1, "a change must move the version on"
+        self.stored[key] = survey
+        self.announced.extend(facts)
+        self.after("save")
+        return True
+
+    async def find(
+        self, tenant_id: str, member_id: str, store_id: str, state: SurveyState | None, limit: int
+    ) -> list[Survey]:
+        found = [
+            s
+            for (t, _), s in self.stored.items()
+            if t == tenant_id
+            and (not member_id or s.member_id == member_id)
+            and (not store_id or s.store_id == store_id)
+            and (state is None or s.state is state)
+        ]
+        return sorted(found, key=lambda s: s.purchased_at, reverse=True)[:limit]
+
+    async def due(self, now: datetime, limit: int) -> list[Survey]:
+        found = [s for s in self.stored.values() if s.state is SurveyState.SCHEDULED and s.due_at <= now]
+        return sorted(found, key=lambda s: s.due_at)[:limit]
+
+    def facts(self, kind: type[F]) -> list[F]:
+        return [f for f in self.announced if isinstance(f, kind)]
+
+
+class FakeThreads(Crashes):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stored: dict[tuple[str, str], Thread] = {}
+        self.announced: list[ThreadFact] = []
+
+    async def insert(self, thread: Thread, facts: Sequence[ThreadFact]) -> tuple[Thread, bool]:
+        await self.called("insert")
+        key = (thread.tenant_id, thread.id)
+        if key in self.stored:
+            return self.stored[key], False
+        self.stored[key] = thread
+        self.announced.extend(facts)
+        self.after("insert")
+        return thread, True
+
+    async def get(self, tenant_id: str, thread_id: str) -> Thread | None:
+        await asyncio.sleep(0)
+        return self.stored.get((tenant_id, thread_id))
+
+    async def save(self, thread: Thread, expected_version: int, facts: Sequence[ThreadFact]) -> bool:
+        await self.called("save")
+        key = (thread.tenant_id, thread.id)
+        if key not in self.stored or self.stored[key].version != expected_version:
+            return False
+        assert thread.version == expected_version + 1, "a change must move the version on"
+        self.stored[key] = thread
+        self.announced.extend(facts)
+        self.after("save")
+        return True
+
+    async def find(
+        self,
+        tenant_id: str,
+        member_id: str,
+        store_id: str,
+        state: ThreadState | None,
+        kind: ThreadKind | None,
+        limit: int,
+    ) -> list[Thread]:
+        found = [
+            t
+            for (tenant, _), t in self.stored.items()
+            if tenant == tenant_id
+            and (not member_id or t.member_id == member_id)
+            and (not store_id or t.store_id == store_id)
+            and (state is None or t.state is state)
+            and (kind is None or t.kind is kind)
+        ]
+        return sorted(found, key=lambda t: t.opened_at, reverse=True)[:limit]
+
+    async def overdue(self, now: datetime, limit: int) -> list[Thread]:
+        return [
+            t
+            for t in self.stored.values()
+            if FIRST_RESPONSE not in t.sla_breaches
+            and t.first_response_met_at is None
+            and t.first_response_due < now
+        ][:limit]
+
+    def facts(self, kind: type[F]) -> list[F]:
+        return [f for f in self.announced if isinstance(f, kind)]
+
+
 class FakePolicies:
     """The defaults (version 0) until a version is saved; a save applies only on top of the
     version before it."""
@@ -247,6 +374,7 @@ class FakeMembers(Crashes):
         self.stores: dict[tuple[str, str], datetime] = {}
         self.blacklisted: dict[tuple[str, str], str] = {}
         self.points: dict[tuple[str, str], tuple[str, int]] = {}  # (tenant, case) -> member, points
+        self.survey_points: dict[tuple[str, str], tuple[str, int]] = {}  # (tenant, survey) -> member, points
 
     def regular(self, member_id: str, store_id: str = "s1", tenant_id: str = "t1") -> None:
         """A member of long standing who bought often, at that store too."""
@@ -275,6 +403,11 @@ class FakeMembers(Crashes):
         await self.called("award_points")
         self.points.setdefault((tenant_id, case_id), (member_id, points))
         self.after("award_points")
+
+    async def award_survey_points(self, tenant_id: str, member_id: str, points: int, survey_id: str) -> None:
+        await self.called("award_survey_points")
+        self.survey_points.setdefault((tenant_id, survey_id), (member_id, points))
+        self.after("award_survey_points")
 
 
 def with_coupons(tenant_id: str = "t1", budget: int = 5000, **changes: Any) -> FeedbackPolicy:

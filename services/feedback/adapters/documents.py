@@ -1,4 +1,5 @@
-"""Reviews and cases as MongoDB documents: the only place that knows their stored shape.
+"""Reviews, cases, surveys and threads as MongoDB documents: the only place that knows their
+stored shape.
 
 Every field of the domain types is stored (enums as their values, tuples as lists, datetimes as
 datetimes: the client is tz_aware, so they read back as aware UTC instants), and reading a
@@ -11,7 +12,11 @@ domain object on every write (never read back into it):
 - a case's `next_due`: the earliest SLA due that can still be found breached (None: none can),
   so the clock's `overdue` is one range on one index;
 - a case's `pending_at`: when its pending settlement was decided (None: none pending), for
-  `settling`.
+  `settling`;
+- a survey's `falls_due_at`: its due time while it is scheduled (None once due or answered), so
+  the clock's `due` is one range on one index;
+- a thread's `next_due`: its first response due while that can still be found breached (None:
+  it cannot), for `overdue`.
 """
 
 from __future__ import annotations
@@ -35,10 +40,14 @@ from services.feedback.domain.cases import (
 from services.feedback.domain.reviews import Channel, RatingClass, Reply, Review, ReviewVersion
 from services.feedback.domain.risk import RiskAssessment, RiskDecision
 from services.feedback.domain.sla import Severity, Sla
+from services.feedback.domain.surveys import Answer, Survey, SurveyState
+from services.feedback.domain.threads import FIRST_RESPONSE, Author, Message, Thread, ThreadKind, ThreadState
 
 # Fields a document holds for the store's queries only (derived, never read back).
 REVIEW_QUERY_FIELDS = ("rating_class",)
 CASE_QUERY_FIELDS = ("next_due", "pending_at")
+SURVEY_QUERY_FIELDS = ("falls_due_at",)
+THREAD_QUERY_FIELDS = ("next_due",)
 
 
 # Reviews
@@ -240,6 +249,7 @@ def case_doc(c: Case) -> Document:
         "resolved_at": c.resolved_at,
         "rejected_at": c.rejected_at,
         "pending": _settlement_doc(c.pending) if c.pending else None,
+        "survey_id": c.survey_id,
         "version": c.version,
         "next_due": next_due(c),
         "pending_at": c.pending.at if c.pending else None,
@@ -279,5 +289,148 @@ def case_from(d: Document) -> Case:
         resolved_at=d.get("resolved_at"),
         rejected_at=d.get("rejected_at"),
         pending=_settlement_from(pending) if pending else None,
+        survey_id=d.get("survey_id", ""),
+        version=int(d.get("version", 1)),
+    )
+
+
+# Surveys
+
+
+def _answer_doc(a: Answer) -> Document:
+    return {
+        "csat": a.csat,
+        "nps": a.nps,
+        "text": a.text,
+        "wants_call_back": a.wants_call_back,
+        "category": a.category.value if a.category else None,
+        "at": a.at,
+    }
+
+
+def _answer_from(d: Document) -> Answer:
+    nps, category = d.get("nps"), d.get("category")
+    return Answer(
+        csat=int(d["csat"]),
+        nps=None if nps is None else int(nps),
+        text=d.get("text", ""),
+        wants_call_back=bool(d.get("wants_call_back", False)),
+        category=Category(category) if category else None,
+        at=d["at"],
+    )
+
+
+def survey_doc(s: Survey) -> Document:
+    """The survey's document, `_id` = its id, with its query field."""
+    return {
+        "_id": s.id,
+        "tenant_id": s.tenant_id,
+        "member_id": s.member_id,
+        "store_id": s.store_id,
+        "purchase_id": s.purchase_id,
+        "receipt_no": s.receipt_no,
+        "staff_id": s.staff_id,
+        "purchased_at": s.purchased_at,
+        "token": s.token,
+        "state": s.state.value,
+        "scheduled_at": s.scheduled_at,
+        "due_at": s.due_at,
+        "closes_at": s.closes_at,
+        "fell_due_at": s.fell_due_at,
+        "answer": _answer_doc(s.answer) if s.answer else None,
+        "case_id": s.case_id,
+        "points": s.points,
+        "version": s.version,
+        "falls_due_at": s.due_at if s.state is SurveyState.SCHEDULED else None,
+    }
+
+
+def survey_from(d: Document) -> Survey:
+    answer: Any = d.get("answer")
+    return Survey(
+        id=d["_id"],
+        tenant_id=d["tenant_id"],
+        member_id=d["member_id"],
+        store_id=d["store_id"],
+        purchase_id=d["purchase_id"],
+        receipt_no=d.get("receipt_no", ""),
+        staff_id=d.get("staff_id", ""),
+        purchased_at=d["purchased_at"],
+        token=d["token"],
+        state=SurveyState(d["state"]),
+        scheduled_at=d["scheduled_at"],
+        due_at=d["due_at"],
+        closes_at=d["closes_at"],
+        fell_due_at=d.get("fell_due_at"),
+        answer=_answer_from(answer) if answer else None,
+        case_id=d.get("case_id", ""),
+        points=int(d.get("points", 0)),
+        version=int(d.get("version", 1)),
+    )
+
+
+# Threads
+
+
+def _message_doc(m: Message) -> Document:
+    return {"id": m.id, "author": m.author.value, "by": m.by, "text": m.text, "at": m.at}
+
+
+def _message_from(d: Document) -> Message:
+    return Message(id=d["id"], author=Author(d["author"]), by=d["by"], text=d["text"], at=d["at"])
+
+
+def thread_next_due(t: Thread) -> datetime | None:
+    """The first response due while the clock may still find it breached: not recorded, not
+    given, the thread not closed. None otherwise."""
+    if FIRST_RESPONSE in t.sla_breaches or t.first_response_met_at is not None:
+        return None
+    return t.first_response_due
+
+
+def thread_doc(t: Thread) -> Document:
+    """The thread's document, `_id` = its id, with its query field."""
+    return {
+        "_id": t.id,
+        "tenant_id": t.tenant_id,
+        "member_id": t.member_id,
+        "kind": t.kind.value,
+        "store_id": t.store_id,
+        "state": t.state.value,
+        "opened_at": t.opened_at,
+        "first_response_due": t.first_response_due,
+        "messages": [_message_doc(m) for m in t.messages],
+        "assigned_store_id": t.assigned_store_id,
+        "assigned_staff_id": t.assigned_staff_id,
+        "first_responded_at": t.first_responded_at,
+        "sla_breaches": list(t.sla_breaches),
+        "adopted_at": t.adopted_at,
+        "adopted_by": t.adopted_by,
+        "closed_at": t.closed_at,
+        "closed_by": t.closed_by,
+        "version": t.version,
+        "next_due": thread_next_due(t),
+    }
+
+
+def thread_from(d: Document) -> Thread:
+    return Thread(
+        id=d["_id"],
+        tenant_id=d["tenant_id"],
+        member_id=d["member_id"],
+        kind=ThreadKind(d["kind"]),
+        store_id=d.get("store_id", ""),
+        state=ThreadState(d["state"]),
+        opened_at=d["opened_at"],
+        first_response_due=d["first_response_due"],
+        messages=tuple(_message_from(m) for m in d.get("messages") or ()),
+        assigned_store_id=d.get("assigned_store_id", ""),
+        assigned_staff_id=d.get("assigned_staff_id", ""),
+        first_responded_at=d.get("first_responded_at"),
+        sla_breaches=tuple(d.get("sla_breaches") or ()),
+        adopted_at=d.get("adopted_at"),
+        adopted_by=d.get("adopted_by", ""),
+        closed_at=d.get("closed_at"),
+        closed_by=d.get("closed_by", ""),
         version=int(d.get("version", 1)),
     )

@@ -3,7 +3,8 @@
 `envelopes(facts)` turns what the domain says a write announces (domain/events.py) into the
 envelopes the store embeds in that same write (outbox): subject = the member, tenant = the
 review's or case's, time = the moment of the fact (when the review was posted, the case opened,
-the step was taken, the breach detected).
+the step was taken, the breach detected; a survey's when it fell due or was answered; a
+thread's when it opened, the message was written, it was adopted or closed).
 """
 
 from __future__ import annotations
@@ -25,8 +26,17 @@ from services.feedback.domain.events import (
     ComplaintSlaBreached,
     Fact,
     ReviewPosted,
+    SuggestionAdopted,
+    SurveyAnswered,
+    SurveyDue,
+    ThreadAssigned,
+    ThreadClosed,
+    ThreadFact,
+    ThreadMessagePosted,
+    ThreadOpened,
+    ThreadSlaBreached,
 )
-from services.feedback.pb_shapes import case_pb, review_pb, stamp
+from services.feedback.pb_shapes import case_pb, message_pb, review_pb, stamp, survey_pb, thread_pb
 
 SOURCE = "regulars/feedback"
 TOPIC = topic_of(events_pb2.DESCRIPTOR)
@@ -46,6 +56,23 @@ def envelope(fact: Fact) -> Envelope:
     if isinstance(fact, ReviewPosted):
         r = fact.review
         return _event(r.tenant_id, r.member_id, events_pb2.ReviewPosted(review=review_pb(r)), r.posted_at)
+    if isinstance(fact, SurveyDue):
+        s = fact.survey
+        return _event(s.tenant_id, s.member_id, events_pb2.SurveyDue(survey=survey_pb(s)), s.fell_due_at)
+    if isinstance(fact, SurveyAnswered):
+        s = fact.survey
+        at = s.answer.at if s.answer else None
+        return _event(s.tenant_id, s.member_id, events_pb2.SurveyAnswered(survey=survey_pb(s)), at)
+    if isinstance(
+        fact,
+        ThreadOpened
+        | ThreadMessagePosted
+        | ThreadAssigned
+        | ThreadSlaBreached
+        | SuggestionAdopted
+        | ThreadClosed,
+    ):
+        return _thread_envelope(fact)
     c = fact.case
     if isinstance(fact, ComplaintSlaBreached):
         payload = events_pb2.ComplaintSlaBreached(
@@ -74,6 +101,36 @@ def envelope(fact: Fact) -> Envelope:
         at = _latest(c, Action.CLOSED, None)
         return _event(c.tenant_id, c.member_id, events_pb2.ComplaintClosed(case=case_pb(c)), at)
     raise TypeError(f"not a feedback fact: {fact!r}")  # pragma: no cover - the union is exhaustive
+
+
+def _thread_envelope(fact: ThreadFact) -> Envelope:
+    t = fact.thread
+    tenant, member = t.tenant_id, t.member_id
+    if isinstance(fact, ThreadOpened):
+        return _event(tenant, member, events_pb2.ThreadOpened(thread=thread_pb(t)), t.opened_at)
+    if isinstance(fact, ThreadMessagePosted):
+        m = fact.message
+        payload = events_pb2.ThreadMessagePosted(thread=thread_pb(t), message=message_pb(m))
+        return _event(tenant, member, payload, m.at)
+    if isinstance(fact, ThreadAssigned):
+        return _event(tenant, member, events_pb2.ThreadAssigned(thread=thread_pb(t)), None)
+    if isinstance(fact, SuggestionAdopted):
+        return _event(tenant, member, events_pb2.SuggestionAdopted(thread=thread_pb(t)), t.adopted_at)
+    if isinstance(fact, ThreadClosed):
+        return _event(tenant, member, events_pb2.ThreadClosed(thread=thread_pb(t)), t.closed_at)
+    breached = events_pb2.ThreadSlaBreached(
+        thread_id=t.id,
+        tenant_id=tenant,
+        member_id=member,
+        store_id=t.store_id,
+        kind=t.kind.value,
+        sla=fact.sla,
+        due=stamp(fact.due),
+        detected_at=stamp(fact.detected_at),
+        assigned_store_id=t.assigned_store_id,
+        assigned_staff_id=t.assigned_staff_id,
+    )
+    return _event(tenant, member, breached, fact.detected_at)
 
 
 def envelopes(facts: Iterable[Fact]) -> list[Envelope]:

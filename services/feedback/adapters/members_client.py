@@ -1,7 +1,8 @@
 """The members service as feedback sees it: how long a reviewer has been a member, how often
 they bought and whether at the store (the strongest sign against an extortionist), when a store
-opened, blacklisting a confirmed extortionist and a points remedy (once per case: members
-counts an adjustment once per source). Transport errors become domain errors here."""
+opened, blacklisting a confirmed extortionist, a points remedy (once per case: members counts
+an adjustment once per source) and the points a survey answer earns (once per survey).
+Transport errors become domain errors here."""
 
 from __future__ import annotations
 
@@ -80,6 +81,16 @@ class MembersClient:
             delta=points,
             reason="manual_adjustment",
             source_id=f"complaint:{case_id}",
+        )
+        await self._call("AdjustPoints", request)
+
+    async def award_survey_points(self, tenant_id: str, member_id: str, points: int, survey_id: str) -> None:
+        request = members_pb2.AdjustPointsRequest(
+            tenant_id=tenant_id,
+            member_id=member_id,
+            delta=points,
+            reason="survey_answer",
+            source_id=survey_id,
         )
         await self._call("AdjustPoints", request)
 

@@ -55,6 +55,7 @@ class Category(StrEnum):
 
 class Source(StrEnum):
     REVIEW = "review"
+    SURVEY = "survey"
     CUSTOMER = "customer"
     ASSISTANT = "assistant"
 
@@ -153,6 +154,7 @@ class Case:
     resolved_at: datetime | None = None
     rejected_at: datetime | None = None
     pending: Settlement | None = None
+    survey_id: str = ""  # of the survey whose answer opened it
     version: int = 1  # the store's guard: each change saves only on top of the version read
 
     @property

@@ -1,10 +1,11 @@
-"""How a case opens: which reviews open one, its id, and the new case from a review or from a
-customer's or an assistant's request. No I/O.
+"""How a case opens: which reviews open one, its id, and the new case from a review, from a
+survey's answer, or from a customer's or an assistant's request. No I/O.
 
-A case is opened by a bad review (or a medium one when the tenant's policy says so), or
-directly by a customer or an assistant. Its id comes from what opened it (keys.case_key), so
-opening it twice makes one case. Its SLA due times are fixed when it opens, from the policy of
-that moment and the store's business hours (sla.due).
+A case is opened by a bad review (or a medium one when the tenant's policy says so), by a low
+survey answer (domain.surveys.opens_case), or directly by a customer or an assistant. Its id
+comes from what opened it (keys.case_key), so opening it twice makes one case. Its SLA due
+times are fixed when it opens, from the policy of that moment and the store's business hours
+(sla.due).
 """
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from services.feedback.domain import sla
 from services.feedback.domain.cases import Action, Case, CaseState, Category, Source, TimelineEntry
 from services.feedback.domain.keys import case_key, derived_id
 from services.feedback.domain.policy import FeedbackPolicy
-from services.feedback.domain.reviews import REF_MAX, TEXT_MAX, RatingClass, Review
+from services.feedback.domain.reviews import REF_MAX, TEXT_MAX, RatingClass, Review, rating_class
 from services.feedback.domain.risk import RiskAssessment
 from services.feedback.domain.sla import Severity
+from services.feedback.domain.surveys import Answer, Survey, survey_case_id
 
 
 def opens_case(review: Review, policy: FeedbackPolicy) -> bool:
@@ -61,6 +63,8 @@ def _new(
     review: Review | None = None,
     receipt_no: str = "",
     note: str = "",
+    survey: Survey | None = None,
+    rated: RatingClass | None = None,
 ) -> Case:
     hours = policy.sla(severity)
     schedule, zone = policy.schedule(store_id), policy.zone()
@@ -80,9 +84,10 @@ def _new(
         resolution_due=sla.due(at, hours.resolution_hours, schedule, zone),
         review_id=review.id if review else "",
         receipt_no=receipt_no,
-        rating_class=review.rating_class if review else None,
+        rating_class=review.rating_class if review else rated,
         timeline=(TimelineEntry(Action.OPENED, opened_by, at, note),),
         risk=risk,
+        survey_id=survey.id if survey else "",
     )
 
 
@@ -106,6 +111,48 @@ def case_for_review(review: Review, policy: FeedbackPolicy, risk: RiskAssessment
         review=review,
         receipt_no=review.receipt_no,
         note=f"from a {stars} review",
+    )
+
+
+def survey_severity(answer: Answer) -> Severity:
+    """A CSAT of 1 is serious; 2, medium; a low NPS or a call back alone, low."""
+    return Severity.HIGH if answer.csat <= 1 else (Severity.MEDIUM if answer.csat == 2 else Severity.LOW)
+
+
+def _scores(answer: Answer) -> str:
+    said = [f"CSAT {answer.csat}/5"]
+    if answer.nps is not None:
+        said.append(f"NPS {answer.nps}/10")
+    if answer.wants_call_back:
+        said.append("asks for a call back")
+    return ", ".join(said)
+
+
+def case_for_survey(survey: Survey, policy: FeedbackPolicy, risk: RiskAssessment, at: datetime) -> Case:
+    """The case a survey's answer opens: about what the answer says went wrong (else the
+    store's service), as serious as its CSAT, described by its text; its rating class is the
+    CSAT's (a good one counts as medium: the customer still asked), for the compensation preset."""
+    answer = survey.answer
+    if answer is None:
+        raise ValueError("an unanswered survey opens no case")
+    rated = rating_class(answer.csat)
+    return _new(
+        case_id=survey.case_id or survey_case_id(survey),
+        tenant_id=survey.tenant_id,
+        member_id=survey.member_id,
+        store_id=survey.store_id,
+        category=answer.category or Category.SERVICE_OTHER,
+        severity=survey_severity(answer),
+        description=answer.text or f"a survey answer ({_scores(answer)}) without text",
+        source=Source.SURVEY,
+        opened_by=survey.member_id,
+        at=at,
+        policy=policy,
+        risk=risk,
+        receipt_no=survey.receipt_no,
+        note=f"from a survey answer: {_scores(answer)}",
+        survey=survey,
+        rated=RatingClass.MEDIUM if rated is RatingClass.GOOD else rated,
     )
 
 
@@ -143,7 +190,7 @@ def parse_case_request(
     if not store:
         raise InvalidArgument("store_id", "store_id is required: its hours and budget apply")
     kind = fields.choice("opened_by_kind", opened_by_kind or "customer", Source)
-    if kind is Source.REVIEW:
+    if kind in (Source.REVIEW, Source.SURVEY):
         raise InvalidArgument("opened_by_kind", "opened_by_kind must be customer or assistant")
     who = fields.text("opened_by", opened_by, REF_MAX)
     if kind is Source.CUSTOMER:

@@ -6,7 +6,9 @@ A tenant that never set one runs the defaults (version 0): first response / reso
 Sunday 10:00-22:00 in Asia/Shanghai; a ¥5 coupon for a medium review's case and ¥10 for a bad
 one's (the articles' example) — but no template chosen yet and a budget of 0, so no coupon is
 issued until the tenant names its templates and sets a budget; medium reviews open no case;
-follow up 7 days after resolution; a manager decides at risk 60 and above.
+follow up 7 days after resolution; a manager decides at risk 60 and above; a satisfaction
+survey 3 days after each purchase, earning no points, an answer with CSAT 2 or less or NPS 6
+or less opening a case.
 
 `parse_policy` reads the dict form (what the gRPC edge and the store hand over) and names the
 field of any mistake ("slas[1].resolution_hours", "business_hours[0].closes"). An absent key
@@ -36,6 +38,8 @@ TEMPLATE_ID_MAX = 64
 STORE_ID_MAX = 128
 STORES_MAX = 2000
 ZONE_NAME_MAX = 64
+SURVEY_DELAY_DAYS_MAX = 60
+SURVEY_POINTS_MAX = 1_000_000
 META_KEYS = ("tenant_id", "version", "changed_by", "changed_at")
 
 
@@ -85,6 +89,10 @@ class FeedbackPolicy:
     open_case_for_medium: bool = False
     follow_up_days: int = 7
     risk_threshold: int = 60
+    survey_delay_days: int = 3  # after a purchase; 0: no surveys
+    survey_points: int = 0  # what an answer earns (members, once per survey)
+    survey_case_csat_max: int = 2  # an answer's CSAT at or below this opens a case; 0: never
+    survey_case_nps_max: int = 6  # its NPS at or below this opens a case; -1: never
     version: int = 0  # 0: the defaults, never stored
     changed_by: str = ""
     changed_at: datetime | None = field(default=None, compare=False)
@@ -221,6 +229,10 @@ def parse_policy(data: Mapping[str, object], tenant_id: str) -> FeedbackPolicy:
         open_case_for_medium=top.boolean("open_case_for_medium", False),
         follow_up_days=top.integer("follow_up_days", 7, 1, FOLLOW_UP_DAYS_MAX),
         risk_threshold=top.integer("risk_threshold", 60, 1, 100),
+        survey_delay_days=top.integer("survey_delay_days", 3, 0, SURVEY_DELAY_DAYS_MAX),
+        survey_points=top.integer("survey_points", 0, 0, SURVEY_POINTS_MAX),
+        survey_case_csat_max=top.integer("survey_case_csat_max", 2, 0, 5),
+        survey_case_nps_max=top.integer("survey_case_nps_max", 6, -1, 10),
     )
     top.done()
     return policy
@@ -252,6 +264,10 @@ def settings_to_dict(policy: FeedbackPolicy) -> dict[str, Any]:
         "open_case_for_medium": policy.open_case_for_medium,
         "follow_up_days": policy.follow_up_days,
         "risk_threshold": policy.risk_threshold,
+        "survey_delay_days": policy.survey_delay_days,
+        "survey_points": policy.survey_points,
+        "survey_case_csat_max": policy.survey_case_csat_max,
+        "survey_case_nps_max": policy.survey_case_nps_max,
     }
 
 

@@ -15,6 +15,7 @@ from regulars.feedback.v1 import feedback_pb2, feedback_pb2_grpc
 
 from chassis.completion import finish
 from services.feedback.entrypoints import pb_mapping as pb
+from services.feedback.entrypoints.survey_commands import SurveyCommands
 from services.feedback.pb_shapes import case_pb, review_pb
 from services.feedback.service.cases import Cases, to_millisecond, utc_now
 from services.feedback.service.clock import CaseClock
@@ -26,7 +27,7 @@ from services.feedback.service.reviews import Reviews
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
+class FeedbackServicer(SurveyCommands, feedback_pb2_grpc.FeedbackServiceServicer):
     def __init__(
         self,
         *,
@@ -210,4 +211,4 @@ class FeedbackServicer(feedback_pb2_grpc.FeedbackServiceServicer):
     ) -> feedback_pb2.CaseClockSummary:
         at = to_millisecond(request.at.ToDatetime(tzinfo=UTC)) if request.HasField("at") else utc_now()
         summary = await finish(self._clock.run(at))
-        return feedback_pb2.CaseClockSummary(breaches=summary.breaches, follow_ups_due=summary.follow_ups_due)
+        return pb.clock_summary_pb(summary)

@@ -12,11 +12,12 @@ from services.feedback.entrypoints import consumer
 from services.feedback.entrypoints.grpc_servicer import FeedbackServicer
 from services.feedback.service.opening import CaseOpening
 from services.feedback.service.reviews import Reviews
+from services.feedback.service.surveys import Surveys
 
 SERVICE = feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"]
 
 
-def handlers(s: FeedbackServicer, reviews: Reviews, opening: CaseOpening) -> Handlers:
+def handlers(s: FeedbackServicer, reviews: Reviews, opening: CaseOpening, surveys: Surveys) -> Handlers:
     return Handlers(
         service=SERVICE,
         commands={
@@ -26,6 +27,17 @@ def handlers(s: FeedbackServicer, reviews: Reviews, opening: CaseOpening) -> Han
             "ListReviews": s.ListReviews,
             "ReplyToReview": s.ReplyToReview,
             "AmendReview": s.AmendReview,
+            # Satisfaction surveys; questions and suggestions (survey_commands.py)
+            "GetSurvey": s.GetSurvey,
+            "ListSurveys": s.ListSurveys,
+            "AnswerSurvey": s.AnswerSurvey,
+            "OpenThread": s.OpenThread,
+            "GetThread": s.GetThread,
+            "ListThreads": s.ListThreads,
+            "PostThreadMessage": s.PostThreadMessage,
+            "AssignThread": s.AssignThread,
+            "AdoptSuggestion": s.AdoptSuggestion,
+            "CloseThread": s.CloseThread,
             # Complaint cases: the five steps, risk, evidence
             "OpenCase": s.OpenCase,
             "GetCase": s.GetCase,
@@ -42,6 +54,8 @@ def handlers(s: FeedbackServicer, reviews: Reviews, opening: CaseOpening) -> Han
             "UpdateFeedbackPolicy": s.UpdateFeedbackPolicy,
             "RunCaseClock": s.RunCaseClock,
         },
-        # Its own review_posted: the case a bad review opens, if a crash stopped the post.
-        events=consumer.subscriptions(reviews, opening),
+        # Its own review_posted: the case a bad review opens, if a crash stopped the post;
+        # members' purchase_made: the purchase's survey; its own survey_answered: what an
+        # answer entails (case, points), if a crash stopped the answer.
+        events=consumer.subscriptions(reviews, opening, surveys),
     )

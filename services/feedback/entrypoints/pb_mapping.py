@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from regulars.feedback.v1 import feedback_pb2
 
@@ -11,6 +11,15 @@ from services.feedback.domain.evidence import EvidencePack
 from services.feedback.domain.policy import FeedbackPolicy, settings_to_dict
 from services.feedback.domain.reviews import RatingClass
 from services.feedback.pb_shapes import RATING_CLASS_FROM_PB, RATING_CLASS_PB, case_pb, review_pb, stamp
+from services.feedback.service.clock import ClockSummary
+
+SurveySetting = Literal["survey_delay_days", "survey_points", "survey_case_csat_max", "survey_case_nps_max"]
+SURVEY_SETTINGS: tuple[SurveySetting, ...] = (
+    "survey_delay_days",
+    "survey_points",
+    "survey_case_csat_max",
+    "survey_case_nps_max",
+)
 
 
 def rating_class(value: int) -> str:
@@ -60,6 +69,9 @@ def policy_settings(pb: feedback_pb2.FeedbackPolicy) -> dict[str, Any]:
             out[name] = getattr(pb, name)
     if pb.open_case_for_medium:
         out["open_case_for_medium"] = True
+    for name in SURVEY_SETTINGS:
+        if pb.HasField(name):  # optional: 0 (no surveys, no points, never) is a setting of its own
+            out[name] = getattr(pb, name)
     return out
 
 
@@ -93,6 +105,10 @@ def policy_pb(p: FeedbackPolicy) -> feedback_pb2.FeedbackPolicy:
         follow_up_days=d["follow_up_days"],
         risk_threshold=d["risk_threshold"],
         version=p.version,
+        survey_delay_days=d["survey_delay_days"],
+        survey_points=d["survey_points"],
+        survey_case_csat_max=d["survey_case_csat_max"],
+        survey_case_nps_max=d["survey_case_nps_max"],
     )
 
 
@@ -102,4 +118,13 @@ def evidence_pb(pack: EvidencePack) -> feedback_pb2.EvidencePack:
         reviews=[review_pb(r) for r in pack.reviews],
         cases=[case_pb(c) for c in pack.cases],
         exported_at=stamp(pack.exported_at),
+    )
+
+
+def clock_summary_pb(summary: ClockSummary) -> feedback_pb2.CaseClockSummary:
+    return feedback_pb2.CaseClockSummary(
+        breaches=summary.breaches,
+        follow_ups_due=summary.follow_ups_due,
+        surveys_due=summary.surveys_due,
+        thread_breaches=summary.thread_breaches,
     )

@@ -1,5 +1,6 @@
 """Background loop of the feedback service: the case clock (SLA breaches, follow-ups due,
-resolutions a crash left half-done), every `poll_seconds`. Safe on every replica at once:
+resolutions a crash left half-done, surveys falling due, threads answered late), every
+`poll_seconds`. Safe on every replica at once:
 each effect is one guarded write of its case (service/clock.py)."""
 
 from __future__ import annotations
@@ -30,12 +31,16 @@ class CaseClockWorker:
                     or summary.follow_ups_due
                     or summary.resolutions_finished
                     or summary.failed
+                    or summary.surveys_due
+                    or summary.thread_breaches
                 ):
                     log.info(
                         "case clock",
                         breaches=summary.breaches,
                         follow_ups_due=summary.follow_ups_due,
                         resolutions_finished=summary.resolutions_finished,
+                        surveys_due=summary.surveys_due,
+                        thread_breaches=summary.thread_breaches,
                         failed=len(summary.failed),
                     )
             except asyncio.CancelledError:

@@ -1,11 +1,13 @@
-"""Opening cases: the one a review opens, and one a customer or an assistant opens directly.
+"""Opening cases: the one a review opens, the one a low survey answer opens, and one a customer
+or an assistant opens directly.
 
 A review decides at its post whether it opens a case (domain.opening.opens_case) and carries that
 case's id, derived from the review's (keys.case_key): `open_for_review` opens exactly that case
 with the repository's insert-once. The post calls it, and so does the consumer of our own
 review_posted, so a crash between the review's write and its case's is completed by the event,
 and a double delivery (or both at once) makes one case. A case opened directly is keyed by the
-client's request id the same way.
+client's request id the same way, and a survey's by the survey (`open_for_survey`: the answer
+and the consumer of survey_answered both call it).
 
 Each new case is scored for reviewer risk (domain.risk) from what members knows of the
 complainant and the tenant's recent reviews, and its SLA due times are fixed from the policy
@@ -25,6 +27,7 @@ from services.feedback.domain.cases import Case
 from services.feedback.domain.events import case_facts
 from services.feedback.domain.policy import FeedbackPolicy
 from services.feedback.domain.reviews import Review
+from services.feedback.domain.surveys import Survey
 from services.feedback.service.cases import Clock, utc_now
 from services.feedback.service.ports import CaseRepository, MembersPort, PolicyRepository, ReviewRepository
 
@@ -67,6 +70,26 @@ class CaseOpening:
         )
         case = transitions.record_breaches(
             model.case_for_review(review, policy, assessed, review.posted_at), now
+        )
+        stored, _ = await self._cases.insert(case, case_facts(None, case, now))
+        return stored
+
+    async def open_for_survey(self, survey: Survey) -> Case | None:
+        """The case the survey's answer opens (opened now, or found), None when it opens none.
+        Opened when the answer was given, so SLAs run from then; the complainant bought at that
+        store (the survey is about that purchase)."""
+        if not survey.case_id or survey.answer is None:
+            return None
+        found = await self._cases.get(survey.tenant_id, survey.case_id)
+        if found is not None:
+            return found
+        now = self._clock()
+        policy = await self._policies.current(survey.tenant_id)
+        assessed = await self._assess(
+            survey.tenant_id, survey.member_id, survey.store_id, survey.answer.text, True, policy, now
+        )
+        case = transitions.record_breaches(
+            model.case_for_survey(survey, policy, assessed, survey.answer.at), now
         )
         stored, _ = await self._cases.insert(case, case_facts(None, case, now))
         return stored

@@ -12,10 +12,12 @@ from datetime import datetime
 from typing import Protocol
 
 from services.feedback.domain.cases import Case, CaseState
-from services.feedback.domain.events import CaseFact, ReviewPosted
+from services.feedback.domain.events import CaseFact, ReviewPosted, SurveyFact, ThreadFact
 from services.feedback.domain.policy import FeedbackPolicy
 from services.feedback.domain.reviews import RatingClass, Review
 from services.feedback.domain.risk import MemberProfile
+from services.feedback.domain.surveys import Survey, SurveyState
+from services.feedback.domain.threads import Thread, ThreadKind, ThreadState
 
 
 class ReviewRepository(Protocol):
@@ -74,6 +76,57 @@ class CaseRepository(Protocol):
         before then: what a crash or a caller that gave up left half-done."""
 
 
+class SurveyRepository(Protocol):
+    async def insert(self, survey: Survey) -> tuple[Survey, bool]:
+        """Store the survey once per id (it announces nothing yet): (the survey, True) when
+        stored now; (the survey stored first, False) when the id is taken."""
+
+    async def get(self, tenant_id: str, survey_id: str) -> Survey | None: ...
+
+    async def by_token(self, tenant_id: str, token: str) -> Survey | None:
+        """The tenant's survey with this token (tokens are unique)."""
+
+    async def save(self, survey: Survey, expected_version: int, facts: Sequence[SurveyFact]) -> bool:
+        """Store `survey` with its facts in one write, only if the stored survey is still at
+        `expected_version`; False (nothing written, nothing announced) when it is not."""
+
+    async def find(
+        self, tenant_id: str, member_id: str, store_id: str, state: SurveyState | None, limit: int
+    ) -> list[Survey]:
+        """The tenant's surveys, newest purchase first, filtered by whatever is given."""
+
+    async def due(self, now: datetime, limit: int) -> list[Survey]:
+        """Scheduled surveys of any tenant due at or before `now`, earliest first. It may return
+        more (the use case judges each); never fewer."""
+
+
+class ThreadRepository(Protocol):
+    async def insert(self, thread: Thread, facts: Sequence[ThreadFact]) -> tuple[Thread, bool]:
+        """Store the thread with its facts in one write, once per id: (the thread, True) when
+        stored now; (the thread stored first, False) when the id is taken."""
+
+    async def get(self, tenant_id: str, thread_id: str) -> Thread | None: ...
+
+    async def save(self, thread: Thread, expected_version: int, facts: Sequence[ThreadFact]) -> bool:
+        """Store `thread` with its facts in one write, only if the stored thread is still at
+        `expected_version`; False (nothing written, nothing announced) when it is not."""
+
+    async def find(
+        self,
+        tenant_id: str,
+        member_id: str,
+        store_id: str,
+        state: ThreadState | None,
+        kind: ThreadKind | None,
+        limit: int,
+    ) -> list[Thread]:
+        """The tenant's threads, newest first, filtered by whatever is given."""
+
+    async def overdue(self, now: datetime, limit: int) -> list[Thread]:
+        """Threads of any tenant whose first response was due before `now`, not given and not
+        recorded as breached. It may return more (the use case judges each); never fewer."""
+
+
 class PolicyRepository(Protocol):
     async def current(self, tenant_id: str) -> FeedbackPolicy:
         """The tenant's current policy (the defaults, version 0, when it never set one)."""
@@ -117,3 +170,7 @@ class MembersPort(Protocol):
 
     async def award_points(self, tenant_id: str, member_id: str, points: int, case_id: str) -> None:
         """Give the member `points` as this case's remedy, once per case however often called."""
+
+    async def award_survey_points(self, tenant_id: str, member_id: str, points: int, survey_id: str) -> None:
+        """Give the member `points` for answering this survey (members' reason survey_answer,
+        source the survey id), once per survey however often called."""

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from regulars.feedback.v1 import feedback_pb2 as regulars_dot_feedback_dot_v1_dot_feedback__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!regulars/feedback/v1/events.proto\x12\x14regulars.feedback.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#regulars/feedback/v1/feedback.proto\"<\n\x0cReviewPosted\x12,\n\x06review\x18\x01 \x01(\x0b\x32\x1c.regulars.feedback.v1.Review\";\n\x0f\x43omplaintOpened\x12(\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1a.regulars.feedback.v1.Case\"A\n\x15\x43omplaintAcknowledged\x12(\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1a.regulars.feedback.v1.Case\"=\n\x11\x43omplaintResolved\x12(\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1a.regulars.feedback.v1.Case\";\n\x0f\x43omplaintClosed\x12(\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1a.regulars.feedback.v1.Case\"\xd8\x01\n\x14\x43omplaintSlaBreached\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x0b\n\x03sla\x18\x05 \x01(\t\x12\'\n\x03\x64ue\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x64\x65tected_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08severity\x18\x08 \x01(\t\"@\n\x14\x43omplaintFollowUpDue\x12(\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1a.regulars.feedback.v1.Caseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!regulars/feedback/v1/events.proto\x12\x14regulars.feedback.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#regulars/feedback/v1/feedback.proto\"<\n\x0cReviewPosted\x12,\n\x06review\x18\x01 \x01(\x0b\x32\x1c.regulars.feedback.v1.Review\";\n\x0f\x43omplaintOpened\x12(\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1a.regulars.feedback.v1.Case\"A\n\x15\x43omplaintAcknowledged\x12(\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1a.regulars.feedback.v1.Case\"=\n\x11\x43omplaintResolved\x12(\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1a.regulars.feedback.v1.Case\";\n\x0f\x43omplaintClosed\x12(\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1a.regulars.feedback.v1.Case\"\xd8\x01\n\x14\x43omplaintSlaBreached\x12\x0f\n\x07\x63\x61se_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x0b\n\x03sla\x18\x05 \x01(\t\x12\'\n\x03\x64ue\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x64\x65tected_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08severity\x18\x08 \x01(\t\"@\n\x14\x43omplaintFollowUpDue\x12(\n\x04\x63\x61se\x18\x01 \x01(\x0b\x32\x1a.regulars.feedback.v1.Case\"9\n\tSurveyDue\x12,\n\x06survey\x18\x01 \x01(\x0b\x32\x1c.regulars.feedback.v1.Survey\">\n\x0eSurveyAnswered\x12,\n\x06survey\x18\x01 \x01(\x0b\x32\x1c.regulars.feedback.v1.Survey\"<\n\x0cThreadOpened\x12,\n\x06thread\x18\x01 \x01(\x0b\x32\x1c.regulars.feedback.v1.Thread\"y\n\x13ThreadMessagePosted\x12,\n\x06thread\x18\x01 \x01(\x0b\x32\x1c.regulars.feedback.v1.Thread\x12\x34\n\x07message\x18\x02 \x01(\x0b\x32#.regulars.feedback.v1.ThreadMessage\">\n\x0eThreadAssigned\x12,\n\x06thread\x18\x01 \x01(\x0b\x32\x1c.regulars.feedback.v1.Thread\"\x89\x02\n\x11ThreadSlaBreached\x12\x11\n\tthread_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x10\n\x08store_id\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\x0b\n\x03sla\x18\x06 \x01(\t\x12\'\n\x03\x64ue\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x64\x65tected_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x19\n\x11\x61ssigned_store_id\x18\t \x01(\t\x12\x19\n\x11\x61ssigned_staff_id\x18\n \x01(\t\"A\n\x11SuggestionAdopted\x12,\n\x06thread\x18\x01 \x01(\x0b\x32\x1c.regulars.feedback.v1.Thread\"<\n\x0cThreadClosed\x12,\n\x06thread\x18\x01 \x01(\x0b\x32\x1c.regulars.feedback.v1.Threadb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,4 +47,20 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMPLAINTSLABREACHED']._serialized_end=660
   _globals['_COMPLAINTFOLLOWUPDUE']._serialized_start=662
   _globals['_COMPLAINTFOLLOWUPDUE']._serialized_end=726
+  _globals['_SURVEYDUE']._serialized_start=728
+  _globals['_SURVEYDUE']._serialized_end=785
+  _globals['_SURVEYANSWERED']._serialized_start=787
+  _globals['_SURVEYANSWERED']._serialized_end=849
+  _globals['_THREADOPENED']._serialized_start=851
+  _globals['_THREADOPENED']._serialized_end=911
+  _globals['_THREADMESSAGEPOSTED']._serialized_start=913
+  _globals['_THREADMESSAGEPOSTED']._serialized_end=1034
+  _globals['_THREADASSIGNED']._serialized_start=1036
+  _globals['_THREADASSIGNED']._serialized_end=1098
+  _globals['_THREADSLABREACHED']._serialized_start=1101
+  _globals['_THREADSLABREACHED']._serialized_end=1366
+  _globals['_SUGGESTIONADOPTED']._serialized_start=1368
+  _globals['_SUGGESTIONADOPTED']._serialized_end=1433
+  _globals['_THREADCLOSED']._serialized_start=1435
+  _globals['_THREADCLOSED']._serialized_end=1495
 # @@protoc_insertion_point(module_scope)

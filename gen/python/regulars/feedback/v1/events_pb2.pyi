@@ -202,3 +202,222 @@ class ComplaintFollowUpDue(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ComplaintFollowUpDue: _TypeAlias = ComplaintFollowUpDue  # noqa: Y015
+
+@_typing.final
+class SurveyDue(_message.Message):
+    """ce_type "regulars.feedback.v1.survey_due": a satisfaction survey's day came (once per survey);
+    messaging sends the member the survey's link (its token).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SURVEY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def survey(self) -> _feedback_pb2.Survey: ...
+    def __init__(
+        self,
+        *,
+        survey: _feedback_pb2.Survey | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["survey", b"survey"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["survey", b"survey"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SurveyDue: _TypeAlias = SurveyDue  # noqa: Y015
+
+@_typing.final
+class SurveyAnswered(_message.Message):
+    """ce_type "regulars.feedback.v1.survey_answered": with the answer, the case it opened (if any)
+    and the points it earns. Feedback itself finishes the case and the points from it (once).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SURVEY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def survey(self) -> _feedback_pb2.Survey: ...
+    def __init__(
+        self,
+        *,
+        survey: _feedback_pb2.Survey | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["survey", b"survey"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["survey", b"survey"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SurveyAnswered: _TypeAlias = SurveyAnswered  # noqa: Y015
+
+@_typing.final
+class ThreadOpened(_message.Message):
+    """ce_type "regulars.feedback.v1.thread_opened": a member asked a question or made a suggestion."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    THREAD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def thread(self) -> _feedback_pb2.Thread: ...
+    def __init__(
+        self,
+        *,
+        thread: _feedback_pb2.Thread | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["thread", b"thread"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["thread", b"thread"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreadOpened: _TypeAlias = ThreadOpened  # noqa: Y015
+
+@_typing.final
+class ThreadMessagePosted(_message.Message):
+    """ce_type "regulars.feedback.v1.thread_message_posted": a message in a thread; from staff,
+    messaging tells the member; from the member, the store or assistant it is assigned to.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    THREAD_FIELD_NUMBER: _builtins.int
+    MESSAGE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def thread(self) -> _feedback_pb2.Thread: ...
+    @_builtins.property
+    def message(self) -> _feedback_pb2.ThreadMessage: ...
+    def __init__(
+        self,
+        *,
+        thread: _feedback_pb2.Thread | None = ...,
+        message: _feedback_pb2.ThreadMessage | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "thread", b"thread"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message", b"message", "thread", b"thread"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreadMessagePosted: _TypeAlias = ThreadMessagePosted  # noqa: Y015
+
+@_typing.final
+class ThreadAssigned(_message.Message):
+    """ce_type "regulars.feedback.v1.thread_assigned": to a store or an assistant (a staff task)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    THREAD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def thread(self) -> _feedback_pb2.Thread: ...
+    def __init__(
+        self,
+        *,
+        thread: _feedback_pb2.Thread | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["thread", b"thread"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["thread", b"thread"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreadAssigned: _TypeAlias = ThreadAssigned  # noqa: Y015
+
+@_typing.final
+class ThreadSlaBreached(_message.Message):
+    """ce_type "regulars.feedback.v1.thread_sla_breached": once per thread; the shop's first response
+    came late or not yet. Not complaint_sla_breached: there is no case to escalate, and messaging
+    routes a late question to whoever the thread is assigned to.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    THREAD_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    SLA_FIELD_NUMBER: _builtins.int
+    DUE_FIELD_NUMBER: _builtins.int
+    DETECTED_AT_FIELD_NUMBER: _builtins.int
+    ASSIGNED_STORE_ID_FIELD_NUMBER: _builtins.int
+    ASSIGNED_STAFF_ID_FIELD_NUMBER: _builtins.int
+    thread_id: _builtins.str
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    kind: _builtins.str
+    """"question" or "suggestion"."""
+    sla: _builtins.str
+    """"first_response"."""
+    assigned_store_id: _builtins.str
+    assigned_staff_id: _builtins.str
+    @_builtins.property
+    def due(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def detected_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        thread_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        sla: _builtins.str = ...,
+        due: _timestamp_pb2.Timestamp | None = ...,
+        detected_at: _timestamp_pb2.Timestamp | None = ...,
+        assigned_store_id: _builtins.str = ...,
+        assigned_staff_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["detected_at", b"detected_at", "due", b"due"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_id", b"assigned_staff_id", "assigned_store_id", b"assigned_store_id", "detected_at", b"detected_at", "due", b"due", "kind", b"kind", "member_id", b"member_id", "sla", b"sla", "store_id", b"store_id", "tenant_id", b"tenant_id", "thread_id", b"thread_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreadSlaBreached: _TypeAlias = ThreadSlaBreached  # noqa: Y015
+
+@_typing.final
+class SuggestionAdopted(_message.Message):
+    """ce_type "regulars.feedback.v1.suggestion_adopted": once per suggestion; messaging thanks the member."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    THREAD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def thread(self) -> _feedback_pb2.Thread: ...
+    def __init__(
+        self,
+        *,
+        thread: _feedback_pb2.Thread | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["thread", b"thread"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["thread", b"thread"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SuggestionAdopted: _TypeAlias = SuggestionAdopted  # noqa: Y015
+
+@_typing.final
+class ThreadClosed(_message.Message):
+    """ce_type "regulars.feedback.v1.thread_closed"."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    THREAD_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def thread(self) -> _feedback_pb2.Thread: ...
+    def __init__(
+        self,
+        *,
+        thread: _feedback_pb2.Thread | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["thread", b"thread"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["thread", b"thread"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreadClosed: _TypeAlias = ThreadClosed  # noqa: Y015

@@ -568,6 +568,7 @@ class Case(_message.Message):
     FOLLOW_UP_AT_FIELD_NUMBER: _builtins.int
     SLA_BREACHES_FIELD_NUMBER: _builtins.int
     RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    SURVEY_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     member_id: _builtins.str
@@ -578,13 +579,15 @@ class Case(_message.Message):
     state: _builtins.str
     """open, acknowledged, in_progress, resolved, follow_up, closed, rejected."""
     source: _builtins.str
-    """"review", "customer", "assistant", and the review's id for a review."""
+    """"review", "survey", "customer", "assistant", and the review's id for a review."""
     review_id: _builtins.str
     assigned_store_id: _builtins.str
     assigned_staff_id: _builtins.str
     satisfaction: _builtins.int
     """1-5, at closing."""
     receipt_no: _builtins.str
+    survey_id: _builtins.str
+    """The survey whose answer opened it (source "survey")."""
     @_builtins.property
     def opened_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -626,10 +629,11 @@ class Case(_message.Message):
         follow_up_at: _timestamp_pb2.Timestamp | None = ...,
         sla_breaches: _abc.Iterable[_builtins.str] | None = ...,
         receipt_no: _builtins.str = ...,
+        survey_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["first_response_due", b"first_response_due", "follow_up_at", b"follow_up_at", "opened_at", b"opened_at", "remedy", b"remedy", "resolution_due", b"resolution_due", "risk", b"risk"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_id", b"assigned_staff_id", "assigned_store_id", b"assigned_store_id", "category", b"category", "description", b"description", "first_response_due", b"first_response_due", "follow_up_at", b"follow_up_at", "id", b"id", "member_id", b"member_id", "opened_at", b"opened_at", "receipt_no", b"receipt_no", "remedy", b"remedy", "resolution_due", b"resolution_due", "review_id", b"review_id", "risk", b"risk", "satisfaction", b"satisfaction", "severity", b"severity", "sla_breaches", b"sla_breaches", "source", b"source", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id", "timeline", b"timeline"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_id", b"assigned_staff_id", "assigned_store_id", b"assigned_store_id", "category", b"category", "description", b"description", "first_response_due", b"first_response_due", "follow_up_at", b"follow_up_at", "id", b"id", "member_id", b"member_id", "opened_at", b"opened_at", "receipt_no", b"receipt_no", "remedy", b"remedy", "resolution_due", b"resolution_due", "review_id", b"review_id", "risk", b"risk", "satisfaction", b"satisfaction", "severity", b"severity", "sla_breaches", b"sla_breaches", "source", b"source", "state", b"state", "store_id", b"store_id", "survey_id", b"survey_id", "tenant_id", b"tenant_id", "timeline", b"timeline"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1010,6 +1014,10 @@ class FeedbackPolicy(_message.Message):
     FOLLOW_UP_DAYS_FIELD_NUMBER: _builtins.int
     RISK_THRESHOLD_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    SURVEY_DELAY_DAYS_FIELD_NUMBER: _builtins.int
+    SURVEY_POINTS_FIELD_NUMBER: _builtins.int
+    SURVEY_CASE_CSAT_MAX_FIELD_NUMBER: _builtins.int
+    SURVEY_CASE_NPS_MAX_FIELD_NUMBER: _builtins.int
     tenant_id: _builtins.str
     time_zone: _builtins.str
     store_monthly_budget: _builtins.int
@@ -1018,6 +1026,14 @@ class FeedbackPolicy(_message.Message):
     follow_up_days: _builtins.int
     risk_threshold: _builtins.int
     version: _builtins.int
+    survey_delay_days: _builtins.int
+    """Satisfaction surveys: days after a purchase (0: none; absent: 3), the points an answer earns
+    (absent: 0), and the scores that open a case: CSAT at or below survey_case_csat_max (0: never;
+    absent: 2), NPS at or below survey_case_nps_max (-1: never; absent: 6).
+    """
+    survey_points: _builtins.int
+    survey_case_csat_max: _builtins.int
+    survey_case_nps_max: _builtins.int
     @_builtins.property
     def slas(self) -> _containers.RepeatedCompositeFieldContainer[Global___SlaHours]: ...
     @_builtins.property
@@ -1042,12 +1058,31 @@ class FeedbackPolicy(_message.Message):
         follow_up_days: _builtins.int = ...,
         risk_threshold: _builtins.int = ...,
         version: _builtins.int = ...,
+        survey_delay_days: _builtins.int | None = ...,
+        survey_points: _builtins.int | None = ...,
+        survey_case_csat_max: _builtins.int | None = ...,
+        survey_case_nps_max: _builtins.int | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_survey_case_csat_max", b"_survey_case_csat_max", "_survey_case_nps_max", b"_survey_case_nps_max", "_survey_delay_days", b"_survey_delay_days", "_survey_points", b"_survey_points", "survey_case_csat_max", b"survey_case_csat_max", "survey_case_nps_max", b"survey_case_nps_max", "survey_delay_days", b"survey_delay_days", "survey_points", b"survey_points"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["business_hours", b"business_hours", "follow_up_days", b"follow_up_days", "open_case_for_medium", b"open_case_for_medium", "presets", b"presets", "risk_threshold", b"risk_threshold", "slas", b"slas", "store_hours", b"store_hours", "store_monthly_budget", b"store_monthly_budget", "tenant_id", b"tenant_id", "time_zone", b"time_zone", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_survey_case_csat_max", b"_survey_case_csat_max", "_survey_case_nps_max", b"_survey_case_nps_max", "_survey_delay_days", b"_survey_delay_days", "_survey_points", b"_survey_points", "business_hours", b"business_hours", "follow_up_days", b"follow_up_days", "open_case_for_medium", b"open_case_for_medium", "presets", b"presets", "risk_threshold", b"risk_threshold", "slas", b"slas", "store_hours", b"store_hours", "store_monthly_budget", b"store_monthly_budget", "survey_case_csat_max", b"survey_case_csat_max", "survey_case_nps_max", b"survey_case_nps_max", "survey_delay_days", b"survey_delay_days", "survey_points", b"survey_points", "tenant_id", b"tenant_id", "time_zone", b"time_zone", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__survey_case_csat_max: _TypeAlias = _typing.Literal["survey_case_csat_max"]  # noqa: Y015
+    _WhichOneofArgType__survey_case_csat_max: _TypeAlias = _typing.Literal["_survey_case_csat_max", b"_survey_case_csat_max"]  # noqa: Y015
+    _WhichOneofReturnType__survey_case_nps_max: _TypeAlias = _typing.Literal["survey_case_nps_max"]  # noqa: Y015
+    _WhichOneofArgType__survey_case_nps_max: _TypeAlias = _typing.Literal["_survey_case_nps_max", b"_survey_case_nps_max"]  # noqa: Y015
+    _WhichOneofReturnType__survey_delay_days: _TypeAlias = _typing.Literal["survey_delay_days"]  # noqa: Y015
+    _WhichOneofArgType__survey_delay_days: _TypeAlias = _typing.Literal["_survey_delay_days", b"_survey_delay_days"]  # noqa: Y015
+    _WhichOneofReturnType__survey_points: _TypeAlias = _typing.Literal["survey_points"]  # noqa: Y015
+    _WhichOneofArgType__survey_points: _TypeAlias = _typing.Literal["_survey_points", b"_survey_points"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__survey_case_csat_max) -> _WhichOneofReturnType__survey_case_csat_max | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__survey_case_nps_max) -> _WhichOneofReturnType__survey_case_nps_max | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__survey_delay_days) -> _WhichOneofReturnType__survey_delay_days | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__survey_points) -> _WhichOneofReturnType__survey_points | None: ...
 
 Global___FeedbackPolicy: _TypeAlias = FeedbackPolicy  # noqa: Y015
 
@@ -1116,18 +1151,615 @@ class CaseClockSummary(_message.Message):
 
     BREACHES_FIELD_NUMBER: _builtins.int
     FOLLOW_UPS_DUE_FIELD_NUMBER: _builtins.int
+    SURVEYS_DUE_FIELD_NUMBER: _builtins.int
+    THREAD_BREACHES_FIELD_NUMBER: _builtins.int
     breaches: _builtins.int
     follow_ups_due: _builtins.int
+    surveys_due: _builtins.int
+    """Surveys whose day came (survey_due), and threads' first responses newly found late."""
+    thread_breaches: _builtins.int
     def __init__(
         self,
         *,
         breaches: _builtins.int = ...,
         follow_ups_due: _builtins.int = ...,
+        surveys_due: _builtins.int = ...,
+        thread_breaches: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["breaches", b"breaches", "follow_ups_due", b"follow_ups_due"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["breaches", b"breaches", "follow_ups_due", b"follow_ups_due", "surveys_due", b"surveys_due", "thread_breaches", b"thread_breaches"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CaseClockSummary: _TypeAlias = CaseClockSummary  # noqa: Y015
+
+@_typing.final
+class SurveyAnswer(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CSAT_FIELD_NUMBER: _builtins.int
+    NPS_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    WANTS_CALL_BACK_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    ANSWERED_AT_FIELD_NUMBER: _builtins.int
+    csat: _builtins.int
+    """1-5: how satisfied."""
+    nps: _builtins.int
+    """0-10: how likely to recommend; absent: not answered."""
+    text: _builtins.str
+    wants_call_back: _builtins.bool
+    category: _builtins.str
+    """What went wrong, as a case category (see OpenCaseRequest); "" for none."""
+    @_builtins.property
+    def answered_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        csat: _builtins.int = ...,
+        nps: _builtins.int | None = ...,
+        text: _builtins.str = ...,
+        wants_call_back: _builtins.bool = ...,
+        category: _builtins.str = ...,
+        answered_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "answered_at", b"answered_at", "nps", b"nps"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "answered_at", b"answered_at", "category", b"category", "csat", b"csat", "nps", b"nps", "text", b"text", "wants_call_back", b"wants_call_back"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__nps: _TypeAlias = _typing.Literal["nps"]  # noqa: Y015
+    _WhichOneofArgType__nps: _TypeAlias = _typing.Literal["_nps", b"_nps"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__nps) -> _WhichOneofReturnType__nps | None: ...
+
+Global___SurveyAnswer: _TypeAlias = SurveyAnswer  # noqa: Y015
+
+@_typing.final
+class Survey(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    PURCHASE_ID_FIELD_NUMBER: _builtins.int
+    RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    PURCHASED_AT_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SCHEDULED_AT_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    CLOSES_AT_FIELD_NUMBER: _builtins.int
+    ANSWER_FIELD_NUMBER: _builtins.int
+    CASE_ID_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    """The purchase it asks about: its store, receipt, the assistant credited, when it happened."""
+    purchase_id: _builtins.str
+    receipt_no: _builtins.str
+    staff_id: _builtins.str
+    token: _builtins.str
+    """The unguessable token of the survey's link (messaging delivers it with survey_due)."""
+    state: _builtins.str
+    """"scheduled" (not due yet), "due" (survey_due emitted), "answered"."""
+    case_id: _builtins.str
+    """The case the answer opened, if any, and the points it earns."""
+    points: _builtins.int
+    @_builtins.property
+    def purchased_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def scheduled_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def closes_at(self) -> _timestamp_pb2.Timestamp:
+        """No answer is taken after this."""
+
+    @_builtins.property
+    def answer(self) -> Global___SurveyAnswer: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        purchase_id: _builtins.str = ...,
+        receipt_no: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        purchased_at: _timestamp_pb2.Timestamp | None = ...,
+        token: _builtins.str = ...,
+        state: _builtins.str = ...,
+        scheduled_at: _timestamp_pb2.Timestamp | None = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+        closes_at: _timestamp_pb2.Timestamp | None = ...,
+        answer: Global___SurveyAnswer | None = ...,
+        case_id: _builtins.str = ...,
+        points: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "closes_at", b"closes_at", "due_at", b"due_at", "purchased_at", b"purchased_at", "scheduled_at", b"scheduled_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "case_id", b"case_id", "closes_at", b"closes_at", "due_at", b"due_at", "id", b"id", "member_id", b"member_id", "points", b"points", "purchase_id", b"purchase_id", "purchased_at", b"purchased_at", "receipt_no", b"receipt_no", "scheduled_at", b"scheduled_at", "staff_id", b"staff_id", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Survey: _TypeAlias = Survey  # noqa: Y015
+
+@_typing.final
+class GetSurveyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    SURVEY_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    token: _builtins.str
+    """The link's token, or the survey's id."""
+    survey_id: _builtins.str
+    member_id: _builtins.str
+    """When set, only this member's survey is found."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        token: _builtins.str = ...,
+        survey_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "survey_id", b"survey_id", "tenant_id", b"tenant_id", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSurveyRequest: _TypeAlias = GetSurveyRequest  # noqa: Y015
+
+@_typing.final
+class ListSurveysRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    state: _builtins.str
+    """"scheduled", "due", "answered"; "" for any."""
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        state: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "member_id", b"member_id", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSurveysRequest: _TypeAlias = ListSurveysRequest  # noqa: Y015
+
+@_typing.final
+class ListSurveysResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SURVEYS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def surveys(self) -> _containers.RepeatedCompositeFieldContainer[Global___Survey]: ...
+    def __init__(
+        self,
+        *,
+        surveys: _abc.Iterable[Global___Survey] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["surveys", b"surveys"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSurveysResponse: _TypeAlias = ListSurveysResponse  # noqa: Y015
+
+@_typing.final
+class AnswerSurveyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    CSAT_FIELD_NUMBER: _builtins.int
+    NPS_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    WANTS_CALL_BACK_FIELD_NUMBER: _builtins.int
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    token: _builtins.str
+    member_id: _builtins.str
+    """When set, it must be the survey's member (another's survey is NOT_FOUND)."""
+    csat: _builtins.int
+    nps: _builtins.int
+    text: _builtins.str
+    wants_call_back: _builtins.bool
+    category: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        token: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        csat: _builtins.int = ...,
+        nps: _builtins.int | None = ...,
+        text: _builtins.str = ...,
+        wants_call_back: _builtins.bool = ...,
+        category: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "nps", b"nps"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_nps", b"_nps", "category", b"category", "csat", b"csat", "member_id", b"member_id", "nps", b"nps", "tenant_id", b"tenant_id", "text", b"text", "token", b"token", "wants_call_back", b"wants_call_back"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__nps: _TypeAlias = _typing.Literal["nps"]  # noqa: Y015
+    _WhichOneofArgType__nps: _TypeAlias = _typing.Literal["_nps", b"_nps"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__nps) -> _WhichOneofReturnType__nps | None: ...
+
+Global___AnswerSurveyRequest: _TypeAlias = AnswerSurveyRequest  # noqa: Y015
+
+@_typing.final
+class ThreadMessage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    author: _builtins.str
+    """"member" or "staff"."""
+    by: _builtins.str
+    text: _builtins.str
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        author: _builtins.str = ...,
+        by: _builtins.str = ...,
+        text: _builtins.str = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "author", b"author", "by", b"by", "id", b"id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreadMessage: _TypeAlias = ThreadMessage  # noqa: Y015
+
+@_typing.final
+class Thread(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    ASSIGNED_STORE_ID_FIELD_NUMBER: _builtins.int
+    ASSIGNED_STAFF_ID_FIELD_NUMBER: _builtins.int
+    OPENED_AT_FIELD_NUMBER: _builtins.int
+    FIRST_RESPONSE_DUE_FIELD_NUMBER: _builtins.int
+    FIRST_RESPONDED_AT_FIELD_NUMBER: _builtins.int
+    SLA_BREACHES_FIELD_NUMBER: _builtins.int
+    ADOPTED_AT_FIELD_NUMBER: _builtins.int
+    ADOPTED_BY_FIELD_NUMBER: _builtins.int
+    CLOSED_AT_FIELD_NUMBER: _builtins.int
+    CLOSED_BY_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    kind: _builtins.str
+    """"question" or "suggestion"."""
+    store_id: _builtins.str
+    """The store it is about, if any."""
+    state: _builtins.str
+    """"open" (waiting for the shop), "answered" (the shop replied), "closed"."""
+    assigned_store_id: _builtins.str
+    assigned_staff_id: _builtins.str
+    adopted_by: _builtins.str
+    closed_by: _builtins.str
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___ThreadMessage]:
+        """Oldest first; the first is the member's question or suggestion."""
+
+    @_builtins.property
+    def opened_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def first_response_due(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def first_responded_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def sla_breaches(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def adopted_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def closed_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        state: _builtins.str = ...,
+        messages: _abc.Iterable[Global___ThreadMessage] | None = ...,
+        assigned_store_id: _builtins.str = ...,
+        assigned_staff_id: _builtins.str = ...,
+        opened_at: _timestamp_pb2.Timestamp | None = ...,
+        first_response_due: _timestamp_pb2.Timestamp | None = ...,
+        first_responded_at: _timestamp_pb2.Timestamp | None = ...,
+        sla_breaches: _abc.Iterable[_builtins.str] | None = ...,
+        adopted_at: _timestamp_pb2.Timestamp | None = ...,
+        adopted_by: _builtins.str = ...,
+        closed_at: _timestamp_pb2.Timestamp | None = ...,
+        closed_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["adopted_at", b"adopted_at", "closed_at", b"closed_at", "first_responded_at", b"first_responded_at", "first_response_due", b"first_response_due", "opened_at", b"opened_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adopted_at", b"adopted_at", "adopted_by", b"adopted_by", "assigned_staff_id", b"assigned_staff_id", "assigned_store_id", b"assigned_store_id", "closed_at", b"closed_at", "closed_by", b"closed_by", "first_responded_at", b"first_responded_at", "first_response_due", b"first_response_due", "id", b"id", "kind", b"kind", "member_id", b"member_id", "messages", b"messages", "opened_at", b"opened_at", "sla_breaches", b"sla_breaches", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Thread: _TypeAlias = Thread  # noqa: Y015
+
+@_typing.final
+class OpenThreadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    kind: _builtins.str
+    """"question" or "suggestion"."""
+    text: _builtins.str
+    store_id: _builtins.str
+    request_id: _builtins.str
+    """The client's id for this thread: a retry with it returns the first one."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        text: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "member_id", b"member_id", "request_id", b"request_id", "store_id", b"store_id", "tenant_id", b"tenant_id", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenThreadRequest: _TypeAlias = OpenThreadRequest  # noqa: Y015
+
+@_typing.final
+class OpenThreadResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    THREAD_FIELD_NUMBER: _builtins.int
+    CREATED_FIELD_NUMBER: _builtins.int
+    created: _builtins.bool
+    @_builtins.property
+    def thread(self) -> Global___Thread: ...
+    def __init__(
+        self,
+        *,
+        thread: Global___Thread | None = ...,
+        created: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["thread", b"thread"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["created", b"created", "thread", b"thread"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenThreadResponse: _TypeAlias = OpenThreadResponse  # noqa: Y015
+
+@_typing.final
+class GetThreadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    THREAD_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    thread_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        thread_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["tenant_id", b"tenant_id", "thread_id", b"thread_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetThreadRequest: _TypeAlias = GetThreadRequest  # noqa: Y015
+
+@_typing.final
+class ListThreadsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    store_id: _builtins.str
+    state: _builtins.str
+    """"open", "answered", "closed"; "" for any."""
+    kind: _builtins.str
+    """"question", "suggestion"; "" for any."""
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        state: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["kind", b"kind", "limit", b"limit", "member_id", b"member_id", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListThreadsRequest: _TypeAlias = ListThreadsRequest  # noqa: Y015
+
+@_typing.final
+class ListThreadsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    THREADS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def threads(self) -> _containers.RepeatedCompositeFieldContainer[Global___Thread]: ...
+    def __init__(
+        self,
+        *,
+        threads: _abc.Iterable[Global___Thread] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["threads", b"threads"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListThreadsResponse: _TypeAlias = ListThreadsResponse  # noqa: Y015
+
+@_typing.final
+class PostThreadMessageRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    THREAD_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    TEXT_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    thread_id: _builtins.str
+    author: _builtins.str
+    """"member" (the thread's member; `by` may be left out) or "staff" (and who: staff id or key)."""
+    by: _builtins.str
+    text: _builtins.str
+    request_id: _builtins.str
+    """The client's id for this message: a retry with it posts nothing more."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        thread_id: _builtins.str = ...,
+        author: _builtins.str = ...,
+        by: _builtins.str = ...,
+        text: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "by", b"by", "request_id", b"request_id", "tenant_id", b"tenant_id", "text", b"text", "thread_id", b"thread_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostThreadMessageRequest: _TypeAlias = PostThreadMessageRequest  # noqa: Y015
+
+@_typing.final
+class AssignThreadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    THREAD_ID_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    thread_id: _builtins.str
+    by: _builtins.str
+    store_id: _builtins.str
+    """A store, an assistant, or both; at least one."""
+    staff_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        thread_id: _builtins.str = ...,
+        by: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["by", b"by", "staff_id", b"staff_id", "store_id", b"store_id", "tenant_id", b"tenant_id", "thread_id", b"thread_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AssignThreadRequest: _TypeAlias = AssignThreadRequest  # noqa: Y015
+
+@_typing.final
+class ThreadActionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    THREAD_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
+    BY_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    thread_id: _builtins.str
+    author: _builtins.str
+    """"member" or "staff" (AdoptSuggestion: staff), and who."""
+    by: _builtins.str
+    note: _builtins.str
+    """AdoptSuggestion: the thanks; CloseThread: an optional last message."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        thread_id: _builtins.str = ...,
+        author: _builtins.str = ...,
+        by: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "by", b"by", "note", b"note", "tenant_id", b"tenant_id", "thread_id", b"thread_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ThreadActionRequest: _TypeAlias = ThreadActionRequest  # noqa: Y015

@@ -64,6 +64,56 @@ class FeedbackServiceStub:
                 request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.AmendReviewRequest.SerializeToString,
                 response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.FromString,
                 _registered_method=True)
+        self.GetSurvey = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/GetSurvey',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetSurveyRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Survey.FromString,
+                _registered_method=True)
+        self.ListSurveys = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/ListSurveys',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListSurveysRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListSurveysResponse.FromString,
+                _registered_method=True)
+        self.AnswerSurvey = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/AnswerSurvey',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.AnswerSurveyRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Survey.FromString,
+                _registered_method=True)
+        self.OpenThread = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/OpenThread',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.OpenThreadRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.OpenThreadResponse.FromString,
+                _registered_method=True)
+        self.GetThread = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/GetThread',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetThreadRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.FromString,
+                _registered_method=True)
+        self.ListThreads = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/ListThreads',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListThreadsRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListThreadsResponse.FromString,
+                _registered_method=True)
+        self.PostThreadMessage = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/PostThreadMessage',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.PostThreadMessageRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.FromString,
+                _registered_method=True)
+        self.AssignThread = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/AssignThread',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.AssignThreadRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.FromString,
+                _registered_method=True)
+        self.AdoptSuggestion = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/AdoptSuggestion',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ThreadActionRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.FromString,
+                _registered_method=True)
+        self.CloseThread = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/CloseThread',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ThreadActionRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.FromString,
+                _registered_method=True)
         self.OpenCase = channel.unary_unary(
                 '/regulars.feedback.v1.FeedbackService/OpenCase',
                 request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.OpenCaseRequest.SerializeToString,
@@ -172,6 +222,87 @@ class FeedbackServiceServicer:
     def AmendReview(self, request, context):
         """The member amends their own review (after a resolution, say); the earlier text and rating
         stay in the review's history. Nothing else can change what a member wrote.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSurvey(self, request, context):
+        """Satisfaction surveys. On purchase_made feedback schedules one survey per purchase (keyed by
+        the purchase: a redelivered event schedules nothing more), due the policy's
+        survey_delay_days later (0: no surveys); the case clock emits survey_due once when it falls
+        due, carrying the survey's unguessable token for messaging to deliver as a link.
+        GetSurvey reads one by its token (the mini-program, for the survey's member only: another
+        member's is NOT_FOUND) or by its id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSurveys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AnswerSurvey(self, request, context):
+        """The member's answer: CSAT 1-5, NPS 0-10 (optional), free text, a call back wanted. Once per
+        survey: the same answer again returns the survey as answered; a different one is
+        FAILED_PRECONDITION. Emits survey_answered; earns the policy's survey_points through
+        members (reason "survey_answer", once per survey); a low score (by the policy's
+        survey_case_csat_max / survey_case_nps_max) or a call back wanted opens one case (source
+        "survey"), however often this is retried or survey_answered delivered.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenThread(self, request, context):
+        """Questions and suggestions: a member opens a thread (idempotent on (tenant, member,
+        request_id)); the member and staff post messages in it; it is assigned to a store or an
+        assistant; the shop's first response is due by the policy's SLA for "low" severity, in
+        business hours (a breach is recorded and emitted as thread_sla_breached once); a suggestion
+        is adopted once (suggestion_adopted: messaging thanks the member); open -> answered (the
+        shop replied) -> open (the member wrote again) ... -> closed.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetThread(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListThreads(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PostThreadMessage(self, request, context):
+        """A message by the thread's member or by staff; idempotent on (thread, request_id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AssignThread(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AdoptSuggestion(self, request, context):
+        """A suggestion adopted, the note (the thanks) posted as the shop's message. Again: no change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseThread(self, request, context):
+        """Closed by its member or staff, with an optional last message; a closed thread takes none.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -301,6 +432,56 @@ def add_FeedbackServiceServicer_to_server(servicer, server):
                     servicer.AmendReview,
                     request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.AmendReviewRequest.FromString,
                     response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.SerializeToString,
+            ),
+            'GetSurvey': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSurvey,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetSurveyRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Survey.SerializeToString,
+            ),
+            'ListSurveys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSurveys,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListSurveysRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListSurveysResponse.SerializeToString,
+            ),
+            'AnswerSurvey': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnswerSurvey,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.AnswerSurveyRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Survey.SerializeToString,
+            ),
+            'OpenThread': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenThread,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.OpenThreadRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.OpenThreadResponse.SerializeToString,
+            ),
+            'GetThread': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetThread,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetThreadRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.SerializeToString,
+            ),
+            'ListThreads': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListThreads,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListThreadsRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListThreadsResponse.SerializeToString,
+            ),
+            'PostThreadMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.PostThreadMessage,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.PostThreadMessageRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.SerializeToString,
+            ),
+            'AssignThread': grpc.unary_unary_rpc_method_handler(
+                    servicer.AssignThread,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.AssignThreadRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.SerializeToString,
+            ),
+            'AdoptSuggestion': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdoptSuggestion,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ThreadActionRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.SerializeToString,
+            ),
+            'CloseThread': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseThread,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ThreadActionRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.SerializeToString,
             ),
             'OpenCase': grpc.unary_unary_rpc_method_handler(
                     servicer.OpenCase,
@@ -508,6 +689,276 @@ class FeedbackService:
             '/regulars.feedback.v1.FeedbackService/AmendReview',
             regulars_dot_feedback_dot_v1_dot_feedback__pb2.AmendReviewRequest.SerializeToString,
             regulars_dot_feedback_dot_v1_dot_feedback__pb2.Review.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSurvey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/GetSurvey',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetSurveyRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Survey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSurveys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/ListSurveys',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListSurveysRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListSurveysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnswerSurvey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/AnswerSurvey',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.AnswerSurveyRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Survey.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenThread(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/OpenThread',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.OpenThreadRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.OpenThreadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetThread(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/GetThread',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetThreadRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListThreads(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/ListThreads',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListThreadsRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ListThreadsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PostThreadMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/PostThreadMessage',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.PostThreadMessageRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AssignThread(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/AssignThread',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.AssignThreadRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdoptSuggestion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/AdoptSuggestion',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ThreadActionRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseThread(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/CloseThread',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ThreadActionRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.Thread.FromString,
             options,
             channel_credentials,
             insecure,

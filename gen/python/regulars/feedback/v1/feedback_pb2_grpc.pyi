@@ -54,6 +54,40 @@ class FeedbackServiceStub:
     """The member amends their own review (after a resolution, say); the earlier text and rating
     stay in the review's history. Nothing else can change what a member wrote.
     """
+    GetSurvey: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.GetSurveyRequest, _feedback_pb2.Survey]
+    """Satisfaction surveys. On purchase_made feedback schedules one survey per purchase (keyed by
+    the purchase: a redelivered event schedules nothing more), due the policy's
+    survey_delay_days later (0: no surveys); the case clock emits survey_due once when it falls
+    due, carrying the survey's unguessable token for messaging to deliver as a link.
+    GetSurvey reads one by its token (the mini-program, for the survey's member only: another
+    member's is NOT_FOUND) or by its id.
+    """
+    ListSurveys: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.ListSurveysRequest, _feedback_pb2.ListSurveysResponse]
+    AnswerSurvey: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.AnswerSurveyRequest, _feedback_pb2.Survey]
+    """The member's answer: CSAT 1-5, NPS 0-10 (optional), free text, a call back wanted. Once per
+    survey: the same answer again returns the survey as answered; a different one is
+    FAILED_PRECONDITION. Emits survey_answered; earns the policy's survey_points through
+    members (reason "survey_answer", once per survey); a low score (by the policy's
+    survey_case_csat_max / survey_case_nps_max) or a call back wanted opens one case (source
+    "survey"), however often this is retried or survey_answered delivered.
+    """
+    OpenThread: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.OpenThreadRequest, _feedback_pb2.OpenThreadResponse]
+    """Questions and suggestions: a member opens a thread (idempotent on (tenant, member,
+    request_id)); the member and staff post messages in it; it is assigned to a store or an
+    assistant; the shop's first response is due by the policy's SLA for "low" severity, in
+    business hours (a breach is recorded and emitted as thread_sla_breached once); a suggestion
+    is adopted once (suggestion_adopted: messaging thanks the member); open -> answered (the
+    shop replied) -> open (the member wrote again) ... -> closed.
+    """
+    GetThread: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.GetThreadRequest, _feedback_pb2.Thread]
+    ListThreads: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.ListThreadsRequest, _feedback_pb2.ListThreadsResponse]
+    PostThreadMessage: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.PostThreadMessageRequest, _feedback_pb2.Thread]
+    """A message by the thread's member or by staff; idempotent on (thread, request_id)."""
+    AssignThread: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.AssignThreadRequest, _feedback_pb2.Thread]
+    AdoptSuggestion: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.ThreadActionRequest, _feedback_pb2.Thread]
+    """A suggestion adopted, the note (the thanks) posted as the shop's message. Again: no change."""
+    CloseThread: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.ThreadActionRequest, _feedback_pb2.Thread]
+    """Closed by its member or staff, with an optional last message; a closed thread takes none."""
     OpenCase: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.OpenCaseRequest, _feedback_pb2.Case]
     """A case opened directly by a customer or an assistant (reviews open theirs by themselves).
     Idempotent on (tenant, request_id).
@@ -118,6 +152,40 @@ class FeedbackServiceAsyncStub(FeedbackServiceStub):
     """The member amends their own review (after a resolution, say); the earlier text and rating
     stay in the review's history. Nothing else can change what a member wrote.
     """
+    GetSurvey: _aio.UnaryUnaryMultiCallable[_feedback_pb2.GetSurveyRequest, _feedback_pb2.Survey]  # type: ignore[assignment]
+    """Satisfaction surveys. On purchase_made feedback schedules one survey per purchase (keyed by
+    the purchase: a redelivered event schedules nothing more), due the policy's
+    survey_delay_days later (0: no surveys); the case clock emits survey_due once when it falls
+    due, carrying the survey's unguessable token for messaging to deliver as a link.
+    GetSurvey reads one by its token (the mini-program, for the survey's member only: another
+    member's is NOT_FOUND) or by its id.
+    """
+    ListSurveys: _aio.UnaryUnaryMultiCallable[_feedback_pb2.ListSurveysRequest, _feedback_pb2.ListSurveysResponse]  # type: ignore[assignment]
+    AnswerSurvey: _aio.UnaryUnaryMultiCallable[_feedback_pb2.AnswerSurveyRequest, _feedback_pb2.Survey]  # type: ignore[assignment]
+    """The member's answer: CSAT 1-5, NPS 0-10 (optional), free text, a call back wanted. Once per
+    survey: the same answer again returns the survey as answered; a different one is
+    FAILED_PRECONDITION. Emits survey_answered; earns the policy's survey_points through
+    members (reason "survey_answer", once per survey); a low score (by the policy's
+    survey_case_csat_max / survey_case_nps_max) or a call back wanted opens one case (source
+    "survey"), however often this is retried or survey_answered delivered.
+    """
+    OpenThread: _aio.UnaryUnaryMultiCallable[_feedback_pb2.OpenThreadRequest, _feedback_pb2.OpenThreadResponse]  # type: ignore[assignment]
+    """Questions and suggestions: a member opens a thread (idempotent on (tenant, member,
+    request_id)); the member and staff post messages in it; it is assigned to a store or an
+    assistant; the shop's first response is due by the policy's SLA for "low" severity, in
+    business hours (a breach is recorded and emitted as thread_sla_breached once); a suggestion
+    is adopted once (suggestion_adopted: messaging thanks the member); open -> answered (the
+    shop replied) -> open (the member wrote again) ... -> closed.
+    """
+    GetThread: _aio.UnaryUnaryMultiCallable[_feedback_pb2.GetThreadRequest, _feedback_pb2.Thread]  # type: ignore[assignment]
+    ListThreads: _aio.UnaryUnaryMultiCallable[_feedback_pb2.ListThreadsRequest, _feedback_pb2.ListThreadsResponse]  # type: ignore[assignment]
+    PostThreadMessage: _aio.UnaryUnaryMultiCallable[_feedback_pb2.PostThreadMessageRequest, _feedback_pb2.Thread]  # type: ignore[assignment]
+    """A message by the thread's member or by staff; idempotent on (thread, request_id)."""
+    AssignThread: _aio.UnaryUnaryMultiCallable[_feedback_pb2.AssignThreadRequest, _feedback_pb2.Thread]  # type: ignore[assignment]
+    AdoptSuggestion: _aio.UnaryUnaryMultiCallable[_feedback_pb2.ThreadActionRequest, _feedback_pb2.Thread]  # type: ignore[assignment]
+    """A suggestion adopted, the note (the thanks) posted as the shop's message. Again: no change."""
+    CloseThread: _aio.UnaryUnaryMultiCallable[_feedback_pb2.ThreadActionRequest, _feedback_pb2.Thread]  # type: ignore[assignment]
+    """Closed by its member or staff, with an optional last message; a closed thread takes none."""
     OpenCase: _aio.UnaryUnaryMultiCallable[_feedback_pb2.OpenCaseRequest, _feedback_pb2.Case]  # type: ignore[assignment]
     """A case opened directly by a customer or an assistant (reviews open theirs by themselves).
     Idempotent on (tenant, request_id).
@@ -209,6 +277,100 @@ class FeedbackServiceServicer(metaclass=_abc_1.ABCMeta):
         """The member amends their own review (after a resolution, say); the earlier text and rating
         stay in the review's history. Nothing else can change what a member wrote.
         """
+
+    @_abc_1.abstractmethod
+    def GetSurvey(
+        self,
+        request: _feedback_pb2.GetSurveyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Survey, _abc.Awaitable[_feedback_pb2.Survey]]:
+        """Satisfaction surveys. On purchase_made feedback schedules one survey per purchase (keyed by
+        the purchase: a redelivered event schedules nothing more), due the policy's
+        survey_delay_days later (0: no surveys); the case clock emits survey_due once when it falls
+        due, carrying the survey's unguessable token for messaging to deliver as a link.
+        GetSurvey reads one by its token (the mini-program, for the survey's member only: another
+        member's is NOT_FOUND) or by its id.
+        """
+
+    @_abc_1.abstractmethod
+    def ListSurveys(
+        self,
+        request: _feedback_pb2.ListSurveysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.ListSurveysResponse, _abc.Awaitable[_feedback_pb2.ListSurveysResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def AnswerSurvey(
+        self,
+        request: _feedback_pb2.AnswerSurveyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Survey, _abc.Awaitable[_feedback_pb2.Survey]]:
+        """The member's answer: CSAT 1-5, NPS 0-10 (optional), free text, a call back wanted. Once per
+        survey: the same answer again returns the survey as answered; a different one is
+        FAILED_PRECONDITION. Emits survey_answered; earns the policy's survey_points through
+        members (reason "survey_answer", once per survey); a low score (by the policy's
+        survey_case_csat_max / survey_case_nps_max) or a call back wanted opens one case (source
+        "survey"), however often this is retried or survey_answered delivered.
+        """
+
+    @_abc_1.abstractmethod
+    def OpenThread(
+        self,
+        request: _feedback_pb2.OpenThreadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.OpenThreadResponse, _abc.Awaitable[_feedback_pb2.OpenThreadResponse]]:
+        """Questions and suggestions: a member opens a thread (idempotent on (tenant, member,
+        request_id)); the member and staff post messages in it; it is assigned to a store or an
+        assistant; the shop's first response is due by the policy's SLA for "low" severity, in
+        business hours (a breach is recorded and emitted as thread_sla_breached once); a suggestion
+        is adopted once (suggestion_adopted: messaging thanks the member); open -> answered (the
+        shop replied) -> open (the member wrote again) ... -> closed.
+        """
+
+    @_abc_1.abstractmethod
+    def GetThread(
+        self,
+        request: _feedback_pb2.GetThreadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Thread, _abc.Awaitable[_feedback_pb2.Thread]]: ...
+
+    @_abc_1.abstractmethod
+    def ListThreads(
+        self,
+        request: _feedback_pb2.ListThreadsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.ListThreadsResponse, _abc.Awaitable[_feedback_pb2.ListThreadsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def PostThreadMessage(
+        self,
+        request: _feedback_pb2.PostThreadMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Thread, _abc.Awaitable[_feedback_pb2.Thread]]:
+        """A message by the thread's member or by staff; idempotent on (thread, request_id)."""
+
+    @_abc_1.abstractmethod
+    def AssignThread(
+        self,
+        request: _feedback_pb2.AssignThreadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Thread, _abc.Awaitable[_feedback_pb2.Thread]]: ...
+
+    @_abc_1.abstractmethod
+    def AdoptSuggestion(
+        self,
+        request: _feedback_pb2.ThreadActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Thread, _abc.Awaitable[_feedback_pb2.Thread]]:
+        """A suggestion adopted, the note (the thanks) posted as the shop's message. Again: no change."""
+
+    @_abc_1.abstractmethod
+    def CloseThread(
+        self,
+        request: _feedback_pb2.ThreadActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.Thread, _abc.Awaitable[_feedback_pb2.Thread]]:
+        """Closed by its member or staff, with an optional last message; a closed thread takes none."""
 
     @_abc_1.abstractmethod
     def OpenCase(
