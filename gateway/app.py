@@ -38,6 +38,8 @@ from gateway.routers import (
     reviews,
     segments,
     sessions,
+    surveys,
+    threads,
 )
 from gateway.settings import GatewaySettings
 
@@ -103,6 +105,8 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
         app.include_router(coupons.router)
     app.include_router(reviews.router)
     app.include_router(cases.router)
+    app.include_router(surveys.router)
+    app.include_router(threads.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

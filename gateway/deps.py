@@ -106,6 +106,21 @@ def require(scope: str) -> Callable[..., Awaitable[Caller]]:
     return dependency
 
 
+def require_for(*, member: str, others: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency admitting a member session holding `member` and any other caller holding
+    `others` (a member writes in its own thread with one scope, the shop with another)."""
+    if member not in SCOPES or others not in SCOPES:
+        raise ValueError(f"unknown scope {member} or {others}")
+
+    async def dependency(caller: Annotated[Caller, Depends(_caller)]) -> Caller:
+        scope = member if caller.kind == "member" else others
+        if scope not in caller.scopes:
+            raise Problem(403, "forbidden", "Forbidden", f"this credential lacks the scope {scope}")
+        return caller
+
+    return dependency
+
+
 async def _clients(request: Request) -> ServiceClients:  # async: no worker-thread hop per request
     clients: ServiceClients = request.app.state.clients
     return clients

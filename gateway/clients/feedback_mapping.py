@@ -125,6 +125,7 @@ def case_out(c: pb.Case) -> CaseOut:
         state=c.state,
         source=c.source,
         review_id=_or_none(c.review_id),
+        survey_id=_or_none(c.survey_id),
         receipt_no=_or_none(c.receipt_no),
         assigned_store_id=_or_none(c.assigned_store_id),
         assigned_staff_id=_or_none(c.assigned_staff_id),
@@ -186,6 +187,10 @@ def policy_pb(tenant_id: str, body: FeedbackPolicyBody) -> pb.FeedbackPolicy:
         follow_up_days=body.follow_up_days,
         risk_threshold=body.risk_threshold,
         version=body.version,
+        survey_delay_days=body.survey_delay_days,
+        survey_points=body.survey_points,
+        survey_case_csat_max=body.survey_case_csat_max,
+        survey_case_nps_max=body.survey_case_nps_max,
     )
 
 
@@ -221,4 +226,8 @@ def policy_out(p: pb.FeedbackPolicy) -> FeedbackPolicyOut:
         follow_up_days=p.follow_up_days,
         risk_threshold=p.risk_threshold,
         version=p.version,
+        survey_delay_days=p.survey_delay_days,
+        survey_points=p.survey_points,
+        survey_case_csat_max=p.survey_case_csat_max,
+        survey_case_nps_max=p.survey_case_nps_max,
     )

@@ -142,6 +142,10 @@ _POLICY: dict[str, JsonValue] = {
     "open_case_for_medium": False,
     "follow_up_days": 7,
     "risk_threshold": 60,
+    "survey_delay_days": 3,
+    "survey_points": 50,
+    "survey_case_csat_max": 2,
+    "survey_case_nps_max": 6,
 }
 
 
@@ -423,8 +427,9 @@ class CaseOut(BaseModel):
     severity: str
     description: str
     state: str = Field(description="open, acknowledged, in_progress, resolved, follow_up, closed or rejected")
-    source: str = Field(description="review, customer or assistant")
+    source: str = Field(description="review, survey, customer or assistant")
     review_id: str | None = Field(description="The review that opened it")
+    survey_id: str | None = Field(default=None, description="The survey whose answer opened it")
     receipt_no: str | None
     assigned_store_id: str | None
     assigned_staff_id: str | None
@@ -521,6 +526,16 @@ class FeedbackPolicyBody(BaseModel):
     follow_up_days: Int32 = Field(description="Days after resolution that a case comes up for follow-up")
     risk_threshold: Int32 = Field(description="A case whose reviewer risk is this or more needs a manager")
     version: int = Field(ge=0, le=INT32, description="The version read: only on top of it (else 409)")
+    survey_delay_days: Int32 | None = Field(
+        default=None, description="Days after a purchase its satisfaction survey is due; 0: none; absent: 3"
+    )
+    survey_points: Int64 | None = Field(default=None, description="Points a survey answer earns; absent: 0")
+    survey_case_csat_max: Int32 | None = Field(
+        default=None, description="An answer's CSAT at or below this opens a case; 0: never; absent: 2"
+    )
+    survey_case_nps_max: Int32 | None = Field(
+        default=None, description="An answer's NPS at or below this opens a case; -1: never; absent: 6"
+    )
 
 
 class SlaHoursOut(BaseModel):
@@ -560,4 +575,8 @@ class FeedbackPolicyOut(BaseModel):
     open_case_for_medium: bool
     follow_up_days: int
     risk_threshold: int
+    survey_delay_days: int
+    survey_points: int
+    survey_case_csat_max: int
+    survey_case_nps_max: int
     version: int = Field(description="0: the defaults, for a tenant that never set its policy")

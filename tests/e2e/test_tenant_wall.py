@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -105,7 +106,38 @@ def tenant_a(platform: Stack) -> Iterator[dict[str, str]]:
         )
         assert review.status_code in (200, 201), review.text
         assert review.json()["case_id"], review.text  # a bad review opens a case
+        bought = api.post(
+            "/v1/purchases",
+            headers=A,
+            json={
+                "member_id": member["id"],
+                "store_id": "wall-a",
+                "receipt_no": "WALL-2",
+                "occurred_at": datetime.now(UTC).isoformat(),  # its survey is open whenever this runs
+                "lines": [{"sku": "LIP-01", "list_price": 100, "paid_price": 100}],
+            },
+        ).json()
+        survey = eventually(
+            lambda: next(
+                (
+                    s
+                    for s in api.get("/v1/surveys", params={"member_id": member["id"]}, headers=A).json()[
+                        "items"
+                    ]
+                    if s["purchase_id"] == bought["id"]
+                ),
+                None,
+            )
+        )
+        thread = api.post(
+            "/v1/threads",
+            headers=A,
+            json={"member_id": member["id"], "kind": "question", "text": "Wall?", "request_id": "wall-1"},
+        )
+        assert thread.status_code in (200, 201), thread.text
         yield {
+            "token": survey["token"],
+            "thread_id": thread.json()["id"],
             "review_id": review.json()["id"],
             "case_id": review.json()["case_id"],
             "earning_rule_id": "wall-a",  # B may keep a rule of that name too: checked below
