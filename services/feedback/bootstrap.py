@@ -6,6 +6,8 @@ from chassis.runtime import Runtime, ServiceSpec, Subscription
 from services.feedback.adapters import budget_mongo, cases_mongo, events, policy_mongo, reviews_mongo
 from services.feedback.adapters.coupons_client import CouponsClient
 from services.feedback.adapters.members_client import MembersClient
+from services.feedback.adapters.purchases_mongo import INDEXES as PURCHASE_INDEXES
+from services.feedback.adapters.purchases_mongo import MongoPurchaseCounts
 from services.feedback.entrypoints import index
 from services.feedback.entrypoints.grpc_servicer import FeedbackServicer
 from services.feedback.entrypoints.workers import CaseClockWorker
@@ -13,9 +15,12 @@ from services.feedback.service.cases import Cases
 from services.feedback.service.clock import CaseClock
 from services.feedback.service.opening import CaseOpening
 from services.feedback.service.policy import Policies
+from services.feedback.service.reports import Reports
 from services.feedback.service.resolving import Resolutions
 from services.feedback.service.reviews import Reviews
 from services.feedback.settings import FeedbackSettings
+
+MEMBERS_TOPIC = "regulars.members.v1"
 
 
 def wire(rt: Runtime) -> ServiceSpec:
@@ -31,6 +36,7 @@ def wire(rt: Runtime) -> ServiceSpec:
     reviews = Reviews(review_store, opening, members, policy_store)
     resolutions = Resolutions(case_store, policy_store, budget_mongo.MongoBudgets(rt.db), coupons, members)
     clock = CaseClock(case_store, resolutions)
+    reports = Reports(case_store, review_store, MongoPurchaseCounts(rt.db), policy_store)
     servicer = FeedbackServicer(
         reviews=reviews,
         opening=opening,
@@ -38,13 +44,18 @@ def wire(rt: Runtime) -> ServiceSpec:
         resolutions=resolutions,
         policies=Policies(policy_store),
         clock=clock,
+        reports=reports,
     )
-    table = index.handlers(servicer, reviews, opening)  # every command and event, and what handles it
+    table = index.handlers(servicer, reviews, opening, reports)  # every command and event, its handler
     return ServiceSpec(
         grpc_services=[(table.name, table.register)],
-        indexes=reviews_mongo.INDEXES | cases_mongo.INDEXES | policy_mongo.INDEXES | budget_mongo.INDEXES,
+        indexes=reviews_mongo.INDEXES
+        | cases_mongo.INDEXES
+        | policy_mongo.INDEXES
+        | budget_mongo.INDEXES
+        | PURCHASE_INDEXES,
         outbox_collections=[reviews_mongo.REVIEWS, cases_mongo.CASES],
         produces=[topic],
-        subscription=Subscription(topics=[topic], handlers=dict(table.events)),
+        subscription=Subscription(topics=[topic, settings.topic(MEMBERS_TOPIC)], handlers=dict(table.events)),
         background=[CaseClockWorker(clock, settings.case_clock_seconds).run],
     )

@@ -41,7 +41,7 @@ def coupons_table() -> Handlers:
 
 
 def feedback_table() -> Handlers:
-    return feedback_index.handlers(FeedbackServicer.__new__(FeedbackServicer), UNUSED, UNUSED)
+    return feedback_index.handlers(FeedbackServicer.__new__(FeedbackServicer), UNUSED, UNUSED, UNUSED)
 
 
 def messaging_table() -> Handlers:
@@ -73,7 +73,7 @@ TABLES: dict[str, tuple[Callable[[], Handlers], str, set[str]]] = {
     "feedback": (
         feedback_table,
         "regulars.feedback.v1.FeedbackService",
-        {"regulars.feedback.v1.review_posted"},
+        {"regulars.feedback.v1.review_posted", "purchase_made"},
     ),
 }
 

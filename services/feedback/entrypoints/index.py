@@ -11,12 +11,13 @@ from chassis.handlers import Handlers
 from services.feedback.entrypoints import consumer
 from services.feedback.entrypoints.grpc_servicer import FeedbackServicer
 from services.feedback.service.opening import CaseOpening
+from services.feedback.service.reports import Reports
 from services.feedback.service.reviews import Reviews
 
 SERVICE = feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"]
 
 
-def handlers(s: FeedbackServicer, reviews: Reviews, opening: CaseOpening) -> Handlers:
+def handlers(s: FeedbackServicer, reviews: Reviews, opening: CaseOpening, reports: Reports) -> Handlers:
     return Handlers(
         service=SERVICE,
         commands={
@@ -41,7 +42,11 @@ def handlers(s: FeedbackServicer, reviews: Reviews, opening: CaseOpening) -> Han
             "GetFeedbackPolicy": s.GetFeedbackPolicy,
             "UpdateFeedbackPolicy": s.UpdateFeedbackPolicy,
             "RunCaseClock": s.RunCaseClock,
+            # Reports (report_commands.py)
+            "GetFeedbackReport": s.GetFeedbackReport,
+            "GetReviewDistribution": s.GetReviewDistribution,
         },
         # Its own review_posted: the case a bad review opens, if a crash stopped the post.
-        events=consumer.subscriptions(reviews, opening),
+        # Members' purchase_made: the purchases the reports count.
+        events=consumer.subscriptions(reviews, opening, reports),
     )
