@@ -31,6 +31,10 @@ SCOPES: dict[str, str] = {
     "programme:admin": (
         "Read and change the tenant's loyalty programme: tiers, earning, expiry, earning rules"
     ),
+    "feedback:write": "Post reviews and answer for members; open cases",
+    "feedback:read": "Read reviews and cases",
+    "cases:handle": "Handle complaint cases: acknowledge, start, resolve, close, reject; reply to reviews",
+    "cases:manage": "Decide on risky cases, export evidence, set the feedback policy",
 }
 MEMBER_SESSION_SCOPES = frozenset({"members:read", "members:consent", "coupons:read", "coupons:claim"})
 STAFF_SESSION_SCOPES = frozenset(

@@ -135,6 +135,8 @@ def test_a_period_spans_years_month_by_month() -> None:
         ("2026-3", "2026-03", "from_month"),
         ("2026-13", "2026-12", "from_month"),
         ("march", "2026-03", "from_month"),
+        ("1999-12", "2000-01", "from_month"),
+        ("2099-12", "9999-12", "to_month"),
         ("2026-03", "2026-03-01", "to_month"),
         ("2026-03", "2026-02", "to_month"),  # before the first
         ("2025-03", "2026-03", "to_month"),  # 13 months

@@ -47,6 +47,7 @@ from services.feedback.domain.compensation import month_key
 from services.feedback.domain.reviews import RatingClass, rating_class
 
 MONTHS_MAX = 12
+YEARS = (2000, 2099)  # what a purchase's time may be (members); a month outside is a mistake
 _CLASS_RANK = {RatingClass.BAD: 0, RatingClass.MEDIUM: 1, RatingClass.GOOD: 2}
 
 
@@ -68,9 +69,9 @@ def _month(path: str, value: str) -> tuple[int, int]:
     year, sep, month = raw.partition("-")
     if sep and len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit():
         y, m = int(year), int(month)
-        if 1 <= m <= 12 and y >= 1970:
+        if 1 <= m <= 12 and YEARS[0] <= y <= YEARS[1]:
             return y, m
-    raise InvalidArgument(path, f'{path} must be a month "YYYY-MM"')
+    raise InvalidArgument(path, f'{path} must be a month "YYYY-MM" from {YEARS[0]}-01 to {YEARS[1]}-12')
 
 
 def _next(year: int, month: int) -> tuple[int, int]:
