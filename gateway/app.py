@@ -29,6 +29,7 @@ from gateway.routers import (
     coupon_till,
     coupon_wallet,
     directory,
+    feedback_reports,
     health,
     members,
     privacy,
@@ -101,6 +102,7 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(profile.router)
     app.include_router(privacy.router)
     app.include_router(programme.router)
+    app.include_router(feedback_reports.router)
     for coupons in (coupon_templates, coupon_automation, coupon_wallet, coupon_till):
         app.include_router(coupons.router)
     app.include_router(reviews.router)

@@ -7,6 +7,8 @@ from chassis.runtime import Runtime, ServiceSpec, Subscription
 from services.feedback.adapters import budget_mongo, cases_mongo, events, policy_mongo, reviews_mongo
 from services.feedback.adapters.coupons_client import CouponsClient
 from services.feedback.adapters.members_client import MembersClient
+from services.feedback.adapters.purchases_mongo import INDEXES as PURCHASE_INDEXES
+from services.feedback.adapters.purchases_mongo import MongoPurchaseCounts
 from services.feedback.adapters.surveys_mongo import INDEXES as SURVEY_INDEXES
 from services.feedback.adapters.surveys_mongo import SURVEYS, MongoSurveys
 from services.feedback.adapters.threads_mongo import INDEXES as THREAD_INDEXES
@@ -18,6 +20,7 @@ from services.feedback.service.cases import Cases
 from services.feedback.service.clock import CaseClock
 from services.feedback.service.opening import CaseOpening
 from services.feedback.service.policy import Policies
+from services.feedback.service.reports import Reports
 from services.feedback.service.resolving import Resolutions
 from services.feedback.service.reviews import Reviews
 from services.feedback.service.surveys import Surveys
@@ -42,6 +45,7 @@ def wire(rt: Runtime) -> ServiceSpec:
     surveys = Surveys(MongoSurveys(rt.db, topic, rt.outbox), opening, members, policy_store)
     threads = Threads(MongoThreads(rt.db, topic, rt.outbox), policy_store)
     clock = CaseClock(case_store, resolutions, surveys, threads)
+    reports = Reports(case_store, review_store, MongoPurchaseCounts(rt.db), policy_store)
     servicer = FeedbackServicer(
         reviews=reviews,
         opening=opening,
@@ -49,9 +53,12 @@ def wire(rt: Runtime) -> ServiceSpec:
         resolutions=resolutions,
         policies=Policies(policy_store),
         clock=clock,
+        reports=reports,
     )
     servicer.serve_surveys(surveys, threads)
-    table = index.handlers(servicer, reviews, opening, surveys)  # every command and event, and its handler
+    table = index.handlers(
+        servicer, reviews, opening, surveys, reports
+    )  # every command and event, its handler
     return ServiceSpec(
         grpc_services=[(table.name, table.register)],
         indexes=reviews_mongo.INDEXES
@@ -59,7 +66,8 @@ def wire(rt: Runtime) -> ServiceSpec:
         | policy_mongo.INDEXES
         | budget_mongo.INDEXES
         | SURVEY_INDEXES
-        | THREAD_INDEXES,
+        | THREAD_INDEXES
+        | PURCHASE_INDEXES,
         outbox_collections=[reviews_mongo.REVIEWS, cases_mongo.CASES, SURVEYS, THREADS],
         produces=[topic],
         subscription=Subscription(topics=[topic, settings.topic(MEMBERS_TOPIC)], handlers=dict(table.events)),

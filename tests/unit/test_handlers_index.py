@@ -41,7 +41,7 @@ def coupons_table() -> Handlers:
 
 
 def feedback_table() -> Handlers:
-    return feedback_index.handlers(FeedbackServicer.__new__(FeedbackServicer), UNUSED, UNUSED, UNUSED)
+    return feedback_index.handlers(FeedbackServicer.__new__(FeedbackServicer), UNUSED, UNUSED, UNUSED, UNUSED)
 
 
 def messaging_table() -> Handlers:

@@ -24,9 +24,15 @@ from chassis import outbox
 from chassis.errors import Unavailable
 from chassis.mongo import Document, find_for_tenant, retry_busy
 from services.feedback.adapters import events
-from services.feedback.adapters.documents import case_doc, case_from
+from services.feedback.adapters.documents import (
+    CASE_FIGURES_PROJECTION,
+    case_doc,
+    case_figures_from,
+    case_from,
+)
 from services.feedback.domain.cases import Case, CaseState
 from services.feedback.domain.events import CaseFact
+from services.feedback.domain.reports import CaseFigures
 
 CASES = "cases"
 _NEWEST = [("opened_at", DESCENDING), ("_id", DESCENDING)]
@@ -46,6 +52,7 @@ INDEXES = {
         IndexModel([("next_due", ASCENDING)], name="sla_due"),
         IndexModel([("state", ASCENDING), ("follow_up_at", ASCENDING)], name="follow_up_due"),
         IndexModel([("pending_at", ASCENDING)], name="settling"),
+        IndexModel([("tenant_id", ASCENDING), ("opened_at", ASCENDING)], name="tenant_cases_opened"),
     ],
 }
 OUTBOX_COLLECTIONS = [CASES]
@@ -136,3 +143,14 @@ class MongoCases:
             .limit(limit)
         )
         return [case_from(d) async for d in found]
+
+    async def opened_between(
+        self, tenant_id: str, start: datetime, end: datetime, store_id: str, limit: int
+    ) -> list[CaseFigures]:
+        """For reports: the tenant's cases opened in [start, end), without their timelines, on
+        `tenant_cases_opened` (or `store_cases` for one store)."""
+        query: Document = {"tenant_id": tenant_id, "opened_at": {"$gte": start, "$lt": end}}
+        if store_id:
+            query["store_id"] = store_id
+        found = self._cases.find(query, CASE_FIGURES_PROJECTION).limit(limit)
+        return [case_figures_from(d) async for d in found]

@@ -37,6 +37,7 @@ from services.feedback.domain.cases import (
     Source,
     TimelineEntry,
 )
+from services.feedback.domain.reports import CaseFigures, ReviewFigures
 from services.feedback.domain.reviews import Channel, RatingClass, Reply, Review, ReviewVersion
 from services.feedback.domain.risk import RiskAssessment, RiskDecision
 from services.feedback.domain.sla import Severity, Sla
@@ -434,3 +435,22 @@ def thread_from(d: Document) -> Thread:
         closed_by=d.get("closed_by", ""),
         version=int(d.get("version", 1)),
     )
+
+
+# What reports read (domain/reports.py): a case without its timeline and risk, a review's
+# store, posting time and ratings. The case is read back through `case_from`, so its figures
+# are the Case's own (the instants its SLAs are met on).
+
+CASE_FIGURES_PROJECTION = {"timeline": 0, "risk": 0, "_outbox": 0}
+REVIEW_FIGURES_PROJECTION = {"store_id": 1, "posted_at": 1, "rating": 1, "history": 1}
+
+
+def case_figures_from(d: Document) -> CaseFigures:
+    return CaseFigures.of(case_from(d))
+
+
+def review_figures_from(d: Document) -> ReviewFigures:
+    history = d.get("history") or ()
+    rating = int(d["rating"])
+    first = int(history[0]["rating"]) if history else rating
+    return ReviewFigures(store_id=d["store_id"], posted_at=d["posted_at"], first_rating=first, rating=rating)

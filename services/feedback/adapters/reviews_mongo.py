@@ -20,8 +20,14 @@ from chassis import outbox
 from chassis.errors import Unavailable
 from chassis.mongo import Document, find_for_tenant, retry_busy
 from services.feedback.adapters import events
-from services.feedback.adapters.documents import review_doc, review_from
+from services.feedback.adapters.documents import (
+    REVIEW_FIGURES_PROJECTION,
+    review_doc,
+    review_figures_from,
+    review_from,
+)
 from services.feedback.domain.events import ReviewPosted
+from services.feedback.domain.reports import ReviewFigures
 from services.feedback.domain.reviews import RatingClass, Review
 
 REVIEWS = "reviews"
@@ -36,6 +42,7 @@ INDEXES = {
             [("tenant_id", ASCENDING), ("member_id", ASCENDING), ("posted_at", DESCENDING)],
             name="member_reviews",
         ),
+        IndexModel([("tenant_id", ASCENDING), ("posted_at", ASCENDING)], name="tenant_reviews_posted"),
     ],
 }
 OUTBOX_COLLECTIONS = [REVIEWS]
@@ -104,3 +111,14 @@ class MongoReviews:
             }
         ).sort([("posted_at", ASCENDING), ("_id", ASCENDING)])
         return [review_from(d) async for d in found]
+
+    async def posted_between(
+        self, tenant_id: str, start: datetime, end: datetime, store_id: str, limit: int
+    ) -> list[ReviewFigures]:
+        """For reports: the tenant's reviews posted in [start, end), their store, time and
+        ratings only, on `tenant_reviews_posted` (or `store_reviews` for one store)."""
+        query: Document = {"tenant_id": tenant_id, "posted_at": {"$gte": start, "$lt": end}}
+        if store_id:
+            query["store_id"] = store_id
+        found = self._reviews.find(query, REVIEW_FIGURES_PROJECTION).limit(limit)
+        return [review_figures_from(d) async for d in found]

@@ -1,8 +1,9 @@
 """Events feedback consumes: its own review_posted, to open the case a bad review opens when a
 crash stopped the post between the review and its case (opening is keyed by the review, so a
 redelivered event, or the post finishing too, makes one case); members' purchase_made, to
-schedule the purchase's satisfaction survey (keyed by the purchase: once); its own
-survey_answered, to finish the case and points of an answer a crash cut off (each once)."""
+schedule the purchase's satisfaction survey and count it for the reports (each keyed by the
+purchase: once); its own survey_answered, to finish the case and points of an answer a crash
+cut off (each once)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,14 @@ from chassis.cloudevents import Envelope
 from chassis.consumer import Handler, by_event_type, on
 from services.feedback.domain.surveys import Purchase
 from services.feedback.service.opening import CaseOpening
+from services.feedback.service.reports import Reports
 from services.feedback.service.reviews import Reviews
 from services.feedback.service.surveys import Surveys
 
 
-def subscriptions(reviews: Reviews, opening: CaseOpening, surveys: Surveys) -> dict[str, Handler]:
+def subscriptions(
+    reviews: Reviews, opening: CaseOpening, surveys: Surveys, reports: Reports
+) -> dict[str, Handler]:
     async def review_posted(env: Envelope, e: events_pb2.ReviewPosted) -> None:
         if e.review.case_id:
             await opening.open_for_review(await reviews.get(env.tenant_id, e.review.id))
@@ -31,6 +35,7 @@ def subscriptions(reviews: Reviews, opening: CaseOpening, surveys: Surveys) -> d
         await surveys.schedule(
             Purchase(env.tenant_id, p.id, p.member_id, p.store_id, p.receipt_no, staff, at)
         )
+        await reports.count_purchase(p.tenant_id, p.id, p.store_id, p.receipt_no, p.credited_staff_id, at)
 
     async def survey_answered(env: Envelope, e: events_pb2.SurveyAnswered) -> None:
         await surveys.follow_up(await surveys.get(env.tenant_id, survey_id=e.survey.id))

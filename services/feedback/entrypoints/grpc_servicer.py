@@ -15,19 +15,21 @@ from regulars.feedback.v1 import feedback_pb2, feedback_pb2_grpc
 
 from chassis.completion import finish
 from services.feedback.entrypoints import pb_mapping as pb
+from services.feedback.entrypoints.report_commands import ReportCommands
 from services.feedback.entrypoints.survey_commands import SurveyCommands
 from services.feedback.pb_shapes import case_pb, review_pb
 from services.feedback.service.cases import Cases, to_millisecond, utc_now
 from services.feedback.service.clock import CaseClock
 from services.feedback.service.opening import CaseOpening
 from services.feedback.service.policy import Policies
+from services.feedback.service.reports import Reports
 from services.feedback.service.resolving import Resolutions
 from services.feedback.service.reviews import Reviews
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
-class FeedbackServicer(SurveyCommands, feedback_pb2_grpc.FeedbackServiceServicer):
+class FeedbackServicer(SurveyCommands, ReportCommands, feedback_pb2_grpc.FeedbackServiceServicer):
     def __init__(
         self,
         *,
@@ -37,7 +39,9 @@ class FeedbackServicer(SurveyCommands, feedback_pb2_grpc.FeedbackServiceServicer
         resolutions: Resolutions,
         policies: Policies,
         clock: CaseClock,
+        reports: Reports,
     ) -> None:
+        self._reports = reports
         self._reviews = reviews
         self._opening = opening
         self._cases = cases

@@ -11,13 +11,16 @@ from chassis.handlers import Handlers
 from services.feedback.entrypoints import consumer
 from services.feedback.entrypoints.grpc_servicer import FeedbackServicer
 from services.feedback.service.opening import CaseOpening
+from services.feedback.service.reports import Reports
 from services.feedback.service.reviews import Reviews
 from services.feedback.service.surveys import Surveys
 
 SERVICE = feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"]
 
 
-def handlers(s: FeedbackServicer, reviews: Reviews, opening: CaseOpening, surveys: Surveys) -> Handlers:
+def handlers(
+    s: FeedbackServicer, reviews: Reviews, opening: CaseOpening, surveys: Surveys, reports: Reports
+) -> Handlers:
     return Handlers(
         service=SERVICE,
         commands={
@@ -53,9 +56,12 @@ def handlers(s: FeedbackServicer, reviews: Reviews, opening: CaseOpening, survey
             "GetFeedbackPolicy": s.GetFeedbackPolicy,
             "UpdateFeedbackPolicy": s.UpdateFeedbackPolicy,
             "RunCaseClock": s.RunCaseClock,
+            # Reports (report_commands.py)
+            "GetFeedbackReport": s.GetFeedbackReport,
+            "GetReviewDistribution": s.GetReviewDistribution,
         },
         # Its own review_posted: the case a bad review opens, if a crash stopped the post;
-        # members' purchase_made: the purchase's survey; its own survey_answered: what an
-        # answer entails (case, points), if a crash stopped the answer.
-        events=consumer.subscriptions(reviews, opening, surveys),
+        # members' purchase_made: the purchase's survey, and the purchases the reports count;
+        # its own survey_answered: what an answer entails (case, points), if a crash stopped it.
+        events=consumer.subscriptions(reviews, opening, surveys, reports),
     )

@@ -14,6 +14,13 @@ from typing import Protocol
 from services.feedback.domain.cases import Case, CaseState
 from services.feedback.domain.events import CaseFact, ReviewPosted, SurveyFact, ThreadFact
 from services.feedback.domain.policy import FeedbackPolicy
+from services.feedback.domain.reports import (
+    CaseFigures,
+    CountedPurchase,
+    PurchaseCount,
+    Receipt,
+    ReviewFigures,
+)
 from services.feedback.domain.reviews import RatingClass, Review
 from services.feedback.domain.risk import MemberProfile
 from services.feedback.domain.surveys import Survey, SurveyState
@@ -174,3 +181,38 @@ class MembersPort(Protocol):
     async def award_survey_points(self, tenant_id: str, member_id: str, points: int, survey_id: str) -> None:
         """Give the member `points` for answering this survey (members' reason survey_answer,
         source the survey id), once per survey however often called."""
+
+
+class ReportedCases(Protocol):
+    async def opened_between(
+        self, tenant_id: str, start: datetime, end: datetime, store_id: str, limit: int
+    ) -> list[CaseFigures]:
+        """What reports read of the tenant's cases opened at or after `start` and before `end`
+        (of one store when `store_id` is given), at most `limit` of them: the caller asks one
+        more than it takes, to know when there are too many."""
+
+
+class ReportedReviews(Protocol):
+    async def posted_between(
+        self, tenant_id: str, start: datetime, end: datetime, store_id: str, limit: int
+    ) -> list[ReviewFigures]:
+        """What reports read of the tenant's reviews posted at or after `start` and before
+        `end` (of one store when `store_id` is given), at most `limit` of them."""
+
+
+class PurchaseCounts(Protocol):
+    """The purchases members announced, counted for reports."""
+
+    async def count(self, purchase: CountedPurchase) -> bool:
+        """Count the purchase once: True when counted now, False when it was counted before
+        (a redelivered purchase_made). One write, so a crash leaves it counted or not."""
+
+    async def counts(
+        self, tenant_id: str, first_month: str, last_month: str, store_id: str
+    ) -> list[PurchaseCount]:
+        """How many purchases were counted per store, assistant and month from `first_month`
+        to `last_month` ("YYYY-MM", both included), of one store when `store_id` is given."""
+
+    async def credited(self, tenant_id: str, receipts: Sequence[Receipt]) -> dict[Receipt, str]:
+        """The assistant credited with each of these (store, receipt) purchases that was counted
+        (none: not in the answer)."""

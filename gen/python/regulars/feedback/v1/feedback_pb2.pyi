@@ -1763,3 +1763,324 @@ class ThreadActionRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ThreadActionRequest: _TypeAlias = ThreadActionRequest  # noqa: Y015
+
+@_typing.final
+class GetFeedbackReportRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    FROM_MONTH_FIELD_NUMBER: _builtins.int
+    TO_MONTH_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    from_month: _builtins.str
+    """Whole months "YYYY-MM" in the tenant's zone, both included; at most 12."""
+    to_month: _builtins.str
+    group_by: _builtins.str
+    """"store", "assistant" or "month"."""
+    store_id: _builtins.str
+    """Only this store ("" = every store)."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        from_month: _builtins.str = ...,
+        to_month: _builtins.str = ...,
+        group_by: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_month", b"from_month", "group_by", b"group_by", "store_id", b"store_id", "tenant_id", b"tenant_id", "to_month", b"to_month"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetFeedbackReportRequest: _TypeAlias = GetFeedbackReportRequest  # noqa: Y015
+
+@_typing.final
+class RemedyCost(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KIND_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    COUPON_VALUE_FIELD_NUMBER: _builtins.int
+    POINTS_FIELD_NUMBER: _builtins.int
+    kind: _builtins.str
+    """"coupon", "points", "exchange", "repair", "refund", "apology_only"."""
+    count: _builtins.int
+    coupon_value: _builtins.int
+    """What the coupons given were worth (minor units), and the points given."""
+    points: _builtins.int
+    def __init__(
+        self,
+        *,
+        kind: _builtins.str = ...,
+        count: _builtins.int = ...,
+        coupon_value: _builtins.int = ...,
+        points: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "coupon_value", b"coupon_value", "kind", b"kind", "points", b"points"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RemedyCost: _TypeAlias = RemedyCost  # noqa: Y015
+
+@_typing.final
+class CategoryCount(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CATEGORY_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    category: _builtins.str
+    count: _builtins.int
+    def __init__(
+        self,
+        *,
+        category: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "count", b"count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CategoryCount: _TypeAlias = CategoryCount  # noqa: Y015
+
+@_typing.final
+class FeedbackReportRow(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    PURCHASES_FIELD_NUMBER: _builtins.int
+    COMPLAINTS_FIELD_NUMBER: _builtins.int
+    COMPLAINT_RATE_PER_1000_FIELD_NUMBER: _builtins.int
+    FIRST_RESPONSE_P50_SECONDS_FIELD_NUMBER: _builtins.int
+    FIRST_RESPONSE_P90_SECONDS_FIELD_NUMBER: _builtins.int
+    RESOLUTION_P50_SECONDS_FIELD_NUMBER: _builtins.int
+    RESOLUTION_P90_SECONDS_FIELD_NUMBER: _builtins.int
+    SLA_FIRST_RESPONSE_MET_SHARE_FIELD_NUMBER: _builtins.int
+    SLA_RESOLUTION_MET_SHARE_FIELD_NUMBER: _builtins.int
+    REMEDIES_FIELD_NUMBER: _builtins.int
+    SATISFACTION_AVG_FIELD_NUMBER: _builtins.int
+    SATISFACTION_COUNT_FIELD_NUMBER: _builtins.int
+    TOP_CATEGORIES_FIELD_NUMBER: _builtins.int
+    FIRST_RESPONSES_FIELD_NUMBER: _builtins.int
+    RESOLUTIONS_FIELD_NUMBER: _builtins.int
+    SLA_FIRST_RESPONSE_JUDGED_FIELD_NUMBER: _builtins.int
+    SLA_RESOLUTION_JUDGED_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """The store id, the assistant's staff id ("" = no assistant), or the month "YYYY-MM";
+    "" in the total.
+    """
+    purchases: _builtins.int
+    """Purchases counted (purchase_made), and complaint cases opened, in the period."""
+    complaints: _builtins.int
+    complaint_rate_per_1000: _builtins.float
+    """complaints / purchases * 1000; 0 when no purchase was counted."""
+    first_response_p50_seconds: _builtins.float
+    """Wall-clock seconds from opening to the first response (acknowledged, or rejected
+    unanswered) and to the resolution (decided, or rejected), nearest-rank percentiles over the
+    cases that have one (`first_responses`, `resolutions`); 0 when none has.
+    """
+    first_response_p90_seconds: _builtins.float
+    resolution_p50_seconds: _builtins.float
+    resolution_p90_seconds: _builtins.float
+    sla_first_response_met_share: _builtins.float
+    """Of the cases whose SLA can be judged (met, or missed: answered late or unanswered past the
+    due time, in business hours), the share met; 0 when none can be (`*_judged`).
+    """
+    sla_resolution_met_share: _builtins.float
+    satisfaction_avg: _builtins.float
+    """The customers' satisfaction (1-5) at closing."""
+    satisfaction_count: _builtins.int
+    first_responses: _builtins.int
+    resolutions: _builtins.int
+    sla_first_response_judged: _builtins.int
+    sla_resolution_judged: _builtins.int
+    @_builtins.property
+    def remedies(self) -> _containers.RepeatedCompositeFieldContainer[Global___RemedyCost]: ...
+    @_builtins.property
+    def top_categories(self) -> _containers.RepeatedCompositeFieldContainer[Global___CategoryCount]:
+        """Most cases first."""
+
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        purchases: _builtins.int = ...,
+        complaints: _builtins.int = ...,
+        complaint_rate_per_1000: _builtins.float = ...,
+        first_response_p50_seconds: _builtins.float = ...,
+        first_response_p90_seconds: _builtins.float = ...,
+        resolution_p50_seconds: _builtins.float = ...,
+        resolution_p90_seconds: _builtins.float = ...,
+        sla_first_response_met_share: _builtins.float = ...,
+        sla_resolution_met_share: _builtins.float = ...,
+        remedies: _abc.Iterable[Global___RemedyCost] | None = ...,
+        satisfaction_avg: _builtins.float = ...,
+        satisfaction_count: _builtins.int = ...,
+        top_categories: _abc.Iterable[Global___CategoryCount] | None = ...,
+        first_responses: _builtins.int = ...,
+        resolutions: _builtins.int = ...,
+        sla_first_response_judged: _builtins.int = ...,
+        sla_resolution_judged: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complaint_rate_per_1000", b"complaint_rate_per_1000", "complaints", b"complaints", "first_response_p50_seconds", b"first_response_p50_seconds", "first_response_p90_seconds", b"first_response_p90_seconds", "first_responses", b"first_responses", "key", b"key", "purchases", b"purchases", "remedies", b"remedies", "resolution_p50_seconds", b"resolution_p50_seconds", "resolution_p90_seconds", b"resolution_p90_seconds", "resolutions", b"resolutions", "satisfaction_avg", b"satisfaction_avg", "satisfaction_count", b"satisfaction_count", "sla_first_response_judged", b"sla_first_response_judged", "sla_first_response_met_share", b"sla_first_response_met_share", "sla_resolution_judged", b"sla_resolution_judged", "sla_resolution_met_share", b"sla_resolution_met_share", "top_categories", b"top_categories"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeedbackReportRow: _TypeAlias = FeedbackReportRow  # noqa: Y015
+
+@_typing.final
+class FeedbackReport(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    FROM_MONTH_FIELD_NUMBER: _builtins.int
+    TO_MONTH_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    ROWS_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    GENERATED_AT_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    from_month: _builtins.str
+    to_month: _builtins.str
+    group_by: _builtins.str
+    store_id: _builtins.str
+    time_zone: _builtins.str
+    """The zone the months are in."""
+    @_builtins.property
+    def rows(self) -> _containers.RepeatedCompositeFieldContainer[Global___FeedbackReportRow]:
+        """By key; every month of the period when grouped by month."""
+
+    @_builtins.property
+    def total(self) -> Global___FeedbackReportRow: ...
+    @_builtins.property
+    def generated_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        from_month: _builtins.str = ...,
+        to_month: _builtins.str = ...,
+        group_by: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        rows: _abc.Iterable[Global___FeedbackReportRow] | None = ...,
+        total: Global___FeedbackReportRow | None = ...,
+        generated_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["generated_at", b"generated_at", "total", b"total"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_month", b"from_month", "generated_at", b"generated_at", "group_by", b"group_by", "rows", b"rows", "store_id", b"store_id", "tenant_id", b"tenant_id", "time_zone", b"time_zone", "to_month", b"to_month", "total", b"total"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FeedbackReport: _TypeAlias = FeedbackReport  # noqa: Y015
+
+@_typing.final
+class GetReviewDistributionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    FROM_MONTH_FIELD_NUMBER: _builtins.int
+    TO_MONTH_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    from_month: _builtins.str
+    to_month: _builtins.str
+    store_id: _builtins.str
+    """Only this store ("" = every store)."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        from_month: _builtins.str = ...,
+        to_month: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_month", b"from_month", "store_id", b"store_id", "tenant_id", b"tenant_id", "to_month", b"to_month"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetReviewDistributionRequest: _TypeAlias = GetReviewDistributionRequest  # noqa: Y015
+
+@_typing.final
+class ReviewMonth(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MONTH_FIELD_NUMBER: _builtins.int
+    GOOD_FIELD_NUMBER: _builtins.int
+    MEDIUM_FIELD_NUMBER: _builtins.int
+    BAD_FIELD_NUMBER: _builtins.int
+    AMENDED_BETTER_FIELD_NUMBER: _builtins.int
+    month: _builtins.str
+    good: _builtins.int
+    """Reviews posted that month, by their rating as first posted."""
+    medium: _builtins.int
+    bad: _builtins.int
+    amended_better: _builtins.int
+    """Of them, amended since by their member to a better class (a review turned around)."""
+    def __init__(
+        self,
+        *,
+        month: _builtins.str = ...,
+        good: _builtins.int = ...,
+        medium: _builtins.int = ...,
+        bad: _builtins.int = ...,
+        amended_better: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amended_better", b"amended_better", "bad", b"bad", "good", b"good", "medium", b"medium", "month", b"month"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviewMonth: _TypeAlias = ReviewMonth  # noqa: Y015
+
+@_typing.final
+class ReviewDistribution(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    FROM_MONTH_FIELD_NUMBER: _builtins.int
+    TO_MONTH_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
+    MONTHS_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    from_month: _builtins.str
+    to_month: _builtins.str
+    store_id: _builtins.str
+    time_zone: _builtins.str
+    @_builtins.property
+    def months(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReviewMonth]:
+        """Every month of the period, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        from_month: _builtins.str = ...,
+        to_month: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
+        months: _abc.Iterable[Global___ReviewMonth] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_month", b"from_month", "months", b"months", "store_id", b"store_id", "tenant_id", b"tenant_id", "time_zone", b"time_zone", "to_month", b"to_month"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviewDistribution: _TypeAlias = ReviewDistribution  # noqa: Y015

@@ -179,6 +179,16 @@ class FeedbackServiceStub:
                 request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.RunCaseClockRequest.SerializeToString,
                 response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseClockSummary.FromString,
                 _registered_method=True)
+        self.GetFeedbackReport = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/GetFeedbackReport',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetFeedbackReportRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.FeedbackReport.FromString,
+                _registered_method=True)
+        self.GetReviewDistribution = channel.unary_unary(
+                '/regulars.feedback.v1.FeedbackService/GetReviewDistribution',
+                request_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetReviewDistributionRequest.SerializeToString,
+                response_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ReviewDistribution.FromString,
+                _registered_method=True)
 
 
 class FeedbackServiceServicer:
@@ -405,6 +415,24 @@ class FeedbackServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFeedbackReport(self, request, context):
+        """Reports (report_commands.py). Complaint cases opened in whole months of the tenant's zone
+        (the feedback policy's), against the purchases members announced in them (purchase_made,
+        each counted once however often it is delivered): the complaint rate per 1,000 purchases,
+        first-response and resolution times, SLA compliance, remedies and their cost, satisfaction
+        after resolution and the top categories, by store, assistant or month.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReviewDistribution(self, request, context):
+        """Reviews posted in each month, good / medium / bad as the member first rated them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FeedbackServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -547,6 +575,16 @@ def add_FeedbackServiceServicer_to_server(servicer, server):
                     servicer.RunCaseClock,
                     request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.RunCaseClockRequest.FromString,
                     response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseClockSummary.SerializeToString,
+            ),
+            'GetFeedbackReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFeedbackReport,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetFeedbackReportRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.FeedbackReport.SerializeToString,
+            ),
+            'GetReviewDistribution': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReviewDistribution,
+                    request_deserializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetReviewDistributionRequest.FromString,
+                    response_serializer=regulars_dot_feedback_dot_v1_dot_feedback__pb2.ReviewDistribution.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1310,6 +1348,60 @@ class FeedbackService:
             '/regulars.feedback.v1.FeedbackService/RunCaseClock',
             regulars_dot_feedback_dot_v1_dot_feedback__pb2.RunCaseClockRequest.SerializeToString,
             regulars_dot_feedback_dot_v1_dot_feedback__pb2.CaseClockSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFeedbackReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/GetFeedbackReport',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetFeedbackReportRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.FeedbackReport.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReviewDistribution(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.feedback.v1.FeedbackService/GetReviewDistribution',
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.GetReviewDistributionRequest.SerializeToString,
+            regulars_dot_feedback_dot_v1_dot_feedback__pb2.ReviewDistribution.FromString,
             options,
             channel_credentials,
             insecure,

@@ -125,6 +125,15 @@ class FeedbackServiceStub:
     whose follow-up day has come to follow-up; the service runs it by itself every minute.
     complaint_sla_breached is emitted once per case and SLA.
     """
+    GetFeedbackReport: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.GetFeedbackReportRequest, _feedback_pb2.FeedbackReport]
+    """Reports (report_commands.py). Complaint cases opened in whole months of the tenant's zone
+    (the feedback policy's), against the purchases members announced in them (purchase_made,
+    each counted once however often it is delivered): the complaint rate per 1,000 purchases,
+    first-response and resolution times, SLA compliance, remedies and their cost, satisfaction
+    after resolution and the top categories, by store, assistant or month.
+    """
+    GetReviewDistribution: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.GetReviewDistributionRequest, _feedback_pb2.ReviewDistribution]
+    """Reviews posted in each month, good / medium / bad as the member first rated them."""
 
 @_typing.type_check_only
 class FeedbackServiceAsyncStub(FeedbackServiceStub):
@@ -223,6 +232,15 @@ class FeedbackServiceAsyncStub(FeedbackServiceStub):
     whose follow-up day has come to follow-up; the service runs it by itself every minute.
     complaint_sla_breached is emitted once per case and SLA.
     """
+    GetFeedbackReport: _aio.UnaryUnaryMultiCallable[_feedback_pb2.GetFeedbackReportRequest, _feedback_pb2.FeedbackReport]  # type: ignore[assignment]
+    """Reports (report_commands.py). Complaint cases opened in whole months of the tenant's zone
+    (the feedback policy's), against the purchases members announced in them (purchase_made,
+    each counted once however often it is delivered): the complaint rate per 1,000 purchases,
+    first-response and resolution times, SLA compliance, remedies and their cost, satisfaction
+    after resolution and the top categories, by store, assistant or month.
+    """
+    GetReviewDistribution: _aio.UnaryUnaryMultiCallable[_feedback_pb2.GetReviewDistributionRequest, _feedback_pb2.ReviewDistribution]  # type: ignore[assignment]
+    """Reviews posted in each month, good / medium / bad as the member first rated them."""
 
 class FeedbackServiceServicer(metaclass=_abc_1.ABCMeta):
     """The feedback service: reviews, complaint cases with SLAs and compensation, reviewer risk.
@@ -486,5 +504,26 @@ class FeedbackServiceServicer(metaclass=_abc_1.ABCMeta):
         whose follow-up day has come to follow-up; the service runs it by itself every minute.
         complaint_sla_breached is emitted once per case and SLA.
         """
+
+    @_abc_1.abstractmethod
+    def GetFeedbackReport(
+        self,
+        request: _feedback_pb2.GetFeedbackReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.FeedbackReport, _abc.Awaitable[_feedback_pb2.FeedbackReport]]:
+        """Reports (report_commands.py). Complaint cases opened in whole months of the tenant's zone
+        (the feedback policy's), against the purchases members announced in them (purchase_made,
+        each counted once however often it is delivered): the complaint rate per 1,000 purchases,
+        first-response and resolution times, SLA compliance, remedies and their cost, satisfaction
+        after resolution and the top categories, by store, assistant or month.
+        """
+
+    @_abc_1.abstractmethod
+    def GetReviewDistribution(
+        self,
+        request: _feedback_pb2.GetReviewDistributionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feedback_pb2.ReviewDistribution, _abc.Awaitable[_feedback_pb2.ReviewDistribution]]:
+        """Reviews posted in each month, good / medium / bad as the member first rated them."""
 
 def add_FeedbackServiceServicer_to_server(servicer: FeedbackServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
