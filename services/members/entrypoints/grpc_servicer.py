@@ -19,7 +19,7 @@ from regulars.members.v1 import members_pb2, members_pb2_grpc
 from chassis.completion import finish
 from chassis.errors import InvalidArgument
 from services.members.domain.model import Enrolment, Profile
-from services.members.domain.purchases import Line, Payment, RefundLine
+from services.members.domain.purchases import RefundLine
 from services.members.entrypoints import pb_mapping as pb
 from services.members.entrypoints.programme_commands import ProgrammeCommands
 from services.members.pb_shapes import purchase_pb
@@ -261,23 +261,13 @@ class MembersServicer(ProgrammeCommands, members_pb2_grpc.MembersServiceServicer
                 store_id=request.store_id,
                 receipt_no=request.receipt_no,
                 served_by_staff_id=request.served_by_staff_id,
-                lines=[
-                    Line(
-                        sku=ln.sku,
-                        brand=ln.brand,
-                        category=ln.category,
-                        quantity=ln.quantity,
-                        list_price=ln.list_price,
-                        paid_price=ln.paid_price,
-                    )
-                    for ln in request.lines
-                ],
+                lines=pb.purchase_lines(request.lines),
                 coupon_codes=list(request.coupon_codes),
                 occurred_at=request.occurred_at.ToDatetime(tzinfo=UTC)
                 if request.HasField("occurred_at")
                 else None,
                 currency=request.currency,
-                payments=[Payment(pay.type, pay.amount) for pay in request.payments],
+                payments=pb.payments(request.payments),
             )
         )
         return members_pb2.RecordPurchaseResponse(purchase=purchase_pb(recorded), created=created)

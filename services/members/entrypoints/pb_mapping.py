@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from regulars.members.v1 import members_pb2
 
 from services.members.domain.directory import Handover, Role, Staff, StaffStatus, Store
 from services.members.domain.model import Activity, Member
 from services.members.domain.points import Statement
+from services.members.domain.purchases import Line, Payment
 from services.members.service.ports import SavedSegment
 
 ROLE_TO_PB = {Role.ASSISTANT: members_pb2.STAFF_ROLE_ASSISTANT, Role.MANAGER: members_pb2.STAFF_ROLE_MANAGER}
@@ -112,3 +115,12 @@ def activity(a: Activity) -> members_pb2.MemberActivity:
     if a.last_purchase_at is not None:
         reply.last_purchase_at.FromDatetime(a.last_purchase_at)
     return reply
+
+
+def purchase_lines(lines: Iterable[members_pb2.PurchaseLine]) -> list[Line]:
+    """A receipt's lines (a purchase, or a cart to preview)."""
+    return [Line(ln.sku, ln.brand, ln.category, ln.quantity, ln.list_price, ln.paid_price) for ln in lines]
+
+
+def payments(paid: Iterable[members_pb2.Payment]) -> list[Payment]:
+    return [Payment(p.type, p.amount) for p in paid]

@@ -13,7 +13,7 @@ import grpc
 from regulars.members.v1 import members_pb2
 
 from chassis.errors import NotFound
-from services.members.domain.purchases import Line, Payment
+from services.members.entrypoints import pb_mapping as pb
 from services.members.entrypoints import programme_mapping as mapping
 from services.members.service.ports import MemberHistory
 from services.members.service.programme import Programmes, score_cart
@@ -72,11 +72,8 @@ class ProgrammeCommands:
         member, facts = found
         at = request.at.ToDatetime(tzinfo=UTC) if request.HasField("at") else datetime.now(UTC)
         version = await self._programmes.current(request.tenant_id)
-        lines = [
-            Line(ln.sku, ln.brand, ln.category, ln.quantity, ln.list_price, ln.paid_price)
-            for ln in request.lines
-        ]
-        payments = [Payment(p.type.strip().lower(), p.amount) for p in request.payments]
+        lines = pb.purchase_lines(request.lines)
+        payments = pb.payments(request.payments)
         scored = score_cart(version, facts, request.store_id, lines, payments, at)
         return members_pb2.EarningPreview(
             programme_version=version.version,
