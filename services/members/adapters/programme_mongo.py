@@ -11,8 +11,6 @@ between the two leaves nothing missing for long.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -29,49 +27,33 @@ from services.members.domain.programme import parse_programme, programme_to_dict
 PROGRAMMES = "programmes"
 VERSIONS = "programme_versions"
 INDEXES = {VERSIONS: [IndexModel([("tenant_id", ASCENDING), ("version", DESCENDING)], name="tenant_version")]}
-CACHE_SECONDS = 1.0
-CACHE_TENANTS = 10_000
+PARSED_TENANTS = 10_000
 _FIELDS = ("tenant_id", "version", "programme", "rules", "changed_by", "changed_at", "sections")
 
 
 class MongoProgrammes:
-    """Every purchase asks for its tenant's current version, so the parsed version is kept for
-    CACHE_SECONDS per tenant (and replaced at once by this replica's own saves): another
-    replica's change is used from at most that long after it was made. The purchase records
-    the version it was scored under either way."""
+    """Every purchase reads its tenant's current version: one point read by tenant. The parsed
+    programme is kept per (tenant, version), so the read's document is parsed again only when
+    the version changed; every replica sees a change from the next call, as the store does."""
 
-    def __init__(
-        self,
-        db: AsyncDatabase[Document],
-        topic: str,
-        out: outbox.Outbox,
-        cache_seconds: float = CACHE_SECONDS,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
         self._current = db[PROGRAMMES]
         self._versions = db[VERSIONS]
         self._topic = topic
         self._outbox = out
-        self._cache_seconds = cache_seconds
-        self._clock = clock
-        self._cached: dict[str, tuple[float, pv.ProgrammeVersion]] = {}
+        self._parsed: dict[str, pv.ProgrammeVersion] = {}
 
     async def current(self, tenant_id: str) -> pv.ProgrammeVersion:
-        kept = self._cached.get(tenant_id)
-        if kept is not None and self._clock() - kept[0] < self._cache_seconds:
-            return kept[1]
-        read_at = self._clock()
         doc = await self._current.find_one({"_id": tenant_id, "tenant_id": tenant_id})
-        found = _version(doc) if doc else pv.defaults(tenant_id)
-        self._keep(found, read_at)
+        if doc is None:
+            return pv.defaults(tenant_id)
+        kept = self._parsed.get(tenant_id)
+        if kept is not None and kept.version == doc["version"]:
+            return kept
+        if len(self._parsed) >= PARSED_TENANTS:
+            self._parsed.clear()  # many tenants: start again rather than grow without bound
+        self._parsed[tenant_id] = found = _version(doc)
         return found
-
-    def _keep(self, version: pv.ProgrammeVersion, at: float) -> None:
-        if len(self._cached) >= CACHE_TENANTS:
-            self._cached.clear()  # many tenants: start again rather than grow without bound
-        kept = self._cached.get(version.tenant_id)
-        if kept is None or kept[1].version <= version.version:
-            self._cached[version.tenant_id] = (at, version)
 
     async def version(self, tenant_id: str, version: int) -> pv.ProgrammeVersion | None:
         if version == 0:
@@ -102,7 +84,6 @@ class MongoProgrammes:
                     )
                 )
             except DuplicateKeyError:
-                self._cached.pop(tenant_id, None)  # another change came first: read it next
                 return False
         else:
             await self._complete_trail(tenant_id)
@@ -111,10 +92,8 @@ class MongoProgrammes:
                 {"$set": doc | outbox.embed_set(self._topic, changed)},
             )
             if result.modified_count != 1:
-                self._cached.pop(tenant_id, None)  # another change came first: read it next
                 return False
         self._outbox.wake()
-        self._keep(version, self._clock())
         await insert_once(self._versions, {"_id": _version_id(tenant_id, version.version), **doc})
         return True
 
