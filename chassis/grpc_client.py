@@ -11,6 +11,12 @@ connection fails and taken back when it answers again.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+import grpc
+
+S = TypeVar("S")
 
 ROUND_ROBIN: list[tuple[str, str | int]] = [("grpc.lb_policy_name", "round_robin")]
 _SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:")
@@ -42,3 +48,26 @@ def _family(replica: str, address: str) -> str:
     if ip.version == 6 and not host.startswith("["):
         raise ValueError(f"replica {replica!r} of {address!r}: write IPv6 hosts as [addr]:port")
     return f"ipv{ip.version}"
+
+
+class LazyStub(Generic[S]):
+    """A service's stub on a channel opened on first use — inside the service's event loop, which
+    does not exist yet when bootstrap builds the clients — spread over the replicas of `address`;
+    made once and reused by every call."""
+
+    def __init__(self, address: str, make: Callable[[grpc.aio.Channel], S]) -> None:
+        self._address = address
+        self._make = make
+        self._channel: grpc.aio.Channel | None = None
+        self._stub: S | None = None
+
+    def __call__(self) -> S:
+        if self._stub is None:
+            target, options = channel_target(self._address)
+            self._channel = grpc.aio.insecure_channel(target, options=options)
+            self._stub = self._make(self._channel)
+        return self._stub
+
+    async def close(self) -> None:
+        if self._channel is not None:
+            await self._channel.close()

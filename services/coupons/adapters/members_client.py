@@ -10,21 +10,14 @@ import grpc
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.errors import NotFound, Unavailable
-from chassis.grpc_client import channel_target
+from chassis.grpc_client import LazyStub
 
 LOOKUP_SECONDS = 2.0  # a claim waits this long at most for members to say a member exists
 
 
 class MembersClient:
     def __init__(self, address: str) -> None:
-        self._address = address
-        self._channel: grpc.aio.Channel | None = None
-
-    def _stub(self) -> Any:
-        if self._channel is None:  # opened on first use, inside the service's event loop
-            target, options = channel_target(self._address)  # spread over members' replicas
-            self._channel = grpc.aio.insecure_channel(target, options=options)
-        return members_pb2_grpc.MembersServiceStub(self._channel)
+        self._stub: LazyStub[Any] = LazyStub(address, members_pb2_grpc.MembersServiceStub)
 
     async def segment_members(self, tenant_id: str, segment_id: str, after: str = "") -> AsyncIterator[str]:
         request = members_pb2.StreamSegmentMembersRequest(
@@ -49,5 +42,4 @@ class MembersClient:
         return True
 
     async def close(self) -> None:
-        if self._channel is not None:
-            await self._channel.close()
+        await self._stub.close()

@@ -10,21 +10,14 @@ import grpc
 from regulars.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 
 from chassis.errors import FailedPrecondition, NotFound, Unavailable
-from chassis.grpc_client import channel_target
+from chassis.grpc_client import LazyStub
 
 ISSUE_SECONDS = 5.0
 
 
 class CouponsClient:
     def __init__(self, address: str) -> None:
-        self._address = address
-        self._channel: grpc.aio.Channel | None = None
-
-    def _stub(self) -> Any:
-        if self._channel is None:  # opened on first use, inside the service's event loop
-            target, options = channel_target(self._address)
-            self._channel = grpc.aio.insecure_channel(target, options=options)
-        return coupons_pb2_grpc.CouponsServiceStub(self._channel)
+        self._stub: LazyStub[Any] = LazyStub(address, coupons_pb2_grpc.CouponsServiceStub)
 
     async def issue(self, tenant_id: str, template_id: str, member_id: str, case_id: str) -> str:
         """The code of the case's compensation coupon (the same one however often asked)."""
@@ -44,5 +37,4 @@ class CouponsClient:
         return str(reply.coupon.code)
 
     async def close(self) -> None:
-        if self._channel is not None:
-            await self._channel.close()
+        await self._stub.close()

@@ -13,7 +13,7 @@ import grpc
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
 from chassis.errors import FailedPrecondition, NotFound, Unavailable
-from chassis.grpc_client import channel_target
+from chassis.grpc_client import LazyStub
 from services.feedback.domain.risk import MemberProfile
 
 CALL_SECONDS = 3.0
@@ -21,14 +21,7 @@ CALL_SECONDS = 3.0
 
 class MembersClient:
     def __init__(self, address: str) -> None:
-        self._address = address
-        self._channel: grpc.aio.Channel | None = None
-
-    def _stub(self) -> Any:
-        if self._channel is None:  # opened on first use, inside the service's event loop
-            target, options = channel_target(self._address)
-            self._channel = grpc.aio.insecure_channel(target, options=options)
-        return members_pb2_grpc.MembersServiceStub(self._channel)
+        self._stub: LazyStub[Any] = LazyStub(address, members_pb2_grpc.MembersServiceStub)
 
     async def _call(self, method: str, request: Any) -> Any:
         try:
@@ -95,5 +88,4 @@ class MembersClient:
         await self._call("AdjustPoints", request)
 
     async def close(self) -> None:
-        if self._channel is not None:
-            await self._channel.close()
+        await self._stub.close()
