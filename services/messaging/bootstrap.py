@@ -11,7 +11,7 @@ from services.messaging.entrypoints.grpc_servicer import MessagingServicer
 def wire(rt: Runtime) -> ServiceSpec:
     repo = mongo.MongoInboxRepository(rt.db)
     servicer = MessagingServicer(repo)
-    table = index.handlers(servicer, repo)  # every command and event, and what handles it
+    table = index.handlers(servicer, consumer.subscriptions(repo))  # every command and event
     return ServiceSpec(
         grpc_services=[(table.name, table.register)],
         indexes=mongo.INDEXES,

@@ -1,4 +1,5 @@
-"""MessagingService over gRPC."""
+"""MessagingService over gRPC: the inbox and sending; templates, staff tasks and engagement are
+mixins kept in modules of their own (template_commands, task_commands, engagement_commands)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from regulars.common.v1 import paging_pb2
 from regulars.messaging.v1 import messaging_pb2, messaging_pb2_grpc
 
 from services.messaging.domain.model import InboxMessage
+from services.messaging.entrypoints.engagement_commands import EngagementCommands
+from services.messaging.entrypoints.task_commands import TaskCommands
+from services.messaging.entrypoints.template_commands import TemplateCommands
 from services.messaging.service import handlers
 from services.messaging.service.ports import InboxRepository
 
@@ -28,7 +32,9 @@ def to_pb(m: InboxMessage) -> messaging_pb2.InboxMessage:
     return pb
 
 
-class MessagingServicer(messaging_pb2_grpc.MessagingServiceServicer):
+class MessagingServicer(
+    TemplateCommands, TaskCommands, EngagementCommands, messaging_pb2_grpc.MessagingServiceServicer
+):
     def __init__(self, repo: InboxRepository) -> None:
         self._repo = repo
 
@@ -46,3 +52,34 @@ class MessagingServicer(messaging_pb2_grpc.MessagingServiceServicer):
             messages=[to_pb(m) for m in items],
             page=paging_pb2.PageResponse(next_page_token=token),
         )
+
+    async def MarkInboxRead(self, request: messaging_pb2.MarkInboxReadRequest, context: Context) -> messaging_pb2.InboxMessage:
+        raise NotImplementedError
+
+    async def SendMessage(
+        self, request: messaging_pb2.SendMessageRequest, context: Context
+    ) -> messaging_pb2.SendMessageResponse:
+        raise NotImplementedError
+
+    async def GetMessage(self, request: messaging_pb2.GetMessageRequest, context: Context) -> messaging_pb2.Message:
+        raise NotImplementedError
+
+    async def ListMessages(
+        self, request: messaging_pb2.ListMessagesRequest, context: Context
+    ) -> messaging_pb2.ListMessagesResponse:
+        raise NotImplementedError
+
+    async def RecordDeliveryReceipt(
+        self, request: messaging_pb2.RecordDeliveryReceiptRequest, context: Context
+    ) -> messaging_pb2.Message:
+        raise NotImplementedError
+
+    async def RunDispatcher(
+        self, request: messaging_pb2.RunDispatcherRequest, context: Context
+    ) -> messaging_pb2.DispatcherSummary:
+        raise NotImplementedError
+
+    async def RecordWechatSubscription(
+        self, request: messaging_pb2.RecordWechatSubscriptionRequest, context: Context
+    ) -> messaging_pb2.WechatQuota:
+        raise NotImplementedError

@@ -7,22 +7,44 @@ from __future__ import annotations
 
 from regulars.messaging.v1 import messaging_pb2
 
+from chassis.consumer import Handler
 from chassis.handlers import Handlers
-from services.messaging.entrypoints import consumer
 from services.messaging.entrypoints.grpc_servicer import MessagingServicer
-from services.messaging.service.ports import InboxRepository
 
 SERVICE = messaging_pb2.DESCRIPTOR.services_by_name["MessagingService"]
 
 
-def handlers(s: MessagingServicer, repo: InboxRepository) -> Handlers:
+def handlers(s: MessagingServicer, events: dict[str, Handler]) -> Handlers:
     return Handlers(
         service=SERVICE,
         commands={
             # The member's inbox
             "ListInbox": s.ListInbox,
+            "MarkInboxRead": s.MarkInboxRead,
+            # Sending (grpc_servicer.py)
+            "SendMessage": s.SendMessage,
+            "GetMessage": s.GetMessage,
+            "ListMessages": s.ListMessages,
+            "RecordDeliveryReceipt": s.RecordDeliveryReceipt,
+            "RunDispatcher": s.RunDispatcher,
+            "RecordWechatSubscription": s.RecordWechatSubscription,
+            # Templates and the policy (template_commands.py)
+            "SaveTemplate": s.SaveTemplate,
+            "GetTemplate": s.GetTemplate,
+            "ListTemplates": s.ListTemplates,
+            "GetMessagingPolicy": s.GetMessagingPolicy,
+            "UpdateMessagingPolicy": s.UpdateMessagingPolicy,
+            # Staff tasks (task_commands.py)
+            "ListStaffTasks": s.ListStaffTasks,
+            "GetStaffTask": s.GetStaffTask,
+            "CompleteStaffTask": s.CompleteStaffTask,
+            "GetStaffTaskStats": s.GetStaffTaskStats,
+            # Tracked links and the report (engagement_commands.py)
+            "ResolveLink": s.ResolveLink,
+            "GetMessagingReport": s.GetMessagingReport,
         },
-        # From members (consumer.py): a welcome on member_registered; member_erased forgets the
-        # member's messages.
-        events=consumer.subscriptions(repo),
+        # consumer.py: members' events keep messaging's view of members current (consent,
+        # owner, points), welcome new members, reroute staff tasks, attribute purchases; coupons'
+        # coupon_issued attributes claims; feedback's events become messages and tasks.
+        events=events,
     )

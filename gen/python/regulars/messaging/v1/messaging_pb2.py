@@ -23,22 +23,105 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from regulars.common.v1 import money_pb2 as regulars_dot_common_dot_v1_dot_money__pb2
 from regulars.common.v1 import paging_pb2 as regulars_dot_common_dot_v1_dot_paging__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%regulars/messaging/v1/messaging.proto\x12\x15regulars.messaging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fregulars/common/v1/paging.proto\"\x9b\x01\n\x0cInboxMessage\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"g\n\x10ListInboxRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12-\n\x04page\x18\x03 \x01(\x0b\x32\x1f.regulars.common.v1.PageRequest\"z\n\x11ListInboxResponse\x12\x35\n\x08messages\x18\x01 \x03(\x0b\x32#.regulars.messaging.v1.InboxMessage\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .regulars.common.v1.PageResponse2r\n\x10MessagingService\x12^\n\tListInbox\x12\'.regulars.messaging.v1.ListInboxRequest\x1a(.regulars.messaging.v1.ListInboxResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%regulars/messaging/v1/messaging.proto\x12\x15regulars.messaging.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eregulars/common/v1/money.proto\x1a\x1fregulars/common/v1/paging.proto\"\xdc\x01\n\x0cInboxMessage\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07read_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nmessage_id\x18\t \x01(\t\"g\n\x10ListInboxRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12-\n\x04page\x18\x03 \x01(\x0b\x32\x1f.regulars.common.v1.PageRequest\"z\n\x11ListInboxResponse\x12\x35\n\x08messages\x18\x01 \x03(\x0b\x32#.regulars.messaging.v1.InboxMessage\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .regulars.common.v1.PageResponse\"V\n\x14MarkInboxReadRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x18\n\x10inbox_message_id\x18\x03 \x01(\t\"\xd9\x02\n\x12SendMessageRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x13\n\x0bmessage_key\x18\x03 \x01(\t\x12\x13\n\x0btemplate_id\x18\x04 \x01(\t\x12K\n\tvariables\x18\x05 \x03(\x0b\x32\x38.regulars.messaging.v1.SendMessageRequest.VariablesEntry\x12\x10\n\x08\x63hannels\x18\x06 \x03(\t\x12.\n\nnot_before\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06source\x18\x08 \x01(\t\x12\x10\n\x08store_id\x18\t \x01(\t\x12\x10\n\x08staff_id\x18\n \x01(\t\x1a\x30\n\x0eVariablesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"W\n\x13SendMessageResponse\x12/\n\x07message\x18\x01 \x01(\x0b\x32\x1e.regulars.messaging.v1.Message\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"\x9a\x01\n\x0f\x44\x65liveryAttempt\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08provider\x18\x04 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x05 \x01(\t\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xef\x03\n\x07Message\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x13\n\x0bmessage_key\x18\x04 \x01(\t\x12\x13\n\x0btemplate_id\x18\x05 \x01(\t\x12\x15\n\rmessage_class\x18\x06 \x01(\t\x12\r\n\x05state\x18\x07 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x08 \x01(\t\x12\x10\n\x08\x63hannels\x18\t \x03(\t\x12*\n\x06\x64ue_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61ttempts\x18\x0b \x01(\x05\x12\x0e\n\x06reason\x18\x0c \x01(\t\x12\x37\n\x07history\x18\r \x03(\x0b\x32&.regulars.messaging.v1.DeliveryAttempt\x12\x0e\n\x06source\x18\x0e \x01(\t\x12\x10\n\x08store_id\x18\x0f \x01(\t\x12\x10\n\x08staff_id\x18\x10 \x01(\t\x12.\n\ncreated_at\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x07sent_at\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64\x65\x66\x65rred\x18\x13 \x01(\x08\x12\x15\n\rstaff_task_id\x18\x14 \x01(\t\":\n\x11GetMessageRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\"\x7f\n\x13ListMessagesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x11\n\tmember_id\x18\x02 \x01(\t\x12\x13\n\x0btemplate_id\x18\x03 \x01(\t\x12-\n\x04page\x18\x04 \x01(\x0b\x32\x1f.regulars.common.v1.PageRequest\"x\n\x14ListMessagesResponse\x12\x30\n\x08messages\x18\x01 \x03(\x0b\x32\x1e.regulars.messaging.v1.Message\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .regulars.common.v1.PageResponse\"\x82\x01\n\x1cRecordDeliveryReceiptRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x05 \x01(\t\"N\n\x14RunDispatcherRequest\x12\'\n\x03now\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05limit\x18\x02 \x01(\x05\"u\n\x11\x44ispatcherSummary\x12\x0c\n\x04sent\x18\x01 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x02 \x01(\x05\x12\x10\n\x08\x64\x65\x66\x65rred\x18\x03 \x01(\x05\x12\x0e\n\x06\x63\x61pped\x18\x04 \x01(\x05\x12\x0f\n\x07skipped\x18\x05 \x01(\x05\x12\x0f\n\x07retried\x18\x06 \x01(\x05\"H\n\x0b\x43hannelText\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\x1c\n\x14provider_template_id\x18\x03 \x01(\t\"\xd8\x02\n\x08Template\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x15\n\rmessage_class\x18\x04 \x01(\t\x12\x39\n\x05texts\x18\x05 \x03(\x0b\x32*.regulars.messaging.v1.Template.TextsEntry\x12\x0f\n\x07version\x18\x06 \x01(\x03\x12.\n\nupdated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nupdated_by\x18\x08 \x01(\t\x12\x0e\n\x06script\x18\t \x01(\t\x12\x16\n\x0etask_due_hours\x18\n \x01(\x05\x1aP\n\nTextsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x31\n\x05value\x18\x02 \x01(\x0b\x32\".regulars.messaging.v1.ChannelText:\x02\x38\x01\"H\n\x13SaveTemplateRequest\x12\x31\n\x08template\x18\x01 \x01(\x0b\x32\x1f.regulars.messaging.v1.Template\"<\n\x12GetTemplateRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x13\n\x0btemplate_id\x18\x02 \x01(\t\")\n\x14ListTemplatesRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"K\n\x15ListTemplatesResponse\x12\x32\n\ttemplates\x18\x01 \x03(\x0b\x32\x1f.regulars.messaging.v1.Template\"?\n\x07\x43\x61pRule\x12\x15\n\rmessage_class\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\x05\"\xae\x03\n\x0fMessagingPolicy\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12,\n\x04\x63\x61ps\x18\x02 \x03(\x0b\x32\x1e.regulars.messaging.v1.CapRule\x12\x13\n\x0bquiet_start\x18\x03 \x01(\t\x12\x11\n\tquiet_end\x18\x04 \x01(\t\x12\x11\n\ttime_zone\x18\x05 \x01(\t\x12\x46\n\x08\x66\x61llback\x18\x06 \x03(\x0b\x32\x34.regulars.messaging.v1.MessagingPolicy.FallbackEntry\x12\x19\n\x11\x61ttribution_hours\x18\x07 \x01(\x05\x12\x14\n\x0cmax_attempts\x18\x08 \x01(\x05\x12\x13\n\x0bwebhook_url\x18\t \x01(\t\x12\x16\n\x0ewebhook_secret\x18\n \x01(\t\x12\x0f\n\x07version\x18\x0b \x01(\x03\x12\x12\n\nupdated_by\x18\x0c \x01(\t\x1aT\n\rFallbackEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x32\n\x05value\x18\x02 \x01(\x0b\x32#.regulars.messaging.v1.ChannelOrder:\x02\x38\x01\" \n\x0c\x43hannelOrder\x12\x10\n\x08\x63hannels\x18\x01 \x03(\t\".\n\x19GetMessagingPolicyRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\"f\n\x1cUpdateMessagingPolicyRequest\x12\x36\n\x06policy\x18\x01 \x01(\x0b\x32&.regulars.messaging.v1.MessagingPolicy\x12\x0e\n\x06\x66ields\x18\x02 \x03(\t\"\x93\x03\n\tStaffTask\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\tmember_id\x18\x03 \x01(\t\x12\x10\n\x08staff_id\x18\x04 \x01(\t\x12\x10\n\x08store_id\x18\x05 \x01(\t\x12\x12\n\nmessage_id\x18\x06 \x01(\t\x12\x13\n\x0btemplate_id\x18\x07 \x01(\t\x12\r\n\x05title\x18\x08 \x01(\t\x12\x0e\n\x06script\x18\t \x01(\t\x12*\n\x06\x64ue_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\r\n\x05state\x18\x0b \x01(\t\x12\x0f\n\x07outcome\x18\x0c \x01(\t\x12\r\n\x05notes\x18\r \x01(\t\x12.\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63ompleted_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07on_time\x18\x10 \x01(\x08\x12\x1a\n\x12previous_staff_ids\x18\x11 \x03(\t\"\xb5\x01\n\x15ListStaffTasksRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08staff_id\x18\x02 \x01(\t\x12\x10\n\x08store_id\x18\x03 \x01(\t\x12\r\n\x05state\x18\x04 \x01(\t\x12\'\n\x03now\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\x04page\x18\x06 \x01(\x0b\x32\x1f.regulars.common.v1.PageRequest\"y\n\x16ListStaffTasksResponse\x12/\n\x05tasks\x18\x01 \x03(\x0b\x32 .regulars.messaging.v1.StaffTask\x12.\n\x04page\x18\x02 \x01(\x0b\x32 .regulars.common.v1.PageResponse\"9\n\x13GetStaffTaskRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\"\x84\x01\n\x18\x43ompleteStaffTaskRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x0f\n\x07outcome\x18\x03 \x01(\t\x12\r\n\x05notes\x18\x04 \x01(\t\x12\x10\n\x08staff_id\x18\x05 \x01(\t\x12\x12\n\nby_manager\x18\x06 \x01(\x08\"\x95\x01\n\x18GetStaffTaskStatsRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x10\n\x08store_id\x18\x02 \x01(\t\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc6\x01\n\rStaffTaskStat\x12\x10\n\x08staff_id\x18\x01 \x01(\t\x12\x0c\n\x04open\x18\x02 \x01(\x05\x12\x0f\n\x07overdue\x18\x03 \x01(\x05\x12\x0c\n\x04\x64one\x18\x04 \x01(\x05\x12\x14\n\x0c\x64one_on_time\x18\x05 \x01(\x05\x12\x14\n\x0con_time_rate\x18\x06 \x01(\x01\x12\x35\n\x12\x61ttributed_revenue\x18\x07 \x01(\x0b\x32\x19.regulars.common.v1.Money\x12\x13\n\x0b\x63onversions\x18\x08 \x01(\x05\"W\n\x0eStaffTaskStats\x12\x10\n\x08store_id\x18\x01 \x01(\t\x12\x33\n\x05staff\x18\x02 \x03(\x0b\x32$.regulars.messaging.v1.StaffTaskStat\"7\n\x12ResolveLinkRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12\x12\n\nuser_agent\x18\x02 \x01(\t\"I\n\x13ResolveLinkResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x12\n\nmessage_id\x18\x03 \x01(\t\"\x84\x01\n\x19GetMessagingReportRequest\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12)\n\x05since\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xee\x01\n\x12TemplateChannelRow\x12\x13\n\x0btemplate_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x11\n\trequested\x18\x03 \x01(\x05\x12\x0c\n\x04sent\x18\x04 \x01(\x05\x12\x10\n\x08\x64\x65\x66\x65rred\x18\x05 \x01(\x05\x12\x0e\n\x06\x63\x61pped\x18\x06 \x01(\x05\x12\x0e\n\x06\x66\x61iled\x18\x07 \x01(\x05\x12\x0f\n\x07\x63licked\x18\x08 \x01(\x05\x12\x11\n\tconverted\x18\t \x01(\x05\x12*\n\x07revenue\x18\n \x01(\x0b\x32\x19.regulars.common.v1.Money\x12\x0f\n\x07skipped\x18\x0b \x01(\x05\"\x7f\n\x0fMessagingReport\x12\x37\n\x04rows\x18\x01 \x03(\x0b\x32).regulars.messaging.v1.TemplateChannelRow\x12\x33\n\x05staff\x18\x02 \x03(\x0b\x32$.regulars.messaging.v1.StaffTaskStat2\xd4\x0e\n\x10MessagingService\x12^\n\tListInbox\x12\'.regulars.messaging.v1.ListInboxRequest\x1a(.regulars.messaging.v1.ListInboxResponse\x12\x61\n\rMarkInboxRead\x12+.regulars.messaging.v1.MarkInboxReadRequest\x1a#.regulars.messaging.v1.InboxMessage\x12\x64\n\x0bSendMessage\x12).regulars.messaging.v1.SendMessageRequest\x1a*.regulars.messaging.v1.SendMessageResponse\x12V\n\nGetMessage\x12(.regulars.messaging.v1.GetMessageRequest\x1a\x1e.regulars.messaging.v1.Message\x12g\n\x0cListMessages\x12*.regulars.messaging.v1.ListMessagesRequest\x1a+.regulars.messaging.v1.ListMessagesResponse\x12l\n\x15RecordDeliveryReceipt\x12\x33.regulars.messaging.v1.RecordDeliveryReceiptRequest\x1a\x1e.regulars.messaging.v1.Message\x12\x66\n\rRunDispatcher\x12+.regulars.messaging.v1.RunDispatcherRequest\x1a(.regulars.messaging.v1.DispatcherSummary\x12[\n\x0cSaveTemplate\x12*.regulars.messaging.v1.SaveTemplateRequest\x1a\x1f.regulars.messaging.v1.Template\x12Y\n\x0bGetTemplate\x12).regulars.messaging.v1.GetTemplateRequest\x1a\x1f.regulars.messaging.v1.Template\x12j\n\rListTemplates\x12+.regulars.messaging.v1.ListTemplatesRequest\x1a,.regulars.messaging.v1.ListTemplatesResponse\x12n\n\x12GetMessagingPolicy\x12\x30.regulars.messaging.v1.GetMessagingPolicyRequest\x1a&.regulars.messaging.v1.MessagingPolicy\x12t\n\x15UpdateMessagingPolicy\x12\x33.regulars.messaging.v1.UpdateMessagingPolicyRequest\x1a&.regulars.messaging.v1.MessagingPolicy\x12m\n\x0eListStaffTasks\x12,.regulars.messaging.v1.ListStaffTasksRequest\x1a-.regulars.messaging.v1.ListStaffTasksResponse\x12\\\n\x0cGetStaffTask\x12*.regulars.messaging.v1.GetStaffTaskRequest\x1a .regulars.messaging.v1.StaffTask\x12\x66\n\x11\x43ompleteStaffTask\x12/.regulars.messaging.v1.CompleteStaffTaskRequest\x1a .regulars.messaging.v1.StaffTask\x12k\n\x11GetStaffTaskStats\x12/.regulars.messaging.v1.GetStaffTaskStatsRequest\x1a%.regulars.messaging.v1.StaffTaskStats\x12\x64\n\x0bResolveLink\x12).regulars.messaging.v1.ResolveLinkRequest\x1a*.regulars.messaging.v1.ResolveLinkResponse\x12n\n\x12GetMessagingReport\x12\x30.regulars.messaging.v1.GetMessagingReportRequest\x1a&.regulars.messaging.v1.MessagingReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'regulars.messaging.v1.messaging_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_INBOXMESSAGE']._serialized_start=131
-  _globals['_INBOXMESSAGE']._serialized_end=286
-  _globals['_LISTINBOXREQUEST']._serialized_start=288
-  _globals['_LISTINBOXREQUEST']._serialized_end=391
-  _globals['_LISTINBOXRESPONSE']._serialized_start=393
-  _globals['_LISTINBOXRESPONSE']._serialized_end=515
-  _globals['_MESSAGINGSERVICE']._serialized_start=517
-  _globals['_MESSAGINGSERVICE']._serialized_end=631
+  _globals['_SENDMESSAGEREQUEST_VARIABLESENTRY']._loaded_options = None
+  _globals['_SENDMESSAGEREQUEST_VARIABLESENTRY']._serialized_options = b'8\001'
+  _globals['_TEMPLATE_TEXTSENTRY']._loaded_options = None
+  _globals['_TEMPLATE_TEXTSENTRY']._serialized_options = b'8\001'
+  _globals['_MESSAGINGPOLICY_FALLBACKENTRY']._loaded_options = None
+  _globals['_MESSAGINGPOLICY_FALLBACKENTRY']._serialized_options = b'8\001'
+  _globals['_INBOXMESSAGE']._serialized_start=163
+  _globals['_INBOXMESSAGE']._serialized_end=383
+  _globals['_LISTINBOXREQUEST']._serialized_start=385
+  _globals['_LISTINBOXREQUEST']._serialized_end=488
+  _globals['_LISTINBOXRESPONSE']._serialized_start=490
+  _globals['_LISTINBOXRESPONSE']._serialized_end=612
+  _globals['_MARKINBOXREADREQUEST']._serialized_start=614
+  _globals['_MARKINBOXREADREQUEST']._serialized_end=700
+  _globals['_SENDMESSAGEREQUEST']._serialized_start=703
+  _globals['_SENDMESSAGEREQUEST']._serialized_end=1048
+  _globals['_SENDMESSAGEREQUEST_VARIABLESENTRY']._serialized_start=1000
+  _globals['_SENDMESSAGEREQUEST_VARIABLESENTRY']._serialized_end=1048
+  _globals['_SENDMESSAGERESPONSE']._serialized_start=1050
+  _globals['_SENDMESSAGERESPONSE']._serialized_end=1137
+  _globals['_DELIVERYATTEMPT']._serialized_start=1140
+  _globals['_DELIVERYATTEMPT']._serialized_end=1294
+  _globals['_MESSAGE']._serialized_start=1297
+  _globals['_MESSAGE']._serialized_end=1792
+  _globals['_GETMESSAGEREQUEST']._serialized_start=1794
+  _globals['_GETMESSAGEREQUEST']._serialized_end=1852
+  _globals['_LISTMESSAGESREQUEST']._serialized_start=1854
+  _globals['_LISTMESSAGESREQUEST']._serialized_end=1981
+  _globals['_LISTMESSAGESRESPONSE']._serialized_start=1983
+  _globals['_LISTMESSAGESRESPONSE']._serialized_end=2103
+  _globals['_RECORDDELIVERYRECEIPTREQUEST']._serialized_start=2106
+  _globals['_RECORDDELIVERYRECEIPTREQUEST']._serialized_end=2236
+  _globals['_RUNDISPATCHERREQUEST']._serialized_start=2238
+  _globals['_RUNDISPATCHERREQUEST']._serialized_end=2316
+  _globals['_DISPATCHERSUMMARY']._serialized_start=2318
+  _globals['_DISPATCHERSUMMARY']._serialized_end=2435
+  _globals['_CHANNELTEXT']._serialized_start=2437
+  _globals['_CHANNELTEXT']._serialized_end=2509
+  _globals['_TEMPLATE']._serialized_start=2512
+  _globals['_TEMPLATE']._serialized_end=2856
+  _globals['_TEMPLATE_TEXTSENTRY']._serialized_start=2776
+  _globals['_TEMPLATE_TEXTSENTRY']._serialized_end=2856
+  _globals['_SAVETEMPLATEREQUEST']._serialized_start=2858
+  _globals['_SAVETEMPLATEREQUEST']._serialized_end=2930
+  _globals['_GETTEMPLATEREQUEST']._serialized_start=2932
+  _globals['_GETTEMPLATEREQUEST']._serialized_end=2992
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=2994
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=3035
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=3037
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=3112
+  _globals['_CAPRULE']._serialized_start=3114
+  _globals['_CAPRULE']._serialized_end=3177
+  _globals['_MESSAGINGPOLICY']._serialized_start=3180
+  _globals['_MESSAGINGPOLICY']._serialized_end=3610
+  _globals['_MESSAGINGPOLICY_FALLBACKENTRY']._serialized_start=3526
+  _globals['_MESSAGINGPOLICY_FALLBACKENTRY']._serialized_end=3610
+  _globals['_CHANNELORDER']._serialized_start=3612
+  _globals['_CHANNELORDER']._serialized_end=3644
+  _globals['_GETMESSAGINGPOLICYREQUEST']._serialized_start=3646
+  _globals['_GETMESSAGINGPOLICYREQUEST']._serialized_end=3692
+  _globals['_UPDATEMESSAGINGPOLICYREQUEST']._serialized_start=3694
+  _globals['_UPDATEMESSAGINGPOLICYREQUEST']._serialized_end=3796
+  _globals['_STAFFTASK']._serialized_start=3799
+  _globals['_STAFFTASK']._serialized_end=4202
+  _globals['_LISTSTAFFTASKSREQUEST']._serialized_start=4205
+  _globals['_LISTSTAFFTASKSREQUEST']._serialized_end=4386
+  _globals['_LISTSTAFFTASKSRESPONSE']._serialized_start=4388
+  _globals['_LISTSTAFFTASKSRESPONSE']._serialized_end=4509
+  _globals['_GETSTAFFTASKREQUEST']._serialized_start=4511
+  _globals['_GETSTAFFTASKREQUEST']._serialized_end=4568
+  _globals['_COMPLETESTAFFTASKREQUEST']._serialized_start=4571
+  _globals['_COMPLETESTAFFTASKREQUEST']._serialized_end=4703
+  _globals['_GETSTAFFTASKSTATSREQUEST']._serialized_start=4706
+  _globals['_GETSTAFFTASKSTATSREQUEST']._serialized_end=4855
+  _globals['_STAFFTASKSTAT']._serialized_start=4858
+  _globals['_STAFFTASKSTAT']._serialized_end=5056
+  _globals['_STAFFTASKSTATS']._serialized_start=5058
+  _globals['_STAFFTASKSTATS']._serialized_end=5145
+  _globals['_RESOLVELINKREQUEST']._serialized_start=5147
+  _globals['_RESOLVELINKREQUEST']._serialized_end=5202
+  _globals['_RESOLVELINKRESPONSE']._serialized_start=5204
+  _globals['_RESOLVELINKRESPONSE']._serialized_end=5277
+  _globals['_GETMESSAGINGREPORTREQUEST']._serialized_start=5280
+  _globals['_GETMESSAGINGREPORTREQUEST']._serialized_end=5412
+  _globals['_TEMPLATECHANNELROW']._serialized_start=5415
+  _globals['_TEMPLATECHANNELROW']._serialized_end=5653
+  _globals['_MESSAGINGREPORT']._serialized_start=5655
+  _globals['_MESSAGINGREPORT']._serialized_end=5782
+  _globals['_MESSAGINGSERVICE']._serialized_start=5785
+  _globals['_MESSAGINGSERVICE']._serialized_end=7661
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,12 @@ if _version_not_supported:
 
 
 class MessagingServiceStub:
-    """The messaging service: what we say to whom, when, on which channel.
+    """The messaging service: what we say to whom, when, on which channel, and did it work.
+
+    Channels: "inbox" (the mini-program's in-app inbox), "sms", "wechat" (subscribe message),
+    "push" (app push), "webhook" (the tenant's own endpoint), "staff_task" (a to-do for the
+    member's owning assistant). Classes: "transactional", "care", "marketing"; caps and quiet
+    hours apply to care and marketing only.
     """
 
     def __init__(self, channel):
@@ -40,14 +45,223 @@ class MessagingServiceStub:
                 request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListInboxRequest.SerializeToString,
                 response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListInboxResponse.FromString,
                 _registered_method=True)
+        self.MarkInboxRead = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/MarkInboxRead',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.MarkInboxReadRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.InboxMessage.FromString,
+                _registered_method=True)
+        self.SendMessage = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/SendMessage',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.SendMessageRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.SendMessageResponse.FromString,
+                _registered_method=True)
+        self.GetMessage = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/GetMessage',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetMessageRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.Message.FromString,
+                _registered_method=True)
+        self.ListMessages = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/ListMessages',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListMessagesRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListMessagesResponse.FromString,
+                _registered_method=True)
+        self.RecordDeliveryReceipt = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/RecordDeliveryReceipt',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.RecordDeliveryReceiptRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.Message.FromString,
+                _registered_method=True)
+        self.RunDispatcher = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/RunDispatcher',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.RunDispatcherRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.DispatcherSummary.FromString,
+                _registered_method=True)
+        self.SaveTemplate = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/SaveTemplate',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.SaveTemplateRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.Template.FromString,
+                _registered_method=True)
+        self.GetTemplate = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/GetTemplate',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetTemplateRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.Template.FromString,
+                _registered_method=True)
+        self.ListTemplates = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/ListTemplates',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListTemplatesRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListTemplatesResponse.FromString,
+                _registered_method=True)
+        self.GetMessagingPolicy = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/GetMessagingPolicy',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetMessagingPolicyRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.MessagingPolicy.FromString,
+                _registered_method=True)
+        self.UpdateMessagingPolicy = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/UpdateMessagingPolicy',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.UpdateMessagingPolicyRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.MessagingPolicy.FromString,
+                _registered_method=True)
+        self.ListStaffTasks = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/ListStaffTasks',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListStaffTasksRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListStaffTasksResponse.FromString,
+                _registered_method=True)
+        self.GetStaffTask = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/GetStaffTask',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetStaffTaskRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.StaffTask.FromString,
+                _registered_method=True)
+        self.CompleteStaffTask = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/CompleteStaffTask',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.CompleteStaffTaskRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.StaffTask.FromString,
+                _registered_method=True)
+        self.GetStaffTaskStats = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/GetStaffTaskStats',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetStaffTaskStatsRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.StaffTaskStats.FromString,
+                _registered_method=True)
+        self.ResolveLink = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/ResolveLink',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ResolveLinkRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ResolveLinkResponse.FromString,
+                _registered_method=True)
+        self.GetMessagingReport = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/GetMessagingReport',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetMessagingReportRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.MessagingReport.FromString,
+                _registered_method=True)
 
 
 class MessagingServiceServicer:
-    """The messaging service: what we say to whom, when, on which channel.
+    """The messaging service: what we say to whom, when, on which channel, and did it work.
+
+    Channels: "inbox" (the mini-program's in-app inbox), "sms", "wechat" (subscribe message),
+    "push" (app push), "webhook" (the tenant's own endpoint), "staff_task" (a to-do for the
+    member's owning assistant). Classes: "transactional", "care", "marketing"; caps and quiet
+    hours apply to care and marketing only.
     """
 
     def ListInbox(self, request, context):
         """The member's in-app inbox, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkInboxRead(self, request, context):
+        """Records that the member opened an inbox message (once; later calls change nothing).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendMessage(self, request, context):
+        """Asks to send one message. Idempotent on (tenant, message_key): the same key returns the
+        message first recorded, whatever the rest of the request says. The pipeline decides the
+        channel (consent, fallback), the time (quiet hours) and whether it may go at all (caps).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMessage(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMessages(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordDeliveryReceipt(self, request, context):
+        """A provider's delivery receipt ("delivered" or "failed" with a reason).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RunDispatcher(self, request, context):
+        """Sends what is due at `now` (or the service's clock when unset): the dispatcher's pass, for
+        operators and tests. The service runs it by itself every few seconds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveTemplate(self, request, context):
+        """Templates: per-channel text with variables; a misspelled variable is refused on save.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTemplate(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplates(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMessagingPolicy(self, request, context):
+        """The tenant's messaging policy: caps, quiet hours, time zone, fallback, attribution window.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateMessagingPolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListStaffTasks(self, request, context):
+        """Staff tasks: the assistant's to-dos (call or message a member 1-to-1, with a script).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStaffTask(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CompleteStaffTask(self, request, context):
+        """Done with an outcome; emits staff_task_completed. Completing a done task again with the
+        same outcome returns it; another outcome is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStaffTaskStats(self, request, context):
+        """Per assistant of a store: tasks done, done on time, on-time rate, attributed revenue.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveLink(self, request, context):
+        """A tracked link's click: records it (message_clicked, once per message) and answers where
+        to redirect. NOT_FOUND for a token this service never issued.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMessagingReport(self, request, context):
+        """Per template and channel: requested, sent, deferred, capped, failed, clicked, converted,
+        revenue; per assistant: tasks done on time, attributed revenue.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -61,6 +275,91 @@ def add_MessagingServiceServicer_to_server(servicer, server):
                     request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListInboxRequest.FromString,
                     response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListInboxResponse.SerializeToString,
             ),
+            'MarkInboxRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkInboxRead,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.MarkInboxReadRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.InboxMessage.SerializeToString,
+            ),
+            'SendMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendMessage,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.SendMessageRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.SendMessageResponse.SerializeToString,
+            ),
+            'GetMessage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMessage,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetMessageRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.Message.SerializeToString,
+            ),
+            'ListMessages': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMessages,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListMessagesRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListMessagesResponse.SerializeToString,
+            ),
+            'RecordDeliveryReceipt': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordDeliveryReceipt,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.RecordDeliveryReceiptRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.Message.SerializeToString,
+            ),
+            'RunDispatcher': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunDispatcher,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.RunDispatcherRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.DispatcherSummary.SerializeToString,
+            ),
+            'SaveTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveTemplate,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.SaveTemplateRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.Template.SerializeToString,
+            ),
+            'GetTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTemplate,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetTemplateRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.Template.SerializeToString,
+            ),
+            'ListTemplates': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplates,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListTemplatesRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListTemplatesResponse.SerializeToString,
+            ),
+            'GetMessagingPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMessagingPolicy,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetMessagingPolicyRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.MessagingPolicy.SerializeToString,
+            ),
+            'UpdateMessagingPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateMessagingPolicy,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.UpdateMessagingPolicyRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.MessagingPolicy.SerializeToString,
+            ),
+            'ListStaffTasks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStaffTasks,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListStaffTasksRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListStaffTasksResponse.SerializeToString,
+            ),
+            'GetStaffTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStaffTask,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetStaffTaskRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.StaffTask.SerializeToString,
+            ),
+            'CompleteStaffTask': grpc.unary_unary_rpc_method_handler(
+                    servicer.CompleteStaffTask,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.CompleteStaffTaskRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.StaffTask.SerializeToString,
+            ),
+            'GetStaffTaskStats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStaffTaskStats,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetStaffTaskStatsRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.StaffTaskStats.SerializeToString,
+            ),
+            'ResolveLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveLink,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ResolveLinkRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.ResolveLinkResponse.SerializeToString,
+            ),
+            'GetMessagingReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMessagingReport,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetMessagingReportRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.MessagingReport.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'regulars.messaging.v1.MessagingService', rpc_method_handlers)
@@ -70,7 +369,12 @@ def add_MessagingServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MessagingService:
-    """The messaging service: what we say to whom, when, on which channel.
+    """The messaging service: what we say to whom, when, on which channel, and did it work.
+
+    Channels: "inbox" (the mini-program's in-app inbox), "sms", "wechat" (subscribe message),
+    "push" (app push), "webhook" (the tenant's own endpoint), "staff_task" (a to-do for the
+    member's owning assistant). Classes: "transactional", "care", "marketing"; caps and quiet
+    hours apply to care and marketing only.
     """
 
     @staticmethod
@@ -90,6 +394,465 @@ class MessagingService:
             '/regulars.messaging.v1.MessagingService/ListInbox',
             regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListInboxRequest.SerializeToString,
             regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListInboxResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkInboxRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/MarkInboxRead',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.MarkInboxReadRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.InboxMessage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/SendMessage',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.SendMessageRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.SendMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMessage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/GetMessage',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetMessageRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.Message.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMessages(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/ListMessages',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListMessagesRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListMessagesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordDeliveryReceipt(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/RecordDeliveryReceipt',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.RecordDeliveryReceiptRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.Message.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunDispatcher(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/RunDispatcher',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.RunDispatcherRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.DispatcherSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/SaveTemplate',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.SaveTemplateRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/GetTemplate',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetTemplateRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/ListTemplates',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListTemplatesRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListTemplatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMessagingPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/GetMessagingPolicy',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetMessagingPolicyRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.MessagingPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateMessagingPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/UpdateMessagingPolicy',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.UpdateMessagingPolicyRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.MessagingPolicy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStaffTasks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/ListStaffTasks',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListStaffTasksRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.ListStaffTasksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStaffTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/GetStaffTask',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetStaffTaskRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.StaffTask.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CompleteStaffTask(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/CompleteStaffTask',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.CompleteStaffTaskRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.StaffTask.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStaffTaskStats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/GetStaffTaskStats',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetStaffTaskStatsRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.StaffTaskStats.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/ResolveLink',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.ResolveLinkRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.ResolveLinkResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMessagingReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/GetMessagingReport',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.GetMessagingReportRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.MessagingReport.FromString,
             options,
             channel_credentials,
             insecure,

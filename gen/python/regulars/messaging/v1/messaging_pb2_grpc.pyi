@@ -27,7 +27,13 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class MessagingServiceStub:
-    """The messaging service: what we say to whom, when, on which channel."""
+    """The messaging service: what we say to whom, when, on which channel, and did it work.
+
+    Channels: "inbox" (the mini-program's in-app inbox), "sms", "wechat" (subscribe message),
+    "push" (app push), "webhook" (the tenant's own endpoint), "staff_task" (a to-do for the
+    member's owning assistant). Classes: "transactional", "care", "marketing"; caps and quiet
+    hours apply to care and marketing only.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
@@ -35,17 +41,107 @@ class MessagingServiceStub:
     def __new__(cls, channel: _aio.Channel) -> MessagingServiceAsyncStub: ...
     ListInbox: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.ListInboxRequest, _messaging_pb2.ListInboxResponse]
     """The member's in-app inbox, newest first."""
+    MarkInboxRead: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.MarkInboxReadRequest, _messaging_pb2.InboxMessage]
+    """Records that the member opened an inbox message (once; later calls change nothing)."""
+    SendMessage: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.SendMessageRequest, _messaging_pb2.SendMessageResponse]
+    """Asks to send one message. Idempotent on (tenant, message_key): the same key returns the
+    message first recorded, whatever the rest of the request says. The pipeline decides the
+    channel (consent, fallback), the time (quiet hours) and whether it may go at all (caps).
+    """
+    GetMessage: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.GetMessageRequest, _messaging_pb2.Message]
+    ListMessages: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.ListMessagesRequest, _messaging_pb2.ListMessagesResponse]
+    RecordDeliveryReceipt: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.RecordDeliveryReceiptRequest, _messaging_pb2.Message]
+    """A provider's delivery receipt ("delivered" or "failed" with a reason)."""
+    RunDispatcher: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.RunDispatcherRequest, _messaging_pb2.DispatcherSummary]
+    """Sends what is due at `now` (or the service's clock when unset): the dispatcher's pass, for
+    operators and tests. The service runs it by itself every few seconds.
+    """
+    SaveTemplate: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.SaveTemplateRequest, _messaging_pb2.Template]
+    """Templates: per-channel text with variables; a misspelled variable is refused on save."""
+    GetTemplate: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.GetTemplateRequest, _messaging_pb2.Template]
+    ListTemplates: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.ListTemplatesRequest, _messaging_pb2.ListTemplatesResponse]
+    GetMessagingPolicy: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.GetMessagingPolicyRequest, _messaging_pb2.MessagingPolicy]
+    """The tenant's messaging policy: caps, quiet hours, time zone, fallback, attribution window."""
+    UpdateMessagingPolicy: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.UpdateMessagingPolicyRequest, _messaging_pb2.MessagingPolicy]
+    ListStaffTasks: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.ListStaffTasksRequest, _messaging_pb2.ListStaffTasksResponse]
+    """Staff tasks: the assistant's to-dos (call or message a member 1-to-1, with a script)."""
+    GetStaffTask: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.GetStaffTaskRequest, _messaging_pb2.StaffTask]
+    CompleteStaffTask: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.CompleteStaffTaskRequest, _messaging_pb2.StaffTask]
+    """Done with an outcome; emits staff_task_completed. Completing a done task again with the
+    same outcome returns it; another outcome is FAILED_PRECONDITION.
+    """
+    GetStaffTaskStats: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.GetStaffTaskStatsRequest, _messaging_pb2.StaffTaskStats]
+    """Per assistant of a store: tasks done, done on time, on-time rate, attributed revenue."""
+    ResolveLink: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.ResolveLinkRequest, _messaging_pb2.ResolveLinkResponse]
+    """A tracked link's click: records it (message_clicked, once per message) and answers where
+    to redirect. NOT_FOUND for a token this service never issued.
+    """
+    GetMessagingReport: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.GetMessagingReportRequest, _messaging_pb2.MessagingReport]
+    """Per template and channel: requested, sent, deferred, capped, failed, clicked, converted,
+    revenue; per assistant: tasks done on time, attributed revenue.
+    """
 
 @_typing.type_check_only
 class MessagingServiceAsyncStub(MessagingServiceStub):
-    """The messaging service: what we say to whom, when, on which channel."""
+    """The messaging service: what we say to whom, when, on which channel, and did it work.
+
+    Channels: "inbox" (the mini-program's in-app inbox), "sms", "wechat" (subscribe message),
+    "push" (app push), "webhook" (the tenant's own endpoint), "staff_task" (a to-do for the
+    member's owning assistant). Classes: "transactional", "care", "marketing"; caps and quiet
+    hours apply to care and marketing only.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     ListInbox: _aio.UnaryUnaryMultiCallable[_messaging_pb2.ListInboxRequest, _messaging_pb2.ListInboxResponse]  # type: ignore[assignment]
     """The member's in-app inbox, newest first."""
+    MarkInboxRead: _aio.UnaryUnaryMultiCallable[_messaging_pb2.MarkInboxReadRequest, _messaging_pb2.InboxMessage]  # type: ignore[assignment]
+    """Records that the member opened an inbox message (once; later calls change nothing)."""
+    SendMessage: _aio.UnaryUnaryMultiCallable[_messaging_pb2.SendMessageRequest, _messaging_pb2.SendMessageResponse]  # type: ignore[assignment]
+    """Asks to send one message. Idempotent on (tenant, message_key): the same key returns the
+    message first recorded, whatever the rest of the request says. The pipeline decides the
+    channel (consent, fallback), the time (quiet hours) and whether it may go at all (caps).
+    """
+    GetMessage: _aio.UnaryUnaryMultiCallable[_messaging_pb2.GetMessageRequest, _messaging_pb2.Message]  # type: ignore[assignment]
+    ListMessages: _aio.UnaryUnaryMultiCallable[_messaging_pb2.ListMessagesRequest, _messaging_pb2.ListMessagesResponse]  # type: ignore[assignment]
+    RecordDeliveryReceipt: _aio.UnaryUnaryMultiCallable[_messaging_pb2.RecordDeliveryReceiptRequest, _messaging_pb2.Message]  # type: ignore[assignment]
+    """A provider's delivery receipt ("delivered" or "failed" with a reason)."""
+    RunDispatcher: _aio.UnaryUnaryMultiCallable[_messaging_pb2.RunDispatcherRequest, _messaging_pb2.DispatcherSummary]  # type: ignore[assignment]
+    """Sends what is due at `now` (or the service's clock when unset): the dispatcher's pass, for
+    operators and tests. The service runs it by itself every few seconds.
+    """
+    SaveTemplate: _aio.UnaryUnaryMultiCallable[_messaging_pb2.SaveTemplateRequest, _messaging_pb2.Template]  # type: ignore[assignment]
+    """Templates: per-channel text with variables; a misspelled variable is refused on save."""
+    GetTemplate: _aio.UnaryUnaryMultiCallable[_messaging_pb2.GetTemplateRequest, _messaging_pb2.Template]  # type: ignore[assignment]
+    ListTemplates: _aio.UnaryUnaryMultiCallable[_messaging_pb2.ListTemplatesRequest, _messaging_pb2.ListTemplatesResponse]  # type: ignore[assignment]
+    GetMessagingPolicy: _aio.UnaryUnaryMultiCallable[_messaging_pb2.GetMessagingPolicyRequest, _messaging_pb2.MessagingPolicy]  # type: ignore[assignment]
+    """The tenant's messaging policy: caps, quiet hours, time zone, fallback, attribution window."""
+    UpdateMessagingPolicy: _aio.UnaryUnaryMultiCallable[_messaging_pb2.UpdateMessagingPolicyRequest, _messaging_pb2.MessagingPolicy]  # type: ignore[assignment]
+    ListStaffTasks: _aio.UnaryUnaryMultiCallable[_messaging_pb2.ListStaffTasksRequest, _messaging_pb2.ListStaffTasksResponse]  # type: ignore[assignment]
+    """Staff tasks: the assistant's to-dos (call or message a member 1-to-1, with a script)."""
+    GetStaffTask: _aio.UnaryUnaryMultiCallable[_messaging_pb2.GetStaffTaskRequest, _messaging_pb2.StaffTask]  # type: ignore[assignment]
+    CompleteStaffTask: _aio.UnaryUnaryMultiCallable[_messaging_pb2.CompleteStaffTaskRequest, _messaging_pb2.StaffTask]  # type: ignore[assignment]
+    """Done with an outcome; emits staff_task_completed. Completing a done task again with the
+    same outcome returns it; another outcome is FAILED_PRECONDITION.
+    """
+    GetStaffTaskStats: _aio.UnaryUnaryMultiCallable[_messaging_pb2.GetStaffTaskStatsRequest, _messaging_pb2.StaffTaskStats]  # type: ignore[assignment]
+    """Per assistant of a store: tasks done, done on time, on-time rate, attributed revenue."""
+    ResolveLink: _aio.UnaryUnaryMultiCallable[_messaging_pb2.ResolveLinkRequest, _messaging_pb2.ResolveLinkResponse]  # type: ignore[assignment]
+    """A tracked link's click: records it (message_clicked, once per message) and answers where
+    to redirect. NOT_FOUND for a token this service never issued.
+    """
+    GetMessagingReport: _aio.UnaryUnaryMultiCallable[_messaging_pb2.GetMessagingReportRequest, _messaging_pb2.MessagingReport]  # type: ignore[assignment]
+    """Per template and channel: requested, sent, deferred, capped, failed, clicked, converted,
+    revenue; per assistant: tasks done on time, attributed revenue.
+    """
 
 class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
-    """The messaging service: what we say to whom, when, on which channel."""
+    """The messaging service: what we say to whom, when, on which channel, and did it work.
+
+    Channels: "inbox" (the mini-program's in-app inbox), "sms", "wechat" (subscribe message),
+    "push" (app push), "webhook" (the tenant's own endpoint), "staff_task" (a to-do for the
+    member's owning assistant). Classes: "transactional", "care", "marketing"; caps and quiet
+    hours apply to care and marketing only.
+    """
 
     @_abc_1.abstractmethod
     def ListInbox(
@@ -54,5 +150,146 @@ class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_messaging_pb2.ListInboxResponse, _abc.Awaitable[_messaging_pb2.ListInboxResponse]]:
         """The member's in-app inbox, newest first."""
+
+    @_abc_1.abstractmethod
+    def MarkInboxRead(
+        self,
+        request: _messaging_pb2.MarkInboxReadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.InboxMessage, _abc.Awaitable[_messaging_pb2.InboxMessage]]:
+        """Records that the member opened an inbox message (once; later calls change nothing)."""
+
+    @_abc_1.abstractmethod
+    def SendMessage(
+        self,
+        request: _messaging_pb2.SendMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.SendMessageResponse, _abc.Awaitable[_messaging_pb2.SendMessageResponse]]:
+        """Asks to send one message. Idempotent on (tenant, message_key): the same key returns the
+        message first recorded, whatever the rest of the request says. The pipeline decides the
+        channel (consent, fallback), the time (quiet hours) and whether it may go at all (caps).
+        """
+
+    @_abc_1.abstractmethod
+    def GetMessage(
+        self,
+        request: _messaging_pb2.GetMessageRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.Message, _abc.Awaitable[_messaging_pb2.Message]]: ...
+
+    @_abc_1.abstractmethod
+    def ListMessages(
+        self,
+        request: _messaging_pb2.ListMessagesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.ListMessagesResponse, _abc.Awaitable[_messaging_pb2.ListMessagesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordDeliveryReceipt(
+        self,
+        request: _messaging_pb2.RecordDeliveryReceiptRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.Message, _abc.Awaitable[_messaging_pb2.Message]]:
+        """A provider's delivery receipt ("delivered" or "failed" with a reason)."""
+
+    @_abc_1.abstractmethod
+    def RunDispatcher(
+        self,
+        request: _messaging_pb2.RunDispatcherRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.DispatcherSummary, _abc.Awaitable[_messaging_pb2.DispatcherSummary]]:
+        """Sends what is due at `now` (or the service's clock when unset): the dispatcher's pass, for
+        operators and tests. The service runs it by itself every few seconds.
+        """
+
+    @_abc_1.abstractmethod
+    def SaveTemplate(
+        self,
+        request: _messaging_pb2.SaveTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.Template, _abc.Awaitable[_messaging_pb2.Template]]:
+        """Templates: per-channel text with variables; a misspelled variable is refused on save."""
+
+    @_abc_1.abstractmethod
+    def GetTemplate(
+        self,
+        request: _messaging_pb2.GetTemplateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.Template, _abc.Awaitable[_messaging_pb2.Template]]: ...
+
+    @_abc_1.abstractmethod
+    def ListTemplates(
+        self,
+        request: _messaging_pb2.ListTemplatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.ListTemplatesResponse, _abc.Awaitable[_messaging_pb2.ListTemplatesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetMessagingPolicy(
+        self,
+        request: _messaging_pb2.GetMessagingPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.MessagingPolicy, _abc.Awaitable[_messaging_pb2.MessagingPolicy]]:
+        """The tenant's messaging policy: caps, quiet hours, time zone, fallback, attribution window."""
+
+    @_abc_1.abstractmethod
+    def UpdateMessagingPolicy(
+        self,
+        request: _messaging_pb2.UpdateMessagingPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.MessagingPolicy, _abc.Awaitable[_messaging_pb2.MessagingPolicy]]: ...
+
+    @_abc_1.abstractmethod
+    def ListStaffTasks(
+        self,
+        request: _messaging_pb2.ListStaffTasksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.ListStaffTasksResponse, _abc.Awaitable[_messaging_pb2.ListStaffTasksResponse]]:
+        """Staff tasks: the assistant's to-dos (call or message a member 1-to-1, with a script)."""
+
+    @_abc_1.abstractmethod
+    def GetStaffTask(
+        self,
+        request: _messaging_pb2.GetStaffTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.StaffTask, _abc.Awaitable[_messaging_pb2.StaffTask]]: ...
+
+    @_abc_1.abstractmethod
+    def CompleteStaffTask(
+        self,
+        request: _messaging_pb2.CompleteStaffTaskRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.StaffTask, _abc.Awaitable[_messaging_pb2.StaffTask]]:
+        """Done with an outcome; emits staff_task_completed. Completing a done task again with the
+        same outcome returns it; another outcome is FAILED_PRECONDITION.
+        """
+
+    @_abc_1.abstractmethod
+    def GetStaffTaskStats(
+        self,
+        request: _messaging_pb2.GetStaffTaskStatsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.StaffTaskStats, _abc.Awaitable[_messaging_pb2.StaffTaskStats]]:
+        """Per assistant of a store: tasks done, done on time, on-time rate, attributed revenue."""
+
+    @_abc_1.abstractmethod
+    def ResolveLink(
+        self,
+        request: _messaging_pb2.ResolveLinkRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.ResolveLinkResponse, _abc.Awaitable[_messaging_pb2.ResolveLinkResponse]]:
+        """A tracked link's click: records it (message_clicked, once per message) and answers where
+        to redirect. NOT_FOUND for a token this service never issued.
+        """
+
+    @_abc_1.abstractmethod
+    def GetMessagingReport(
+        self,
+        request: _messaging_pb2.GetMessagingReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.MessagingReport, _abc.Awaitable[_messaging_pb2.MessagingReport]]:
+        """Per template and channel: requested, sent, deferred, capped, failed, clicked, converted,
+        revenue; per assistant: tasks done on time, attributed revenue.
+        """
 
 def add_MessagingServiceServicer_to_server(servicer: MessagingServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
