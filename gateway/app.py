@@ -31,6 +31,10 @@ from gateway.routers import (
     directory,
     feedback_reports,
     health,
+    links,
+    message_templates,
+    messages,
+    messaging_reports,
     members,
     privacy,
     profile,
@@ -40,6 +44,7 @@ from gateway.routers import (
     segments,
     sessions,
     surveys,
+    staff_tasks,
     threads,
 )
 from gateway.settings import GatewaySettings
@@ -109,6 +114,11 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(surveys.router)
     app.include_router(threads.router)
+    app.include_router(messages.router)
+    app.include_router(message_templates.router)
+    app.include_router(staff_tasks.router)
+    app.include_router(messaging_reports.router)
+    app.include_router(links.router)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -35,6 +35,10 @@ SCOPES: dict[str, str] = {
     "feedback:read": "Read reviews and cases",
     "cases:handle": "Handle complaint cases: acknowledge, start, resolve, close, reject; reply to reviews",
     "cases:manage": "Decide on risky cases, export evidence, set the feedback policy",
+    "messages:send": "Send a member a message; read messages and their delivery; report delivery receipts",
+    "messages:admin": "Manage message templates and the messaging policy; read messaging reports",
+    "tasks:work": "Read and complete staff tasks (a staff session: the signed-in assistant's own)",
+    "tasks:manage": "Read a store's staff tasks and each assistant's on-time rate",
 }
 MEMBER_SESSION_SCOPES = frozenset(
     {"members:read", "members:consent", "coupons:read", "coupons:claim", "feedback:write", "feedback:read"}
@@ -51,6 +55,8 @@ STAFF_SESSION_SCOPES = frozenset(
         "coupons:redeem",
         "feedback:read",
         "cases:handle",
+        "tasks:work",
+        "tasks:manage",
     }
 )
 
