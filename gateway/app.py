@@ -32,10 +32,10 @@ from gateway.routers import (
     feedback_reports,
     health,
     links,
+    members,
     message_templates,
     messages,
     messaging_reports,
-    members,
     privacy,
     profile,
     programme,
@@ -43,8 +43,8 @@ from gateway.routers import (
     reviews,
     segments,
     sessions,
-    surveys,
     staff_tasks,
+    surveys,
     threads,
 )
 from gateway.settings import GatewaySettings

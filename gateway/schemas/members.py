@@ -107,10 +107,12 @@ class ReferralCodeOut(BaseModel):
 
 class InboxMessageOut(BaseModel):
     id: str
-    kind: str = Field(description='e.g. "welcome"')
+    kind: str = Field(description='"welcome", or the template the message was rendered from')
     title: str
     body: str
     created_at: datetime
+    read_at: datetime | None = Field(default=None, description="When the member opened it")
+    message_id: str = Field(default="", description="The message it delivers (empty for the welcome)")
 
 
 class InboxPage(BaseModel):

@@ -1,5 +1,6 @@
 """Inbox paging rules, with an in-memory stand-in for the repository port (not for Mongo)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -36,6 +37,16 @@ class ListRepository:
         mine = [m for m in self.messages if (m.tenant_id, m.member_id) == (tenant_id, member_id)]
         mine = [m for m in mine if before_id is None or m.id < before_id]
         return sorted(mine, key=lambda m: m.id, reverse=True)[:limit]
+
+    async def mark_read(
+        self, tenant_id: str, member_id: str, inbox_id: str, now: datetime
+    ) -> tuple[InboxMessage, bool] | None:
+        for i, m in enumerate(self.messages):
+            if (m.tenant_id, m.member_id, m.id) == (tenant_id, member_id, inbox_id):
+                first = m.read_at is None
+                self.messages[i] = replace(m, read_at=m.read_at or now)
+                return self.messages[i], first
+        return None
 
 
 def message(n: int, member: str = "m1") -> InboxMessage:

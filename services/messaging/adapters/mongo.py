@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis.mongo import Document, insert_once
@@ -38,6 +39,8 @@ def to_doc(m: InboxMessage) -> Document:
         "body": m.body,
         "source_event_id": m.source_event_id,
         "created_at": m.created_at,
+        "read_at": m.read_at,
+        "message_id": m.message_id,
     }
 
 
@@ -51,6 +54,8 @@ def from_doc(d: Document) -> InboxMessage:
         body=d["body"],
         source_event_id=d["source_event_id"],
         created_at=d["created_at"],
+        read_at=d.get("read_at"),
+        message_id=d.get("message_id", ""),
     )
 
 
@@ -85,3 +90,17 @@ class MongoInboxRepository:
             query["_id"] = {"$lt": before_id}
         docs = await self._inbox.find(query).sort("_id", DESCENDING).limit(limit).to_list()
         return [from_doc(d) for d in docs]
+
+    async def mark_read(
+        self, tenant_id: str, member_id: str, inbox_id: str, now: datetime
+    ) -> tuple[InboxMessage, bool] | None:
+        """Marks it read once; (the message, whether this call did), None when it is not theirs."""
+        d = await self._inbox.find_one_and_update(
+            {"_id": inbox_id, "tenant_id": tenant_id, "member_id": member_id, "read_at": None},
+            {"$set": {"read_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if d is not None:
+            return from_doc(d), True
+        d = await self._inbox.find_one({"_id": inbox_id, "tenant_id": tenant_id, "member_id": member_id})
+        return (from_doc(d), False) if d else None

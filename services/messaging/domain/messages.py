@@ -19,6 +19,7 @@ from services.messaging.domain.channels import Channel, MessageClass
 
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
+LEASE = timedelta(seconds=60)  # how long a dispatcher holds a message it is sending
 
 
 class State(StrEnum):
@@ -90,7 +91,7 @@ class Message:
 
 def backoff(attempts: int) -> timedelta:
     """The wait after the `attempts`-th failed try: 30 s, 1 min, 2 min, ... at most an hour."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    return min(BACKOFF_BASE * (1 << min(max(attempts - 1, 0), 16)), BACKOFF_MAX)
 
 
 def defer(m: Message, until: datetime, now: datetime, reason: str) -> Message:
@@ -130,7 +131,9 @@ def skip(m: Message, reason: str, now: datetime) -> Message:
     return _next_channel(step, now)
 
 
-def sent(m: Message, now: datetime, provider: str, provider_message_id: str = "", task_id: str = "") -> Message:
+def sent(
+    m: Message, now: datetime, provider: str, provider_message_id: str = "", task_id: str = ""
+) -> Message:
     channel = m.channel.value if m.channel else ""
     return replace(
         m,
@@ -166,5 +169,19 @@ def receipt(m: Message, delivered: bool, reason: str, now: datetime) -> Message:
         m,
         state=State.DELIVERED if delivered else State.FAILED,
         reason="" if delivered else f"{channel}: {reason or 'not delivered'}",
-        history=(*m.history, Attempt(channel, outcome, now, reason, m.history[-1].provider if m.history else "")),
+        history=(
+            *m.history,
+            Attempt(channel, outcome, now, reason, m.history[-1].provider if m.history else ""),
+        ),
+    )
+
+
+def give_up(m: Message, reason: str, now: datetime) -> Message:
+    """Nothing can be sent at all (the member or the template is gone): skipped, with why."""
+    return replace(
+        m,
+        state=State.SKIPPED,
+        reason=reason,
+        position=len(m.channels),
+        history=(*m.history, Attempt("", Outcome.SKIPPED, now, reason)),
     )

@@ -22,6 +22,8 @@ class InboxMessage:
     body: str
     source_event_id: str
     created_at: datetime
+    read_at: datetime | None = None
+    message_id: str = ""  # the message it delivers; empty for the welcome note
 
 
 def welcome_text(name: str, surname: str) -> tuple[str, str]:

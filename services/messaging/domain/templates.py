@@ -37,6 +37,12 @@ class Template:
 class Rendered:
     title: str
     body: str
+    data: dict[str, str] = field(default_factory=dict)
+
+
+def variables_used(template: Template) -> frozenset[str]:
+    """Every variable any of the template's texts mentions."""
+    return frozenset()
 
 
 def render(

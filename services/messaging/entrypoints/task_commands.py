@@ -16,7 +16,9 @@ class TaskCommands:
     ) -> messaging_pb2.ListStaffTasksResponse:
         raise NotImplementedError
 
-    async def GetStaffTask(self, request: messaging_pb2.GetStaffTaskRequest, context: Context) -> messaging_pb2.StaffTask:
+    async def GetStaffTask(
+        self, request: messaging_pb2.GetStaffTaskRequest, context: Context
+    ) -> messaging_pb2.StaffTask:
         raise NotImplementedError
 
     async def CompleteStaffTask(

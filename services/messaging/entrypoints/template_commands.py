@@ -11,10 +11,14 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class TemplateCommands:
-    async def SaveTemplate(self, request: messaging_pb2.SaveTemplateRequest, context: Context) -> messaging_pb2.Template:
+    async def SaveTemplate(
+        self, request: messaging_pb2.SaveTemplateRequest, context: Context
+    ) -> messaging_pb2.Template:
         raise NotImplementedError
 
-    async def GetTemplate(self, request: messaging_pb2.GetTemplateRequest, context: Context) -> messaging_pb2.Template:
+    async def GetTemplate(
+        self, request: messaging_pb2.GetTemplateRequest, context: Context
+    ) -> messaging_pb2.Template:
         raise NotImplementedError
 
     async def ListTemplates(

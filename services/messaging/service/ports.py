@@ -7,12 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from services.messaging.domain.channels import Channel, MessageClass
 from services.messaging.domain.contacts import Contact
+from services.messaging.domain.events import MessageFact
 from services.messaging.domain.messages import Message
 from services.messaging.domain.model import InboxMessage
-from services.messaging.domain.policy import MessagingPolicy
+from services.messaging.domain.policy import CapRule, MessagingPolicy
 from services.messaging.domain.templates import Template
 
 
@@ -32,6 +34,11 @@ class InboxRepository(Protocol):
         self, tenant_id: str, member_id: str, limit: int, before_id: str | None
     ) -> list[InboxMessage]:
         """Newest first, ids strictly below `before_id` when given."""
+
+    async def mark_read(
+        self, tenant_id: str, member_id: str, inbox_id: str, now: datetime
+    ) -> tuple[InboxMessage, bool] | None:
+        """Marks it read once; (the message, whether this call did), None when it is not theirs."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +93,10 @@ class PhoneBook(Protocol):
 
     async def contact(self, tenant_id: str, member_id: str) -> Contact | None:
         """The member as the members service has them now; None when there is no such member."""
+
+    async def staff_name(self, tenant_id: str, staff_id: str) -> str: ...
+
+    async def store_name(self, tenant_id: str, store_id: str) -> str: ...
 
 
 class WechatQuotas(Protocol):
@@ -149,10 +160,49 @@ class ContactStore(Protocol):
 
     async def registered(self, contact: Contact) -> None: ...
 
-    async def consent_changed(self, tenant_id: str, member_id: str, channel: str, granted: bool, at: datetime) -> None: ...
+    async def consent_changed(
+        self, tenant_id: str, member_id: str, channel: str, granted: bool, at: datetime
+    ) -> None: ...
 
     async def owner_changed(self, tenant_id: str, member_id: str, staff_id: str) -> None: ...
 
-    async def points_changed(self, tenant_id: str, member_id: str, balance: int) -> None: ...
+    async def points_changed(self, tenant_id: str, member_id: str, balance: int, at: datetime) -> None: ...
+
+    async def tier_changed(self, tenant_id: str, member_id: str, tier: str) -> None: ...
 
     async def erase(self, tenant_id: str, member_id: str) -> None: ...
+
+
+class MessageStore(Protocol):
+    async def insert(self, m: Message, leased_until: datetime | None) -> tuple[Message, bool]:
+        """Once per (tenant, key); the stored message and False when the key was used."""
+
+    async def get(self, tenant_id: str, message_id: str) -> Message | None: ...
+
+    async def by_key(self, tenant_id: str, key: str) -> Message | None: ...
+
+    async def due(self, now: datetime, limit: int) -> list[Message]: ...
+
+    async def claim(self, m: Message, now: datetime) -> Message | None:
+        """Holds the message (a lease); None when another dispatcher holds it."""
+
+    async def save(self, m: Message, expected_version: int, facts: Sequence[MessageFact] = ()) -> bool:
+        """Writes `m` if still at `expected_version` (releasing the lease), with its events."""
+
+    async def find(
+        self, tenant_id: str, member_id: str, template_id: str, limit: int, before_id: str | None
+    ) -> list[Message]: ...
+
+
+class PressureStore(Protocol):
+    async def take(
+        self,
+        tenant_id: str,
+        member_id: str,
+        message_id: str,
+        message_class: MessageClass,
+        rules: Sequence[CapRule],
+        zone: ZoneInfo,
+        now: datetime,
+    ) -> CapRule | None:
+        """Counts the message once against the member's caps; the rule that stops it, or None."""

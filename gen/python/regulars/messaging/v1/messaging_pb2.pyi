@@ -1327,3 +1327,63 @@ class MessagingReport(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MessagingReport: _TypeAlias = MessagingReport  # noqa: Y015
+
+@_typing.final
+class RecordWechatSubscriptionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    PROVIDER_TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    OPENID_FIELD_NUMBER: _builtins.int
+    GRANT_ID_FIELD_NUMBER: _builtins.int
+    tenant_id: _builtins.str
+    member_id: _builtins.str
+    provider_template_id: _builtins.str
+    """The WeChat platform's template id the member accepted."""
+    openid: _builtins.str
+    """The member's openid in the mini-program (where the message goes)."""
+    grant_id: _builtins.str
+    """The mini-program's id for this acceptance (one per wx.requestSubscribeMessage answer)."""
+    def __init__(
+        self,
+        *,
+        tenant_id: _builtins.str = ...,
+        member_id: _builtins.str = ...,
+        provider_template_id: _builtins.str = ...,
+        openid: _builtins.str = ...,
+        grant_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grant_id", b"grant_id", "member_id", b"member_id", "openid", b"openid", "provider_template_id", b"provider_template_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordWechatSubscriptionRequest: _TypeAlias = RecordWechatSubscriptionRequest  # noqa: Y015
+
+@_typing.final
+class WechatQuota(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    PROVIDER_TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    REMAINING_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    provider_template_id: _builtins.str
+    remaining: _builtins.int
+    """Sends still allowed."""
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        provider_template_id: _builtins.str = ...,
+        remaining: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "provider_template_id", b"provider_template_id", "remaining", b"remaining"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WechatQuota: _TypeAlias = WechatQuota  # noqa: Y015

@@ -75,6 +75,11 @@ class MessagingServiceStub:
                 request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.RunDispatcherRequest.SerializeToString,
                 response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.DispatcherSummary.FromString,
                 _registered_method=True)
+        self.RecordWechatSubscription = channel.unary_unary(
+                '/regulars.messaging.v1.MessagingService/RecordWechatSubscription',
+                request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.RecordWechatSubscriptionRequest.SerializeToString,
+                response_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.WechatQuota.FromString,
+                _registered_method=True)
         self.SaveTemplate = channel.unary_unary(
                 '/regulars.messaging.v1.MessagingService/SaveTemplate',
                 request_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.SaveTemplateRequest.SerializeToString,
@@ -186,6 +191,14 @@ class MessagingServiceServicer:
     def RunDispatcher(self, request, context):
         """Sends what is due at `now` (or the service's clock when unset): the dispatcher's pass, for
         operators and tests. The service runs it by itself every few seconds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordWechatSubscription(self, request, context):
+        """The member accepted a WeChat one-time subscribe message in the mini-program: one more send of
+        that template is allowed (the platform's rule). Idempotent on `grant_id`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -304,6 +317,11 @@ def add_MessagingServiceServicer_to_server(servicer, server):
                     servicer.RunDispatcher,
                     request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.RunDispatcherRequest.FromString,
                     response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.DispatcherSummary.SerializeToString,
+            ),
+            'RecordWechatSubscription': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordWechatSubscription,
+                    request_deserializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.RecordWechatSubscriptionRequest.FromString,
+                    response_serializer=regulars_dot_messaging_dot_v1_dot_messaging__pb2.WechatQuota.SerializeToString,
             ),
             'SaveTemplate': grpc.unary_unary_rpc_method_handler(
                     servicer.SaveTemplate,
@@ -556,6 +574,33 @@ class MessagingService:
             '/regulars.messaging.v1.MessagingService/RunDispatcher',
             regulars_dot_messaging_dot_v1_dot_messaging__pb2.RunDispatcherRequest.SerializeToString,
             regulars_dot_messaging_dot_v1_dot_messaging__pb2.DispatcherSummary.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordWechatSubscription(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/regulars.messaging.v1.MessagingService/RecordWechatSubscription',
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.RecordWechatSubscriptionRequest.SerializeToString,
+            regulars_dot_messaging_dot_v1_dot_messaging__pb2.WechatQuota.FromString,
             options,
             channel_credentials,
             insecure,

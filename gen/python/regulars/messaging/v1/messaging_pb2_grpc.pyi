@@ -56,6 +56,10 @@ class MessagingServiceStub:
     """Sends what is due at `now` (or the service's clock when unset): the dispatcher's pass, for
     operators and tests. The service runs it by itself every few seconds.
     """
+    RecordWechatSubscription: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.RecordWechatSubscriptionRequest, _messaging_pb2.WechatQuota]
+    """The member accepted a WeChat one-time subscribe message in the mini-program: one more send of
+    that template is allowed (the platform's rule). Idempotent on `grant_id`.
+    """
     SaveTemplate: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.SaveTemplateRequest, _messaging_pb2.Template]
     """Templates: per-channel text with variables; a misspelled variable is refused on save."""
     GetTemplate: _grpc.UnaryUnaryMultiCallable[_messaging_pb2.GetTemplateRequest, _messaging_pb2.Template]
@@ -108,6 +112,10 @@ class MessagingServiceAsyncStub(MessagingServiceStub):
     RunDispatcher: _aio.UnaryUnaryMultiCallable[_messaging_pb2.RunDispatcherRequest, _messaging_pb2.DispatcherSummary]  # type: ignore[assignment]
     """Sends what is due at `now` (or the service's clock when unset): the dispatcher's pass, for
     operators and tests. The service runs it by itself every few seconds.
+    """
+    RecordWechatSubscription: _aio.UnaryUnaryMultiCallable[_messaging_pb2.RecordWechatSubscriptionRequest, _messaging_pb2.WechatQuota]  # type: ignore[assignment]
+    """The member accepted a WeChat one-time subscribe message in the mini-program: one more send of
+    that template is allowed (the platform's rule). Idempotent on `grant_id`.
     """
     SaveTemplate: _aio.UnaryUnaryMultiCallable[_messaging_pb2.SaveTemplateRequest, _messaging_pb2.Template]  # type: ignore[assignment]
     """Templates: per-channel text with variables; a misspelled variable is refused on save."""
@@ -200,6 +208,16 @@ class MessagingServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_messaging_pb2.DispatcherSummary, _abc.Awaitable[_messaging_pb2.DispatcherSummary]]:
         """Sends what is due at `now` (or the service's clock when unset): the dispatcher's pass, for
         operators and tests. The service runs it by itself every few seconds.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordWechatSubscription(
+        self,
+        request: _messaging_pb2.RecordWechatSubscriptionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_messaging_pb2.WechatQuota, _abc.Awaitable[_messaging_pb2.WechatQuota]]:
+        """The member accepted a WeChat one-time subscribe message in the mini-program: one more send of
+        that template is allowed (the platform's rule). Idempotent on `grant_id`.
         """
 
     @_abc_1.abstractmethod
