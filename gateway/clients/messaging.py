@@ -58,6 +58,7 @@ class MessagingClient(ServiceClient[Stub]):
             source=source,
             store_id=body.store_id,
             staff_id=body.staff_id,
+            to_store=body.to_store,
         )
         reply = await self._call(self._stub.SendMessage, req)
         return message_out(reply.message), reply.created

@@ -3,6 +3,7 @@
 From members: messaging's view of each member (registered, consent, owner, points, tier,
 erased), staff tasks rerouted on member_staff_assigned, and purchase_made for attribution.
 From coupons: a claimed coupon (coupon_issued from a claim) for attribution.
+From feedback: survey links, complaint follow-ups and escalations, thanks (service/reactions.py).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from regulars.coupons.v1 import events_pb2 as coupons_events
+from regulars.feedback.v1 import events_pb2 as feedback_events
 from regulars.members.v1 import events_pb2 as members_events
 
 from chassis.cloudevents import Envelope, topic_of
@@ -18,9 +20,12 @@ from chassis.consumer import Handler, PermanentError, by_event_type, on
 from services.messaging.domain.contacts import Contact
 from services.messaging.service import handlers
 from services.messaging.service.members_view import MembersView
+from services.messaging.service.reactions import Reactions
 
 MEMBERS_TOPIC = topic_of(members_events.DESCRIPTOR)
 COUPONS_TOPIC = topic_of(coupons_events.DESCRIPTOR)
+FEEDBACK_TOPIC = topic_of(feedback_events.DESCRIPTOR)
+TOPICS = (MEMBERS_TOPIC, COUPONS_TOPIC, FEEDBACK_TOPIC)
 
 
 class Conversions(Protocol):
@@ -46,7 +51,7 @@ def _at(ts: object, env: Envelope) -> datetime:
     return env.time
 
 
-def subscriptions(view: MembersView, conversions: Conversions) -> dict[str, Handler]:
+def subscriptions(view: MembersView, conversions: Conversions, reactions: Reactions) -> dict[str, Handler]:
     async def member_registered(env: Envelope, evt: members_events.MemberRegistered) -> None:
         member_id = _member(evt.member_id, "member_registered")
         await view.registered(
@@ -107,6 +112,42 @@ def subscriptions(view: MembersView, conversions: Conversions) -> dict[str, Hand
         if c.source == "claim" and c.member_id:
             await conversions.coupon_claimed(env.tenant_id, c.member_id, c.id, _at(c.issued_at, env))
 
+    async def survey_due(env: Envelope, evt: feedback_events.SurveyDue) -> None:
+        s = evt.survey
+        await reactions.survey_due(
+            env.tenant_id, _member(s.member_id, "survey_due"), s.id, s.token, s.store_id, s.staff_id
+        )
+
+    async def follow_up_due(env: Envelope, evt: feedback_events.ComplaintFollowUpDue) -> None:
+        c = evt.case
+        await reactions.complaint_follow_up(
+            env.tenant_id,
+            _member(c.member_id, "complaint_follow_up_due"),
+            c.id,
+            c.assigned_store_id or c.store_id,
+            c.assigned_staff_id,
+        )
+
+    async def complaint_sla_breached(env: Envelope, evt: feedback_events.ComplaintSlaBreached) -> None:
+        await reactions.complaint_sla_breached(
+            env.tenant_id, _member(evt.member_id, "complaint_sla_breached"), evt.case_id, evt.sla, evt.store_id
+        )
+
+    async def thread_sla_breached(env: Envelope, evt: feedback_events.ThreadSlaBreached) -> None:
+        await reactions.thread_sla_breached(
+            env.tenant_id,
+            _member(evt.member_id, "thread_sla_breached"),
+            evt.thread_id,
+            evt.assigned_store_id or evt.store_id,
+            evt.assigned_staff_id,
+        )
+
+    async def suggestion_adopted(env: Envelope, evt: feedback_events.SuggestionAdopted) -> None:
+        t = evt.thread
+        await reactions.suggestion_adopted(
+            env.tenant_id, _member(t.member_id, "suggestion_adopted"), t.id, t.assigned_store_id or t.store_id
+        )
+
     return by_event_type(
         on(members_events.MemberRegistered, member_registered),
         on(members_events.MemberConsentChanged, consent_changed),
@@ -116,4 +157,9 @@ def subscriptions(view: MembersView, conversions: Conversions) -> dict[str, Hand
         on(members_events.MemberErased, member_erased),
         on(members_events.PurchaseMade, purchase_made),
         on(coupons_events.CouponIssued, coupon_issued),
+        on(feedback_events.SurveyDue, survey_due),
+        on(feedback_events.ComplaintFollowUpDue, follow_up_due),
+        on(feedback_events.ComplaintSlaBreached, complaint_sla_breached),
+        on(feedback_events.ThreadSlaBreached, thread_sla_breached),
+        on(feedback_events.SuggestionAdopted, suggestion_adopted),
     )

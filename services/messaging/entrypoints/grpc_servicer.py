@@ -118,6 +118,7 @@ class MessagingServicer(
             source=request.source,
             store_id=request.store_id,
             staff_id=request.staff_id,
+            to_store=request.to_store,
         )
         message, created = await finish(self._sending.send(req))
         return messaging_pb2.SendMessageResponse(message=message_pb(message), created=created)

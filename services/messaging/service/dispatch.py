@@ -252,7 +252,7 @@ class Dispatcher:
         if channel is Channel.STAFF_TASK:
             task_id = await p.tasks.open_for(
                 m,
-                m.staff_id or contact.owner_staff_id,
+                m.staff_id,
                 m.store_id or contact.home_store_id,
                 rendered.title or template.name,
                 rendered.body or template.script,

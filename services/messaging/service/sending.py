@@ -44,7 +44,8 @@ class SendRequest:
     not_before: datetime | None = None
     source: str = ""
     store_id: str = ""
-    staff_id: str = ""
+    staff_id: str = ""  # empty: the member's own assistant
+    to_store: bool = False  # a task for the store (its manager), no assistant
 
 
 def _required(value: str, name: str, longest: int = 64) -> str:
@@ -105,7 +106,7 @@ class Sending:
             variables=dict(req.variables),
             source=req.source,
             store_id=req.store_id or contact.home_store_id,
-            staff_id=req.staff_id or contact.owner_staff_id,
+            staff_id="" if req.to_store else (req.staff_id or contact.owner_staff_id),
             deferred=due > now,
         )
         inline = due <= now

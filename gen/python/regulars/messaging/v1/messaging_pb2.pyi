@@ -179,6 +179,7 @@ class SendMessageRequest(_message.Message):
     SOURCE_FIELD_NUMBER: _builtins.int
     STORE_ID_FIELD_NUMBER: _builtins.int
     STAFF_ID_FIELD_NUMBER: _builtins.int
+    TO_STORE_FIELD_NUMBER: _builtins.int
     tenant_id: _builtins.str
     member_id: _builtins.str
     message_key: _builtins.str
@@ -190,6 +191,8 @@ class SendMessageRequest(_message.Message):
     store_id: _builtins.str
     """The store and assistant the message speaks for (attribution); empty: the member's own."""
     staff_id: _builtins.str
+    to_store: _builtins.bool
+    """A staff task for the store as a whole (its manager assigns it), not the member's assistant."""
     @_builtins.property
     def variables(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Values of the template's variables the caller knows (coupon_value, coupon_expiry, ...);
@@ -217,10 +220,11 @@ class SendMessageRequest(_message.Message):
         source: _builtins.str = ...,
         store_id: _builtins.str = ...,
         staff_id: _builtins.str = ...,
+        to_store: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["not_before", b"not_before"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channels", b"channels", "member_id", b"member_id", "message_key", b"message_key", "not_before", b"not_before", "source", b"source", "staff_id", b"staff_id", "store_id", b"store_id", "template_id", b"template_id", "tenant_id", b"tenant_id", "variables", b"variables"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channels", b"channels", "member_id", b"member_id", "message_key", b"message_key", "not_before", b"not_before", "source", b"source", "staff_id", b"staff_id", "store_id", b"store_id", "template_id", b"template_id", "tenant_id", b"tenant_id", "to_store", b"to_store", "variables", b"variables"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
