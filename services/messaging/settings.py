@@ -1,8 +1,15 @@
-"""Settings of the messaging service, on top of what every service reads."""
+"""Settings of the messaging service, on top of what every service reads.
+
+The channel providers' settings are optional: a channel whose provider is not configured goes to
+the log (local development). A provider configured in part is refused at start-up, naming what is
+missing, so a typo never quietly turns real SMS into log lines.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
 
 from chassis.settings import ServiceSettings
 
@@ -18,3 +25,60 @@ class MessagingSettings(ServiceSettings):
         default="http://127.0.0.1:8000/v1/surveys/{token}",
         description="The page a satisfaction survey's link opens, with {token} (the mini-program's page)",
     )
+    webhook_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Per call to a tenant's webhook endpoint"
+    )
+    tencent_sms_secret_id: str = Field(default="", description="Tencent Cloud API SecretId")
+    tencent_sms_secret_key: SecretStr = Field(
+        default=SecretStr(""), description="Tencent Cloud API SecretKey"
+    )
+    tencent_sms_app_id: str = Field(default="", description="SmsSdkAppId of the SMS application")
+    tencent_sms_sign_name: str = Field(
+        default="", description="The registered SMS signature (SignName), required in mainland China"
+    )
+    tencent_sms_region: str = Field(default="ap-guangzhou", description="Tencent Cloud region")
+    tencent_sms_endpoint: str = Field(
+        default="sms.tencentcloudapi.com", min_length=1, description="host[:port] of the SMS API"
+    )
+    tencent_sms_scheme: Literal["https", "http"] = Field(
+        default="https", description="http only for a local stand-in of the API"
+    )
+    tencent_sms_timeout_seconds: float = Field(default=10.0, gt=0, description="Per SendSms call")
+    wechat_app_id: str = Field(default="", description="The mini-program's AppID")
+    wechat_app_secret: SecretStr = Field(default=SecretStr(""), description="The mini-program's AppSecret")
+    wechat_api_base: str = Field(
+        default="https://api.weixin.qq.com", min_length=1, description="WeChat's API root URL"
+    )
+    wechat_page: str = Field(
+        default="", description="Mini-program page a subscribe message opens; empty: none"
+    )
+    wechat_timeout_seconds: float = Field(default=10.0, gt=0, description="Per WeChat API call")
+
+    @property
+    def tencent_sms_configured(self) -> bool:
+        return bool(self.tencent_sms_secret_id)
+
+    @property
+    def wechat_configured(self) -> bool:
+        return bool(self.wechat_app_id)
+
+    @model_validator(mode="after")
+    def _providers_complete(self) -> MessagingSettings:
+        sms = {
+            "tencent_sms_secret_id": self.tencent_sms_secret_id,
+            "tencent_sms_secret_key": self.tencent_sms_secret_key.get_secret_value(),
+            "tencent_sms_app_id": self.tencent_sms_app_id,
+            "tencent_sms_sign_name": self.tencent_sms_sign_name,
+        }
+        wechat = {
+            "wechat_app_id": self.wechat_app_id,
+            "wechat_app_secret": self.wechat_app_secret.get_secret_value(),
+        }
+        for group in (sms, wechat):
+            if any(group.values()):
+                missing = [name.upper() for name, value in group.items() if not value]
+                if missing:
+                    raise ValueError(
+                        f"set {', '.join(missing)} too, or none of {', '.join(n.upper() for n in group)}"
+                    )
+        return self
