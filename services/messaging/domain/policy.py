@@ -109,9 +109,14 @@ def parse_channels(names: Iterable[str], field_name: str) -> tuple[Channel, ...]
         ) from None
 
 
+def fallback_field(key: str) -> str:
+    """The field of one fallback order: fallback.wechat; fallback."" for no preference."""
+    return f"fallback.{key}" if key else 'fallback.""'
+
+
 def merge(current: MessagingPolicy, change: MessagingPolicy, names: Iterable[str]) -> MessagingPolicy:
-    """`current` with the fields `names` taken from `change` (no names: every setting)."""
-    chosen = set(names) or SETTINGS
+    """`current` with the fields `names` (of SETTINGS) taken from `change`."""
+    chosen = set(names)
     unknown = sorted(chosen - SETTINGS)
     if unknown:
         raise InvalidArgument(
@@ -171,7 +176,7 @@ def _check_zone(name: str) -> None:
 
 def _check_fallback(policy: MessagingPolicy) -> None:
     for key, channels in policy.fallback.items():
-        where = f"fallback.{key}" if key else 'fallback.""'
+        where = fallback_field(key)
         if key not in PREFERENCES:
             raise InvalidArgument(
                 where, 'a fallback is keyed by "" (no preference), wechat, sms, phone or app'
