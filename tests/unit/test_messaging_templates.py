@@ -25,6 +25,7 @@ from services.messaging.domain.templates import (
     render_script,
     sms_segments,
     validate,
+    variables_used,
     wechat_data,
 )
 from services.messaging.entrypoints.template_commands import Context, TemplateCommands
@@ -419,3 +420,16 @@ async def test_grpc_names_a_bad_channel_or_class_and_an_unknown_template_is_not_
         await served.GetTemplate(
             pb.GetTemplateRequest(tenant_id="other", template_id="birthday-month"), NO_CONTEXT
         )
+
+
+def test_variables_used_are_those_of_every_text_title_and_the_script() -> None:
+    t = validate(
+        replace(
+            a_template(
+                sms=sms("{{ name }} {{ link('https://a.example') }}"),
+                inbox=ChannelText("{{ coupon_code }}", title="{{ store }}"),
+            ),
+            script="Call {{ assistant }}",
+        )
+    )
+    assert variables_used(t) == {"name", "coupon_code", "store", "assistant"}

@@ -407,6 +407,15 @@ def _appearances(source: str) -> tuple[tuple[str, str], ...]:
     return tuple(seen)
 
 
+def variables_used(template: Template) -> frozenset[str]:
+    """Every variable any of the template's texts (bodies, titles, the script) mentions: the
+    dispatcher looks up only what is used (a store's or an assistant's name costs a call)."""
+    sources = [x for text in template.texts.values() for x in (text.body, text.title)] + [template.script]
+    return frozenset(
+        name for source in sources if source for kind, name in _appearances(source) if kind == "var"
+    )
+
+
 def _context(values: Mapping[str, str], link: Callable[[str], str]) -> dict[str, object]:
     return {**{name: str(values.get(name) or "") for name in VARIABLES}, LINK: link}
 
