@@ -109,6 +109,8 @@ def test_a_syntax_error_names_the_field_and_its_line() -> None:
         ("{{ link('javascript:alert(1)') }}", "literal http(s) URL"),
         ("{{ link('https://a.example', 'b') }}", "literal http(s) URL"),
         ("{{ points_balance > 100 }}", "cannot be rendered"),
+        ("{{ name | truncate(1) }}", "cannot be rendered"),
+        ("{{ name | truncate(-1) }}", "neg is not allowed"),
     ],
 )
 def test_only_the_small_template_language_is_accepted(body: str, says: str) -> None:

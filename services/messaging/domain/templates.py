@@ -133,7 +133,8 @@ class Rendered:
 
 def _default(value: object, fallback: object = "", boolean: bool = False) -> object:
     """`default`: the value, or `fallback` when it is empty (every variable is a string, an
-    unknown one empty, so "missing" and "empty" are the same here)."""
+    unknown one empty, so "missing" and "empty" are the same here; `boolean`, Jinja2's switch
+    for that, is taken and has nothing left to switch)."""
     return value if value else fallback
 
 
@@ -250,15 +251,20 @@ def _checked_source(source: str, where: str, max_len: int) -> nodes.Template:
         tree = _ENV.parse(source)
         for node in _walk(tree):
             _check_node(node, where)
-        _compiled(source)
-        for values in ({}, _placeholders()):
-            _compiled(source).render(_context(values, lambda url: url))
+        compiled = _compiled(source)
     except TemplateSyntaxError as exc:
         raise InvalidArgument(where, f"line {exc.lineno}: {exc.message or exc}") from None
     except RecursionError:
         raise InvalidArgument(where, f"{where} is nested too deeply") from None
-    except (TemplateError, TypeError, ValueError) as exc:
-        raise InvalidArgument(where, f"{where} cannot be rendered: {exc}") from None
+    except TemplateError as exc:
+        raise InvalidArgument(where, f"{where}: {exc}") from None
+    # What cannot fail at send time must not fail here either: a render with no values and one
+    # with every value tries each construct (a filter's bad argument, text compared to a number).
+    for values in ({}, _placeholders()):
+        try:
+            compiled.render(_context(values, lambda url: url))
+        except Exception as exc:  # whatever Jinja2 or a filter raises: refused, never a crash
+            raise InvalidArgument(where, f"{where} cannot be rendered: {exc}") from None
     return tree
 
 
