@@ -158,10 +158,10 @@ def tenant_a(platform: Stack) -> Iterator[dict[str, str]]:
         }
 
 
-# Paths whose id names something within the caller's own tenant (an earning rule is named by
-# whoever writes it): tenant B writing "wall-a" makes B's rule, so B's answer is not 403/404 —
-# what is checked is that A's stays as it was and nothing of A's leaks.
-OWN_NAMES = {"/v1/programme/earning-rules/{earning_rule_id}"}
+# Paths whose id names something within the caller's own tenant (an earning rule or a message
+# template is named by whoever writes it): tenant B writing "wall-a" makes B's rule, so B's
+# answer is not 403/404 — what is checked is that A's stays as it was and nothing of A's leaks.
+OWN_NAMES = {"/v1/programme/earning-rules/{earning_rule_id}", "/v1/message-templates/{template_id}"}
 
 
 def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
