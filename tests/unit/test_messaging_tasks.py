@@ -3,6 +3,7 @@ fake of its store port, the gRPC commands' mapping and the events' envelopes. No
 
 from __future__ import annotations
 
+import base64
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -523,3 +524,13 @@ def test_the_events_carry_the_task_with_the_member_as_subject() -> None:
     payload = events_pb2.StaffTaskCompleted.FromString(completed.data).task
     assert (payload.state, payload.outcome, payload.on_time) == ("done", "contacted", True)
     assert task_events.TOPIC == "regulars.messaging.v1"
+
+
+@pytest.mark.parametrize(
+    "raw", ["2026-05-04T09:00:00|", "2026-05-04T09:00:00|X", "0001-01-01T00:00:00+05:00|X", "no separator"]
+)
+async def test_a_forged_page_token_is_refused_naming_it(desk: StaffTasks, raw: str) -> None:
+    token = base64.urlsafe_b64encode(raw.encode()).decode()
+    with pytest.raises(InvalidArgument) as bad:
+        await desk.list("t1", staff_id="wang", now=T0, limit=10, page_token=token)
+    assert bad.value.field == "page_token"

@@ -83,17 +83,20 @@ def _token(task: StaffTask) -> str:
 
 
 def _cursor(token: str) -> tuple[datetime, str] | None:
+    """The (due_at, id) a page token carries; anything else is the caller's mistake, never a 500
+    (a far-off offset that cannot be converted to UTC included)."""
     if not token:
         return None
+    bad = InvalidArgument("page_token", "page_token is not one this service issued")
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         due, task_id = raw.split("|", 1)
         at = datetime.fromisoformat(due)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise InvalidArgument("page_token", "page_token is not one this service issued") from None
-    if at.tzinfo is None or not task_id:
-        raise InvalidArgument("page_token", "page_token is not one this service issued")
-    return at, task_id
+        if at.tzinfo is None or not task_id:
+            raise bad
+        return at.astimezone(UTC), task_id
+    except (ValueError, OverflowError, binascii.Error, UnicodeDecodeError):
+        raise bad from None
 
 
 def _page_size(limit: int) -> int:
