@@ -237,7 +237,7 @@ async def complete_task(
     "/stores/{store_id}/staff-task-stats",
     summary="Each assistant's tasks and on-time rate",
     description=(
-        "Per assistant, the store's tasks due in [`since`, `until`) (by default the 30 days to now): "
+        "Per assistant, the store's tasks opened in [`since`, `until`) (by default the 30 days to now): "
         "open and overdue now, done, done on time and the on-time rate, with the conversions and revenue "
         "attributed to their messages. A manager's session of that store, or a key. Scope `tasks:manage`."
     ),

@@ -123,4 +123,4 @@ class StaffTaskStatsOut(BaseModel):
     )
 
     store_id: str
-    items: list[StaffTaskStatOut] = Field(description="Per assistant, the store's tasks due in the period")
+    items: list[StaffTaskStatOut] = Field(description="Per assistant, the store's tasks opened in the period")

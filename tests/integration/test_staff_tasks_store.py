@@ -180,20 +180,20 @@ async def test_a_cursor_pages_past_tasks_due_at_the_same_moment(store: Store) ->
 
 async def test_a_members_open_tasks_a_stores_period_and_erasure(store: Store) -> None:
     open_one, _ = await store.tasks.insert(a_task("a"))
-    done, _ = await store.tasks.insert(a_task("b", due_at=T0 + 48 * HOUR))
+    done, _ = await store.tasks.insert(a_task("b", created_at=T0 + 48 * HOUR))
     assert await store.tasks.complete(model.complete(done, "declined", "", "wang", False, T0), 0)
-    other, _ = await store.tasks.insert(a_task("c", member_id="m2", due_at=T0 + 100 * HOUR))
+    other, _ = await store.tasks.insert(a_task("c", member_id="m2", created_at=T0 + 100 * HOUR))
     assert [t.id for t in await store.tasks.open_of_member("t1", "m1")] == [open_one.id]
-    assert {t.id for t in await store.tasks.due_in("t1", "s1", T0, T0 + 48 * HOUR)} == {open_one.id}
-    assert {t.id for t in await store.tasks.due_in("t1", "s1", T0, T0 + 101 * HOUR)} == {
+    assert {t.id for t in await store.tasks.opened_in("t1", "s1", T0, T0 + 48 * HOUR)} == {open_one.id}
+    assert {t.id for t in await store.tasks.opened_in("t1", "s1", T0, T0 + 101 * HOUR)} == {
         open_one.id,
         done.id,
         other.id,
     }
-    assert await store.tasks.due_in("t2", "s1", T0, T0 + 101 * HOUR) == []
+    assert await store.tasks.opened_in("t2", "s1", T0, T0 + 101 * HOUR) == []
     assert await store.tasks.forget_member("t2", "m1") == 0
     assert await store.tasks.forget_member("t1", "m1") == 2
-    assert [t.id for t in await store.tasks.due_in("t1", "s1", T0, T0 + 101 * HOUR)] == [other.id]
+    assert [t.id for t in await store.tasks.opened_in("t1", "s1", T0, T0 + 101 * HOUR)] == [other.id]
 
 
 async def test_racing_completions_with_different_outcomes_leave_exactly_one(store: Store) -> None:

@@ -242,13 +242,13 @@ class FakeTaskStore:
             if tenant == tenant_id and t.member_id == member_id and t.state is TaskState.OPEN
         ]
 
-    async def due_in(
+    async def opened_in(
         self, tenant_id: str, store_id: str, since: datetime, until: datetime
     ) -> list[StaffTask]:
         return [
             t
             for (tenant, _), t in self.stored.items()
-            if tenant == tenant_id and t.store_id == store_id and since <= t.due_at < until
+            if tenant == tenant_id and t.store_id == store_id and since <= t.created_at < until
         ]
 
     async def forget_member(self, tenant_id: str, member_id: str) -> int:
@@ -281,9 +281,14 @@ def desk(store: FakeTaskStore) -> StaffTasks:
 
 
 async def _open(
-    desk: StaffTasks, message_id: str, staff_id: str = "wang", due: datetime = T0 + 24 * HOUR, **kw: Any
+    desk: StaffTasks,
+    message_id: str,
+    staff_id: str = "wang",
+    due: datetime = T0 + 24 * HOUR,
+    at: datetime = T0,
+    **kw: Any,
 ) -> str:
-    return await desk.open_for(a_message(message_id, **kw), staff_id, "s1", "Call", "Hello", due, T0)
+    return await desk.open_for(a_message(message_id, **kw), staff_id, "s1", "Call", "Hello", due, at)
 
 
 async def test_a_message_dispatched_twice_opens_one_task_announced_once(
@@ -408,12 +413,13 @@ async def test_stats_join_the_revenue_attributed_to_each_assistant(store: FakeTa
     task_id = await _open(desk, "a")
     await desk.complete("t1", task_id, "contacted", "", "wang", False, T0 + HOUR)
     await _open(desk, "b", due=T0 + 2 * HOUR)
-    await _open(desk, "c", due=T0 + 40 * 24 * HOUR)  # outside the default 30 days
+    await _open(desk, "c", at=T0 - HOUR)  # opened before the default 30 days
+    await _open(desk, "d", due=T0 + 60 * 24 * HOUR, at=T0 + 29 * 24 * HOUR)  # not yet due: counted
     rows = await desk.stats("t1", "s1", None, None, T0 + 30 * 24 * HOUR)
     assert rows == [
         StaffStat(
             "wang",
-            open=1,
+            open=2,
             overdue=1,
             done=1,
             done_on_time=1,
@@ -534,3 +540,15 @@ async def test_a_forged_page_token_is_refused_naming_it(desk: StaffTasks, raw: s
     with pytest.raises(InvalidArgument) as bad:
         await desk.list("t1", staff_id="wang", now=T0, limit=10, page_token=token)
     assert bad.value.field == "page_token"
+
+
+async def test_times_are_kept_to_the_millisecond_so_an_answer_equals_a_later_read(desk: StaffTasks) -> None:
+    fine = T0 + timedelta(microseconds=123_456)
+    task_id = await desk.open_for(a_message("a"), "wang", "s1", "Call", "Hello", fine + HOUR, fine)
+    opened = await desk.get("t1", task_id)
+    assert (opened.created_at, opened.due_at) == (
+        T0 + timedelta(milliseconds=123),
+        T0 + HOUR + timedelta(milliseconds=123),
+    )
+    done = await desk.complete("t1", task_id, "contacted", "", "wang", False, fine + 2 * HOUR)
+    assert done.completed_at == T0 + 2 * HOUR + timedelta(milliseconds=123)

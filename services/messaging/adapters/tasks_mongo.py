@@ -188,11 +188,11 @@ class MongoStaffTasks:
         query = {"tenant_id": tenant_id, "member_id": member_id, "state": TaskState.OPEN.value}
         return [task_from(d) async for d in self._tasks.find(query).sort(_ORDER)]
 
-    async def due_in(
+    async def opened_in(
         self, tenant_id: str, store_id: str, since: datetime, until: datetime
     ) -> list[StaffTask]:
-        """The store's tasks due in [since, until), for its statistics."""
-        query = {"tenant_id": tenant_id, "store_id": store_id, "due_at": {"$gte": since, "$lt": until}}
+        """The store's tasks opened in [since, until), for its statistics."""
+        query = {"tenant_id": tenant_id, "store_id": store_id, "created_at": {"$gte": since, "$lt": until}}
         return [task_from(d) async for d in self._tasks.find(query).limit(STATS_MAX)]
 
     async def forget_member(self, tenant_id: str, member_id: str) -> int:

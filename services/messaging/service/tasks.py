@@ -36,6 +36,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _stored(at: datetime) -> datetime:
+    """To the millisecond, as BSON keeps it: what a change answers is what a read returns."""
+    return at.replace(microsecond=at.microsecond // 1000 * 1000)
+
+
 class TaskStore(Protocol):
     async def insert(self, task: StaffTask) -> tuple[StaffTask, bool]:
         """(the stored task, inserted now): once per id, announcing staff_task_created."""
@@ -63,7 +68,9 @@ class TaskStore(Protocol):
 
     async def open_of_member(self, tenant_id: str, member_id: str) -> TaskList: ...
 
-    async def due_in(self, tenant_id: str, store_id: str, since: datetime, until: datetime) -> TaskList: ...
+    async def opened_in(
+        self, tenant_id: str, store_id: str, since: datetime, until: datetime
+    ) -> TaskList: ...
 
     async def forget_member(self, tenant_id: str, member_id: str) -> int: ...
 
@@ -134,8 +141,8 @@ class StaffTasks:
             store_id=store_id,
             title=title,
             script=script,
-            due_at=due_at,
-            now=now,
+            due_at=_stored(due_at),
+            now=_stored(now),
         )
         if await self._tasks.get(task.tenant_id, task.id) is not None:
             return task.id
@@ -192,7 +199,7 @@ class StaffTasks:
         """Done with `outcome` (staff_task_completed, once); the same outcome again returns it."""
         for _ in range(SAVE_ATTEMPTS):
             task = await self.get(tenant_id, task_id)
-            done = model.complete(task, outcome, notes, staff_id.strip(), by_manager, now)
+            done = model.complete(task, outcome, notes, staff_id.strip(), by_manager, _stored(now))
             if done is task:
                 return task
             if await self._tasks.complete(done, task.version):
@@ -202,8 +209,10 @@ class StaffTasks:
     async def stats(
         self, tenant_id: str, store_id: str, since: datetime | None, until: datetime | None, now: datetime
     ) -> StatList:
-        """Per assistant, the store's tasks due in [since, until) (by default the 30 days to
-        `now`): open and overdue at `now`, done, done on time, with their attributed revenue."""
+        """Per assistant, the store's tasks opened in [since, until) (by default the 30 days to
+        `now`): open and overdue at `now`, done, done on time, with the revenue attributed to
+        them in the same period. By opening, not due time: the tasks given out lately count at
+        once, those not yet due included."""
         store = store_id.strip()
         if not store:
             raise InvalidArgument("store_id", "store_id is required")
@@ -211,7 +220,7 @@ class StaffTasks:
         start = since or end - STATS_PERIOD
         if start >= end:
             raise InvalidArgument("since", "since must be before until")
-        found = await self._tasks.due_in(tenant_id, store, start, end)
+        found = await self._tasks.opened_in(tenant_id, store, start, end)
         revenue = await self._revenue.revenue_by_staff(tenant_id, store, start, end) if self._revenue else {}
         return model.stats(found, now, revenue)
 
@@ -224,7 +233,7 @@ class StaffTasks:
         Redelivered, or replayed after a later handover, it moves nothing. Returns how many moved."""
         moved = 0
         for task in await self._tasks.open_of_member(tenant_id, member_id):
-            moved += await self._move(task, staff_id.strip(), at)
+            moved += await self._move(task, staff_id.strip(), _stored(at))
         return moved
 
     async def _move(self, task: StaffTask | None, staff_id: str, at: datetime) -> int:
