@@ -115,27 +115,31 @@ class MongoConversions:
             | ({"store_id": store_id} if store_id else {})
             | period("at", since, until)
         )
-        groups = await self._group(match, {"staff": "$staff_id", "currency": "$currency"})
-        return [(g["_id"]["staff"], g["_id"]["currency"], int(g["n"]), int(g["revenue"])) for g in groups]
+        key = {"staff": "$staff_id", "currency": "$currency"}
+        counts, revenue = await self._sum(match, key, 1), await self._sum(match, key, "$revenue_minor")
+        return [(k[0], k[1], n, revenue.get(k, 0)) for k, n in counts.items()]
 
     async def outcomes(
         self, tenant_id: str, since: datetime | None, until: datetime | None
     ) -> dict[str, MessageOutcome]:
         match = {"tenant_id": tenant_id} | period("message_created_at", since, until)
-        groups = await self._group(match, {"message": "$message_id", "currency": "$currency"})
-        counts: dict[str, int] = defaultdict(int)
-        revenue: dict[str, dict[str, int]] = defaultdict(dict)
-        for g in groups:
-            message, currency = g["_id"]["message"], g["_id"]["currency"]
-            counts[message] += int(g["n"])
-            revenue[message][currency] = int(g["revenue"])
-        return {m: MessageOutcome(counts[m], revenue[m]) for m in counts}
+        key = {"message": "$message_id", "currency": "$currency"}
+        counts, revenue = await self._sum(match, key, 1), await self._sum(match, key, "$revenue_minor")
+        conversions: dict[str, int] = defaultdict(int)
+        amounts: dict[str, dict[str, int]] = defaultdict(dict)
+        for (message, currency), n in counts.items():
+            conversions[message] += n
+            amounts[message][currency] = revenue.get((message, currency), 0)
+        return {m: MessageOutcome(conversions[m], amounts[m]) for m in conversions}
 
-    async def _group(self, match: Document, key: Document) -> list[Document]:
+    async def _sum(
+        self, match: Document, key: dict[str, str], summed: int | str
+    ) -> dict[tuple[str, str], int]:
+        """`$sum` of `summed` per (the two fields of) `key` over the matched conversions. One
+        accumulator per `$group`: FerretDB v1 computes only the first of several (the others
+        answer 0; github.com/FerretDB/FerretDB/issues/4616)."""
         cursor = await self._conversions.aggregate(
-            [
-                {"$match": match},
-                {"$group": {"_id": key, "n": {"$sum": 1}, "revenue": {"$sum": "$revenue_minor"}}},
-            ]
+            [{"$match": match}, {"$group": {"_id": key, "total": {"$sum": summed}}}]
         )
-        return [g async for g in cursor]
+        fields = list(key)
+        return {(g["_id"][fields[0]], g["_id"][fields[1]]): int(g["total"]) async for g in cursor}
