@@ -8,6 +8,10 @@ from chassis.settings import ServiceSettings
 
 
 class MessagingSettings(ServiceSettings):
+    """`LINK_SECRET` has a development default only: set it (16+ random characters) in production,
+    or whoever reads the source can work out the token of a message's link from its id and url and
+    tap it in the member's name (skewing clicks and attribution)."""
+
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
         pattern=r"^https?://[^\s/]+(/[^\s]*)?$",
