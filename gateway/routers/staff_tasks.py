@@ -58,9 +58,7 @@ StaffId = Annotated[str, Path(min_length=1, max_length=REF_MAX, description="The
 StoreId = Annotated[str, Path(min_length=1, max_length=REF_MAX, description="The store's id (its code)")]
 State = Annotated[
     ListingName | None,
-    Query(
-        description="due: open, not yet past due; overdue: open, past due; open; done; all when left out"
-    ),
+    Query(description="due: open, not yet past due; overdue: open, past due; open; done; all when left out"),
 ]
 PageSize = Annotated[int, Query(ge=1, le=200, description="Items per page")]
 PageToken = Annotated[str, Query(max_length=256, description="next_page_token of the previous page")]

@@ -51,9 +51,12 @@ class SendMessageBody(BaseModel):
     )
     store_id: Annotated[str, StringConstraints(max_length=64)] = ""
     staff_id: Annotated[str, StringConstraints(max_length=64)] = Field(
-        default="", description="The assistant it speaks for (and a staff task goes to); empty: the member's own"
+        default="",
+        description="The assistant it speaks for (and a staff task goes to); empty: the member's own",
     )
-    to_store: bool = Field(default=False, description="A staff task for the store's manager, not an assistant")
+    to_store: bool = Field(
+        default=False, description="A staff task for the store's manager, not an assistant"
+    )
 
 
 class DeliveryAttemptOut(BaseModel):

@@ -45,7 +45,7 @@ def feedback_table() -> Handlers:
 
 
 def messaging_table() -> Handlers:
-    return messaging_index.handlers(MessagingServicer.__new__(MessagingServicer), UNUSED)
+    return messaging_index.handlers(MessagingServicer.__new__(MessagingServicer), UNUSED, UNUSED, UNUSED)
 
 
 TABLES: dict[str, tuple[Callable[[], Handlers], str, set[str]]] = {
@@ -68,7 +68,21 @@ TABLES: dict[str, tuple[Callable[[], Handlers], str, set[str]]] = {
     "messaging": (
         messaging_table,
         "regulars.messaging.v1.MessagingService",
-        {"member_registered", "member_erased"},
+        {
+            "member_registered",
+            "member_consent_changed",
+            "member_staff_assigned",
+            "points_changed",
+            "member_tier_changed",
+            "member_erased",
+            "purchase_made",
+            "regulars.coupons.v1.coupon_issued",
+            "regulars.feedback.v1.survey_due",
+            "regulars.feedback.v1.complaint_follow_up_due",
+            "regulars.feedback.v1.complaint_sla_breached",
+            "regulars.feedback.v1.thread_sla_breached",
+            "regulars.feedback.v1.suggestion_adopted",
+        },
     ),
     "feedback": (
         feedback_table,

@@ -32,6 +32,7 @@ REQUIRED: dict[str, Any] = {
     "mongodb_url": "mongodb://x",
     "kafka_bootstrap_servers": "k:9092",
     "grpc_port": 50055,
+    "members_grpc_addr": "members:50051",
 }
 SMS = {
     "tencent_sms_secret_id": "AKID1",

@@ -97,5 +97,5 @@ class MongoPressure:
         )
         return result.matched_count == 1
 
-    async def forget(self, tenant_id: str, member_id: str) -> None:
+    async def forget_member(self, tenant_id: str, member_id: str) -> None:
         await self._pressure.delete_one({"_id": f"{tenant_id}:{member_id}", "tenant_id": tenant_id})

@@ -38,6 +38,7 @@ INDEXES = {
             [("tenant_id", ASCENDING), ("member_id", ASCENDING), ("state", ASCENDING)],
             name="staff_tasks_by_member",
         ),
+        IndexModel([("tenant_id", ASCENDING), ("created_at", ASCENDING)], name="staff_tasks_opened"),
     ],
 }
 OUTBOX_COLLECTIONS = [STAFF_TASKS]
@@ -191,8 +192,10 @@ class MongoStaffTasks:
     async def opened_in(
         self, tenant_id: str, store_id: str, since: datetime, until: datetime
     ) -> list[StaffTask]:
-        """The store's tasks opened in [since, until), for its statistics."""
-        query = {"tenant_id": tenant_id, "store_id": store_id, "created_at": {"$gte": since, "$lt": until}}
+        """The store's tasks (every store's for "") opened in [since, until), for statistics."""
+        query: Document = {"tenant_id": tenant_id, "created_at": {"$gte": since, "$lt": until}}
+        if store_id:
+            query["store_id"] = store_id
         return [task_from(d) async for d in self._tasks.find(query).limit(STATS_MAX)]
 
     async def forget_member(self, tenant_id: str, member_id: str) -> int:

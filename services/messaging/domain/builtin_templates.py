@@ -25,9 +25,14 @@ _TEMPLATES = (
         texts={
             Channel.INBOX: ChannelText(
                 title="How was your visit?",
-                body="Dear {{ full_name }}, thank you for shopping with us. Tell us how it went: {{ survey_link }}",
+                body=(
+                    "Dear {{ full_name }}, thank you for shopping with us. "
+                    "Tell us how it went: {{ survey_link }}"
+                ),
             ),
-            Channel.PUSH: ChannelText(title="How was your visit?", body="Tell us how it went: {{ survey_link }}"),
+            Channel.PUSH: ChannelText(
+                title="How was your visit?", body="Tell us how it went: {{ survey_link }}"
+            ),
         },
     ),
     Template(
@@ -84,7 +89,7 @@ _TEMPLATES = (
         texts={
             Channel.STAFF_TASK: ChannelText(
                 title="{{ full_name }} is waiting for an answer",
-                body="A member's question or suggestion has had no answer in time: reply in the thread today.",
+                body="A member's question or suggestion had no answer in time: reply in the thread today.",
             )
         },
         task_due_hours=4,

@@ -130,7 +130,11 @@ def subscriptions(view: MembersView, conversions: Conversions, reactions: Reacti
 
     async def complaint_sla_breached(env: Envelope, evt: feedback_events.ComplaintSlaBreached) -> None:
         await reactions.complaint_sla_breached(
-            env.tenant_id, _member(evt.member_id, "complaint_sla_breached"), evt.case_id, evt.sla, evt.store_id
+            env.tenant_id,
+            _member(evt.member_id, "complaint_sla_breached"),
+            evt.case_id,
+            evt.sla,
+            evt.store_id,
         )
 
     async def thread_sla_breached(env: Envelope, evt: feedback_events.ThreadSlaBreached) -> None:

@@ -7,14 +7,18 @@ from __future__ import annotations
 
 from regulars.messaging.v1 import messaging_pb2
 
-from chassis.consumer import Handler
 from chassis.handlers import Handlers
+from services.messaging.entrypoints import consumer
 from services.messaging.entrypoints.grpc_servicer import MessagingServicer
+from services.messaging.service.members_view import MembersView
+from services.messaging.service.reactions import Reactions
 
 SERVICE = messaging_pb2.DESCRIPTOR.services_by_name["MessagingService"]
 
 
-def handlers(s: MessagingServicer, events: dict[str, Handler]) -> Handlers:
+def handlers(
+    s: MessagingServicer, view: MembersView, conversions: consumer.Conversions, reactions: Reactions
+) -> Handlers:
     return Handlers(
         service=SERVICE,
         commands={
@@ -46,5 +50,5 @@ def handlers(s: MessagingServicer, events: dict[str, Handler]) -> Handlers:
         # consumer.py: members' events keep messaging's view of members current (consent,
         # owner, points), welcome new members, reroute staff tasks, attribute purchases; coupons'
         # coupon_issued attributes claims; feedback's events become messages and tasks.
-        events=events,
+        events=consumer.subscriptions(view, conversions, reactions),
     )

@@ -4,6 +4,7 @@ to their new assistant, and an erased member forgotten everywhere messaging keep
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -20,18 +21,24 @@ class TaskRouting(Protocol):
     async def forget_member(self, tenant_id: str, member_id: str) -> object: ...
 
 
-class Forgettable(Protocol):
-    async def forget(self, tenant_id: str, member_id: str) -> None: ...
+class Forgetting(Protocol):
+    """A store that keeps something of the member (contact counts, WeChat openids)."""
+
+    async def forget_member(self, tenant_id: str, member_id: str) -> object: ...
 
 
 class MembersView:
     def __init__(
-        self, contacts: ContactStore, inbox: InboxRepository, tasks: TaskRouting, pressure: Forgettable
+        self,
+        contacts: ContactStore,
+        inbox: InboxRepository,
+        tasks: TaskRouting,
+        others: Sequence[Forgetting] = (),
     ) -> None:
         self._contacts = contacts
         self._inbox = inbox
         self._tasks = tasks
-        self._pressure = pressure
+        self._others = tuple(others)
 
     async def registered(self, evt: handlers.MemberRegistered, contact: Contact) -> None:
         await self._contacts.registered(contact)
@@ -55,9 +62,10 @@ class MembersView:
         await self._contacts.tier_changed(tenant_id, member_id, tier)
 
     async def erased(self, tenant_id: str, member_id: str) -> None:
-        """Names, consent, inbox, tasks and contact counts go; the contact stays marked erased
+        """Names, consent, inbox, tasks, contact counts and WeChat openids go; the contact stays marked erased
         so nothing more is sent (a message already requested ends skipped)."""
         await self._contacts.erase(tenant_id, member_id)
         await self._inbox.forget_member(tenant_id, member_id)
         await self._tasks.forget_member(tenant_id, member_id)
-        await self._pressure.forget(tenant_id, member_id)
+        for store in self._others:
+            await store.forget_member(tenant_id, member_id)

@@ -14,7 +14,7 @@ from chassis.errors import NotFound
 from services.messaging.domain import builtin_templates as builtin
 from services.messaging.domain.templates import Template
 from services.messaging.service.ports import TemplateStore
-from services.messaging.service.sending import SendRequest, Sending
+from services.messaging.service.sending import Sending, SendRequest
 
 log = logs.get(__name__)
 
@@ -44,7 +44,9 @@ class Reactions:
         except NotFound:  # the member is gone (erased or merged away): nobody to tell
             log.info("reaction for a member messaging cannot find", template=req.template_id)
 
-    async def survey_due(self, tenant_id: str, member_id: str, survey_id: str, token: str, store_id: str, staff_id: str) -> None:
+    async def survey_due(
+        self, tenant_id: str, member_id: str, survey_id: str, token: str, store_id: str, staff_id: str
+    ) -> None:
         await self._send(
             SendRequest(
                 tenant_id=tenant_id,
@@ -58,7 +60,9 @@ class Reactions:
             )
         )
 
-    async def complaint_follow_up(self, tenant_id: str, member_id: str, case_id: str, store_id: str, staff_id: str) -> None:
+    async def complaint_follow_up(
+        self, tenant_id: str, member_id: str, case_id: str, store_id: str, staff_id: str
+    ) -> None:
         await self._send(
             SendRequest(
                 tenant_id=tenant_id,
@@ -72,7 +76,9 @@ class Reactions:
             )
         )
 
-    async def complaint_sla_breached(self, tenant_id: str, member_id: str, case_id: str, sla: str, store_id: str) -> None:
+    async def complaint_sla_breached(
+        self, tenant_id: str, member_id: str, case_id: str, sla: str, store_id: str
+    ) -> None:
         """A task for the store (no assistant named: the manager takes it), once per case and SLA."""
         await self._send(
             SendRequest(

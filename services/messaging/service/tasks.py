@@ -216,6 +216,17 @@ class StaffTasks:
         store = store_id.strip()
         if not store:
             raise InvalidArgument("store_id", "store_id is required")
+        return await self._stats(tenant_id, store, since, until, now)
+
+    async def tenant_stats(
+        self, tenant_id: str, since: datetime | None, until: datetime | None, now: datetime
+    ) -> StatList:
+        """The same per assistant over every store of the tenant (the messaging report)."""
+        return await self._stats(tenant_id, "", since, until, now)
+
+    async def _stats(
+        self, tenant_id: str, store: str, since: datetime | None, until: datetime | None, now: datetime
+    ) -> StatList:
         end = until or now
         start = since or end - STATS_PERIOD
         if start >= end:
