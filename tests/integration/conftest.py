@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from functools import partial
 
 import pytest
+from aiohttp import web
 from aiokafka.admin import AIOKafkaAdminClient
 
 from devstack.processes import Stack, free_port
@@ -94,3 +95,30 @@ def members_replicas() -> Iterator[Stack]:
         assert not dead, f"members replicas died during the test: {dead}"
     finally:
         s.stop_all()
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
+    """Starts an HTTP server answering every request with `handler`; yields its base URL."""
+    runners: list[web.AppRunner] = []
+
+    async def start(handler: Handler) -> str:
+        async def route(request: web.Request) -> web.StreamResponse:
+            return await handler(request)
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", route)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        runners.append(runner)
+        port = runner.addresses[0][1]
+        return f"http://127.0.0.1:{port}"
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
