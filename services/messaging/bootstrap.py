@@ -5,7 +5,7 @@ it consumes from members, coupons and feedback."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from regulars.messaging.v1 import messaging_pb2
 
@@ -62,7 +62,8 @@ def wire(rt: Runtime) -> ServiceSpec:
     template_store = templates_mongo.MongoTemplates(rt.db)
     policy_store = policy_mongo.MongoPolicies(rt.db)
     templates = WithBuiltins(template_store)
-    message_store = messages_mongo.MongoMessages(rt.db, topic, rt.outbox)
+    lease = timedelta(seconds=settings.dispatch_lease_seconds)
+    message_store = messages_mongo.MongoMessages(rt.db, topic, rt.outbox, lease)
     links = links_mongo.MongoLinks(rt.db, topic, rt.outbox, settings.public_base_url, settings.link_secret)
     engagement = Engagement(
         links,
@@ -90,7 +91,7 @@ def wire(rt: Runtime) -> ServiceSpec:
             members=MembersClient(settings.members_grpc_addr),
         )
     )
-    sending = Sending(message_store, templates, policy_store, dispatcher)
+    sending = Sending(message_store, templates, policy_store, dispatcher, lease=lease)
     servicer = MessagingServicer(
         inbox, sending=sending, dispatcher=dispatcher, quotas=quotas, reads=engagement, clock=utc_now
     )

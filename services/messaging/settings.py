@@ -38,6 +38,14 @@ class MessagingSettings(ServiceSettings):
     dispatch_poll_seconds: float = Field(
         default=2.0, gt=0, description="How often due messages (deferred, retried, left) are sent"
     )
+    dispatch_lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description=(
+            "How long a sender holds a message: longer than any provider call, or a slow send may "
+            "be sent again by another pass; what a crash costs in delay"
+        ),
+    )
     survey_page_url: str = Field(
         default="http://127.0.0.1:8000/v1/surveys/{token}",
         description="The page a satisfaction survey's link opens, with {token} (the mini-program's page)",
@@ -78,6 +86,18 @@ class MessagingSettings(ServiceSettings):
     @property
     def wechat_configured(self) -> bool:
         return bool(self.wechat_app_id)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_providers(self) -> MessagingSettings:
+        """A send held for less than a provider may take could be sent again by another pass."""
+        longest = max(
+            self.webhook_timeout_seconds, self.tencent_sms_timeout_seconds, self.wechat_timeout_seconds
+        )
+        if self.dispatch_lease_seconds <= longest:
+            raise ValueError(
+                f"DISPATCH_LEASE_SECONDS must be longer than the longest provider timeout ({longest} s)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _providers_complete(self) -> MessagingSettings:

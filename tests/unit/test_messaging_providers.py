@@ -88,6 +88,21 @@ def test_a_provider_configured_in_part_is_refused_naming_what_is_missing(
     assert missing in str(refused.value)
 
 
+def test_a_send_lease_shorter_than_a_provider_call_is_refused() -> None:
+    with pytest.raises(ValidationError) as refused:
+        settings(dispatch_lease_seconds=10, webhook_timeout_seconds=10)
+    assert "DISPATCH_LEASE_SECONDS" in str(refused.value)
+    assert (
+        settings(
+            dispatch_lease_seconds=5,
+            webhook_timeout_seconds=2,
+            tencent_sms_timeout_seconds=2,
+            wechat_timeout_seconds=2,
+        ).dispatch_lease_seconds
+        == 5
+    )
+
+
 def test_provider_settings_are_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in {**SMS, **WECHAT, "tencent_sms_scheme": "http", "wechat_page": "pages/x"}.items():
         monkeypatch.setenv(name.upper(), value)

@@ -15,7 +15,7 @@ in it, the event its outcome announces embedded in the write that records the ou
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
@@ -132,8 +132,11 @@ def message_from(d: Document) -> Message:
 
 
 class MongoMessages:
-    def __init__(self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], topic: str, out: outbox.Outbox, lease: timedelta = LEASE
+    ) -> None:
         self._messages = db[MESSAGES]
+        self._lease = lease
         self._topic = topic
         self._outbox = out
 
@@ -170,7 +173,7 @@ class MongoMessages:
         ]
 
     async def claim(self, m: Message, now: datetime) -> Message | None:
-        """Holds the message for one dispatcher until now + LEASE; None when someone else has it."""
+        """Holds the message for one dispatcher for the lease; None when someone else has it."""
         d = await retry_busy(
             lambda: self._messages.find_one_and_update(
                 {
@@ -180,7 +183,7 @@ class MongoMessages:
                     "state": State.PENDING.value,
                     "lease_until": {"$lte": now},
                 },
-                {"$set": {"lease_until": now + LEASE, "version": m.version + 1}},
+                {"$set": {"lease_until": now + self._lease, "version": m.version + 1}},
                 return_document=ReturnDocument.AFTER,
             )
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from ulid import ULID
 
@@ -64,12 +64,14 @@ class Sending:
         policies: PolicyStore,
         dispatcher: Dispatcher,
         clock: Callable[[], datetime] = utc_now,
+        lease: timedelta = LEASE,
     ) -> None:
         self._messages = messages_store
         self._templates = templates
         self._policies = policies
         self._dispatcher = dispatcher
         self._clock = clock
+        self._lease = lease  # how long a request holds its new message while it sends it
 
     async def send(self, req: SendRequest) -> tuple[Message, bool]:
         """The message for the request's key and whether this call recorded it."""
@@ -110,7 +112,7 @@ class Sending:
             deferred=due > now,
         )
         inline = due <= now
-        stored, created = await self._messages.insert(message, now + LEASE if inline else None)
+        stored, created = await self._messages.insert(message, now + self._lease if inline else None)
         if not created:
             return stored, False
         if inline:
