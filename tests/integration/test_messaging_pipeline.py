@@ -349,7 +349,7 @@ async def test_caps_count_every_channel_staff_tasks_included(
 ) -> None:
     p = await platform(shanghai(2, 11))
     await set_policy(p, caps=(CapRule("care", "day", 2),))
-    await p.member("m1", owner_staff_id="staff-chen")
+    await p.member("m1", owner_staff_id="staff-chen", consent={"phone": True})
     await p.template("call", MessageClass.CARE, Channel.STAFF_TASK)
     await p.template("note", MessageClass.CARE, Channel.INBOX)
     await p.template("receipt", MessageClass.TRANSACTIONAL, Channel.INBOX)

@@ -133,19 +133,34 @@ def test_consent_by_class() -> None:
     withdrawn = {"sms": False}
     assert consent_allows(Channel.SMS, TRANSACTIONAL, withdrawn)  # a receipt still goes
     assert not consent_allows(Channel.SMS, CARE, withdrawn)
-    assert not consent_allows(Channel.SMS, MARKETING, {})  # marketing needs a grant
-    assert consent_allows(Channel.SMS, CARE, {})  # care goes unless withdrawn
+    assert not consent_allows(Channel.SMS, MARKETING, {})  # opt-in, as members keeps it
+    assert not consent_allows(Channel.STAFF_TASK, CARE, {"phone": False})  # never agreed to calls
+    assert consent_allows(Channel.STAFF_TASK, CARE, {"phone": True})
     assert consent_allows(Channel.SMS, MARKETING, {"sms": True})
     assert consent_allows(Channel.INBOX, MARKETING, {})  # the inbox is read when the member opens it
 
 
 def test_order_is_the_callers_or_the_policys_for_the_preferred_channel() -> None:
     policy = MessagingPolicy(tenant_id="t")
+    every = Template("t", "all", "All", CARE, {c: ChannelText("hi") for c in Channel})
     wechat_fan = Contact("t", "m", preferred_channel="wechat")
-    assert routing.order((Channel.SMS,), policy, wechat_fan) == (Channel.SMS,)
-    assert routing.order((), policy, wechat_fan) == (Channel.WECHAT, Channel.SMS, Channel.STAFF_TASK)
-    assert routing.order((), policy, Contact("t", "m", preferred_channel="phone"))[0] is Channel.STAFF_TASK
-    assert routing.order((), policy, Contact("t", "m")) == policy.fallback[""]
+    assert routing.order((Channel.SMS,), policy, wechat_fan, every) == (Channel.SMS,)
+    assert routing.order((), policy, wechat_fan, every) == (Channel.WECHAT, Channel.SMS, Channel.STAFF_TASK)
+    assert (
+        routing.order((), policy, Contact("t", "m", preferred_channel="phone"), every)[0]
+        is Channel.STAFF_TASK
+    )
+    assert routing.order((), policy, Contact("t", "m"), every) == policy.fallback[""]
+
+
+def test_the_policys_order_keeps_the_channels_the_template_has_else_the_templates_own() -> None:
+    policy = MessagingPolicy(tenant_id="t")
+    sms_and_inbox = Template(
+        "t", "x", "X", CARE, {Channel.INBOX: ChannelText("a"), Channel.SMS: ChannelText("b")}
+    )
+    assert routing.order((), policy, Contact("t", "m"), sms_and_inbox) == (Channel.SMS, Channel.INBOX)
+    calls_only = Template("t", "call", "Call", CARE, {Channel.STAFF_TASK: ChannelText("call them")})
+    assert routing.order((), policy, Contact("t", "m"), calls_only) == (Channel.STAFF_TASK,)
 
 
 def test_channel_names_are_checked_naming_the_position() -> None:

@@ -31,6 +31,7 @@ def member_registered(m: Member) -> Envelope:
         tier=m.tier,
         referred_by_kind=m.referred_by.kind if m.referred_by else "",
         referred_by_id=m.referred_by.id if m.referred_by else "",
+        owner_staff_id=m.owner_staff_id,
     )
     payload.registered_at.FromDatetime(m.registered_at)
     return new_event(

@@ -94,7 +94,22 @@ class MongoContacts:
         return contact
 
     async def registered(self, contact: Contact) -> None:
-        await self._set(contact.tenant_id, contact.member_id, _profile(contact))
+        """The member as enrolled. The owner and tier are filled only when no later event
+        (member_staff_assigned, member_tier_changed) set them first."""
+        later = {"owner_staff_id": contact.owner_staff_id, "tier": contact.tier}
+        profile = {k: v for k, v in _profile(contact).items() if k not in later}
+        await self._set(contact.tenant_id, contact.member_id, profile)
+        for name, value in later.items():
+            await self._fill(contact.tenant_id, contact.member_id, name, value)
+
+    async def _fill(self, tenant_id: str, member_id: str, name: str, value: str) -> None:
+        """Sets the field unless it is there already."""
+        await retry_busy(
+            lambda: self._contacts.update_one(
+                {"_id": _key(tenant_id, member_id), "tenant_id": tenant_id, name: {"$exists": False}},
+                {"$set": {name: value}},
+            )
+        )
 
     async def consent_changed(
         self, tenant_id: str, member_id: str, channel: str, granted: bool, at: datetime

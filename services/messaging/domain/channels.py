@@ -1,9 +1,10 @@
 """Channels a message can go by, the classes of messages, and which consent each channel needs.
 
 Consent is the member's, per channel, as the members service keeps it ("sms", "wechat", "app",
-"phone"). Transactional messages (a receipt, a coupon issued) go whatever the member chose for
-promotions: a member who replied T still gets their receipt. Care messages go unless the
-member withdrew the channel; marketing needs the channel granted.
+"phone"), and it is opt-in there: nothing is sent before the member agrees. So care and
+marketing need the channel granted; transactional messages (a receipt, a coupon issued) go
+whatever the member chose for promotions: a member who replied T still gets their receipt. The
+in-app inbox needs no consent: the member reads it when they open the mini-program.
 """
 
 from __future__ import annotations
@@ -48,6 +49,4 @@ def consent_allows(channel: Channel, message_class: MessageClass, consent: dict[
     key = CONSENT_KEY[channel]
     if key is None or message_class is MessageClass.TRANSACTIONAL:
         return True
-    if message_class is MessageClass.MARKETING:
-        return consent.get(key) is True
-    return consent.get(key) is not False
+    return consent.get(key) is True

@@ -68,7 +68,8 @@ class Message:
     variables: dict[str, str] = field(default_factory=dict)
     source: str = ""
     store_id: str = ""
-    staff_id: str = ""
+    staff_id: str = ""  # the assistant it speaks for (a staff task goes to them)
+    for_store: bool = False  # a staff task for the store as a whole (its manager), no assistant
     state: State = State.PENDING
     position: int = 0  # the channel now being tried: channels[position]
     attempts: int = 0  # failed tries on that channel

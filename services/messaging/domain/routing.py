@@ -31,13 +31,17 @@ def parse_channels(names: Sequence[str], field: str = "channels") -> tuple[Chann
 
 
 def order(
-    requested: Sequence[Channel], policy: MessagingPolicy, contact: Contact | None
+    requested: Sequence[Channel], policy: MessagingPolicy, contact: Contact | None, template: Template
 ) -> tuple[Channel, ...]:
-    """The channels to try: the caller's order, else the policy's for the preferred channel."""
+    """The channels to try: the caller's order; else the policy's for the member's preferred
+    channel, keeping those the template has text for; else (a template written for channels
+    the policy does not list, e.g. staff tasks only) the template's own channels."""
     if requested:
         return tuple(requested)
     preferred = contact.preferred_channel if contact else ""
-    return policy.fallback.get(preferred) or policy.fallback.get("") or (Channel.INBOX,)
+    chain = policy.fallback.get(preferred) or policy.fallback.get("") or ()
+    usable = tuple(c for c in chain if c in template.texts)
+    return usable or tuple(c for c in Channel if c in template.texts)
 
 
 def unusable(

@@ -70,7 +70,7 @@ def subscriptions(view: MembersView, conversions: Conversions, reactions: Reacti
                 surname=evt.surname,
                 home_store_id=evt.home_store_id,
                 tier=evt.tier,
-                owner_staff_id=evt.referred_by_id if evt.referred_by_kind == "staff" else "",
+                owner_staff_id=evt.owner_staff_id,
             ),
         )
 

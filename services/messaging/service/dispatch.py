@@ -194,6 +194,15 @@ class Dispatcher:
             return Address(), None if left > 0 else "no WeChat subscription left"
         return Address(), None
 
+    async def _assistant(self, m: Message) -> str:
+        """Who a staff task goes to: the one the message names, else the member's owner as the
+        members service has them now (messaging's view may not have heard of a new member's
+        assistant yet), else nobody (the store's task)."""
+        if m.staff_id or m.for_store:
+            return m.staff_id
+        fresh = await self._p.members.contact(m.tenant_id, m.member_id)
+        return fresh.owner_staff_id if fresh else ""
+
     async def _variables(self, m: Message, contact: Contact, template: Template) -> dict[str, str]:
         """The member's own values, then the caller's (coupon, survey link...) on top."""
         values = {
@@ -235,6 +244,7 @@ class Dispatcher:
         if links:
             await p.links.save(m, links)
         if channel is Channel.INBOX:
+            await p.inbox.know_member(m.tenant_id, m.member_id)  # its inbox exists from now
             await p.inbox.add_once(
                 InboxMessage(
                     id=str(ULID()),
@@ -252,7 +262,7 @@ class Dispatcher:
         if channel is Channel.STAFF_TASK:
             task_id = await p.tasks.open_for(
                 m,
-                m.staff_id,
+                await self._assistant(m),
                 m.store_id or contact.home_store_id,
                 rendered.title or template.name,
                 rendered.body or template.script,

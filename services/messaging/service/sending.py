@@ -102,13 +102,14 @@ class Sending:
             key=req.message_key,
             template_id=template.id,
             message_class=template.message_class,
-            channels=routing.order(requested, policy, contact),
+            channels=routing.order(requested, policy, contact, template),
             due_at=due,
             created_at=now,
             variables=dict(req.variables),
             source=req.source,
             store_id=req.store_id or contact.home_store_id,
             staff_id="" if req.to_store else (req.staff_id or contact.owner_staff_id),
+            for_store=req.to_store,
             deferred=due > now,
         )
         inline = due <= now

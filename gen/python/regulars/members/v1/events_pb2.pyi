@@ -41,6 +41,7 @@ class MemberRegistered(_message.Message):
     TIER_FIELD_NUMBER: _builtins.int
     REFERRED_BY_KIND_FIELD_NUMBER: _builtins.int
     REFERRED_BY_ID_FIELD_NUMBER: _builtins.int
+    OWNER_STAFF_ID_FIELD_NUMBER: _builtins.int
     member_id: _builtins.str
     tenant_id: _builtins.str
     name: _builtins.str
@@ -53,6 +54,10 @@ class MemberRegistered(_message.Message):
     referred_by_kind: _builtins.str
     """Who brought the member in ("member" or "staff"), if anyone."""
     referred_by_id: _builtins.str
+    owner_staff_id: _builtins.str
+    """The assistant who looks after the new member (enrolled by them or with their code), if any;
+    later changes come as member_staff_assigned.
+    """
     @_builtins.property
     def registered_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -68,10 +73,11 @@ class MemberRegistered(_message.Message):
         tier: _builtins.str = ...,
         referred_by_kind: _builtins.str = ...,
         referred_by_id: _builtins.str = ...,
+        owner_staff_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["registered_at", b"registered_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "home_store_id", b"home_store_id", "member_id", b"member_id", "name", b"name", "referred_by_id", b"referred_by_id", "referred_by_kind", b"referred_by_kind", "registered_at", b"registered_at", "surname", b"surname", "tenant_id", b"tenant_id", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "home_store_id", b"home_store_id", "member_id", b"member_id", "name", b"name", "owner_staff_id", b"owner_staff_id", "referred_by_id", b"referred_by_id", "referred_by_kind", b"referred_by_kind", "registered_at", b"registered_at", "surname", b"surname", "tenant_id", b"tenant_id", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
