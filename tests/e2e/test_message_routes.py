@@ -125,14 +125,10 @@ def test_a_message_is_sent_once_per_key_lands_in_the_inbox_and_is_announced_once
 def heard_of_consent(platform: Stack, tenant_id: str, member_id: str, channel: str) -> None:
     """Waits until messaging's view of the member has the grant (members' member_consent_changed
     arrives a moment after the change: a send before it still sees the member as not agreeing)."""
-    client: MongoClient[dict[str, Any]]
+    client: MongoClient[Any]
     with MongoClient(platform.mongodb_url) as client:
-        contacts = client[f"{platform.namespace}regulars_messaging"]["contacts"]
-        eventually(
-            lambda: contacts.find_one(
-                {"_id": f"{tenant_id}:{member_id}", "tenant_id": tenant_id, f"consent.{channel}": True}
-            )
-        )
+        query = {"_id": f"{tenant_id}:{member_id}", "tenant_id": tenant_id, f"consent.{channel}": True}
+        eventually(lambda: client[f"{platform.namespace}regulars_messaging"]["contacts"].find_one(query))
 
 
 def test_a_staff_task_message_is_on_the_assistants_list_and_caps_name_their_rule(
