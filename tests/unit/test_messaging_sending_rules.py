@@ -73,6 +73,12 @@ def test_contact_pressure_counts_care_and_marketing_together_and_never_transacti
     assert caps.stopping_rule(RULES, recent * 5, TRANSACTIONAL, now, SHANGHAI) is None
 
 
+def test_a_contact_stamped_after_now_counts_a_racing_send_took_the_slot_first() -> None:
+    now = at_shanghai(2026, 12, 2, 15)
+    racer = Contacted(now + timedelta(milliseconds=3), MARKETING, "m-racer")
+    assert caps.stopping_rule(RULES, [racer], MARKETING, now, SHANGHAI) == CapRule("marketing", "day", 1)
+
+
 def test_a_zero_limit_stops_every_message_of_the_class() -> None:
     assert caps.stopping_rule([CapRule("care", "week", 0)], [], CARE, at_shanghai(2026, 12, 2, 12), SHANGHAI)
 

@@ -55,7 +55,9 @@ def stopping_rule(
         if not applies(rule, message_class):
             continue
         start = period_start(now, rule.period, zone)
-        used = sum(1 for c in recent if c.at >= start and c.at <= now and applies(rule, c.message_class))
+        # Everything since the period began counts, even a contact stamped a moment after `now`:
+        # a racing send that took its slot first, its clock read later.
+        used = sum(1 for c in recent if c.at >= start and applies(rule, c.message_class))
         if used >= rule.limit:
             return rule
     return None
