@@ -19,7 +19,7 @@ LOCAL_KAFKA := $(or $(KAFKA_BOOTSTRAP_SERVERS),127.0.0.1:9092)
 PYTEST_ARGS ?=
 ARGS ?=
 
-.PHONY: run key admin test check unit lint typecheck layers proto venv provision infra-up infra-down down status lock clean bench
+.PHONY: run key admin test check unit lint typecheck layers proto venv provision infra-up infra-down down status lock clean bench bench-messaging
 
 run: venv infra-up ## Start the whole platform in the foreground (Ctrl-C stops the services)
 	MONGODB_URL=$(LOCAL_MONGODB_URL) KAFKA_BOOTSTRAP_SERVERS=$(LOCAL_KAFKA) $(BIN)/python -m devstack up
@@ -79,6 +79,9 @@ status:
 
 bench: venv infra-up
 	MONGODB_URL=$(LOCAL_MONGODB_URL) KAFKA_BOOTSTRAP_SERVERS=$(LOCAL_KAFKA) $(BIN)/python -m bench
+
+bench-messaging: venv infra-up ## Messaging's sending pipeline against a bare loop of its writes (BENCH_MESSAGES)
+	MONGODB_URL=$(LOCAL_MONGODB_URL) $(BIN)/python -m bench.messaging
 
 clean: down
 	rm -rf var

@@ -30,6 +30,7 @@ from services.messaging.entrypoints import consumer, index
 from services.messaging.entrypoints.grpc_servicer import MessagingServicer
 from services.messaging.entrypoints.task_mapping import stat_pb
 from services.messaging.entrypoints.workers import DispatchWorker
+from services.messaging.service.cached import CachedPolicies, CachedTemplates
 from services.messaging.service.dispatch import Dispatcher, Pipeline
 from services.messaging.service.engagement import Engagement
 from services.messaging.service.members_view import MembersView
@@ -61,7 +62,8 @@ def wire(rt: Runtime) -> ServiceSpec:
     inbox = mongo.MongoInboxRepository(rt.db)
     template_store = templates_mongo.MongoTemplates(rt.db)
     policy_store = policy_mongo.MongoPolicies(rt.db)
-    templates = WithBuiltins(template_store)
+    templates = WithBuiltins(CachedTemplates(template_store, settings.messaging_cache_seconds))
+    sending_policies = CachedPolicies(policy_store, settings.messaging_cache_seconds)
     lease = timedelta(seconds=settings.dispatch_lease_seconds)
     message_store = messages_mongo.MongoMessages(rt.db, topic, rt.outbox, lease)
     links = links_mongo.MongoLinks(rt.db, topic, rt.outbox, settings.public_base_url, settings.link_secret)
@@ -81,7 +83,7 @@ def wire(rt: Runtime) -> ServiceSpec:
             messages=message_store,
             contacts=contacts,
             templates=templates,
-            policies=policy_store,
+            policies=sending_policies,
             pressure=pressure,
             providers=channel_providers,
             quotas=quotas,
@@ -91,7 +93,7 @@ def wire(rt: Runtime) -> ServiceSpec:
             members=MembersClient(settings.members_grpc_addr),
         )
     )
-    sending = Sending(message_store, templates, policy_store, dispatcher, lease=lease)
+    sending = Sending(message_store, templates, sending_policies, dispatcher, lease=lease)
     servicer = MessagingServicer(
         inbox, sending=sending, dispatcher=dispatcher, quotas=quotas, reads=engagement, clock=utc_now
     )

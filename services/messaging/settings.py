@@ -46,6 +46,11 @@ class MessagingSettings(ServiceSettings):
             "be sent again by another pass; what a crash costs in delay"
         ),
     )
+    messaging_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How long sending keeps a template or policy in memory (0: read the store every send)",
+    )
     survey_page_url: str = Field(
         default="http://127.0.0.1:8000/v1/surveys/{token}",
         description="The page a satisfaction survey's link opens, with {token} (the mini-program's page)",

@@ -14,6 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from chassis.mongo import Document, retry_busy
+from services.messaging.domain.caps import Contacted
+from services.messaging.domain.channels import MessageClass
 from services.messaging.domain.contacts import Contact
 
 CONTACTS = "contacts"
@@ -44,6 +46,8 @@ def contact_from(d: Document) -> Contact:
         points_balance=d.get("points_balance", 0),
         tier=d.get("tier", ""),
         erased=d.get("erased", False),
+        recent=tuple(Contacted(_utc(c["at"]), MessageClass(c["c"]), c["m"]) for c in d.get("recent", [])),
+        recent_version=d.get("pv", 0),
     )
 
 

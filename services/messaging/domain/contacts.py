@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from services.messaging.domain.caps import Contacted
+
 
 @dataclass(frozen=True)
 class Contact:
@@ -26,6 +28,10 @@ class Contact:
     points_balance: int = 0
     tier: str = ""
     erased: bool = False
+    # The care and marketing messages that reached the member lately (caps count them), and the
+    # version of that list: caps take a slot with one write conditional on it.
+    recent: tuple[Contacted, ...] = ()
+    recent_version: int = 0
 
     @property
     def title(self) -> str:

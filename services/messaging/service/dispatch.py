@@ -82,6 +82,15 @@ class DispatchSummary:
 
 
 @dataclass(frozen=True)
+class Read:
+    """What a step reads before it decides anything."""
+
+    template: Template
+    contact: Contact
+    policy: MessagingPolicy
+
+
+@dataclass(frozen=True)
 class Pipeline:
     """What the dispatcher reads and where it sends: stores, providers per channel, and the
     internal channels (inbox, staff tasks)."""
@@ -119,9 +128,10 @@ class Dispatcher:
             log.warning("dispatcher left messages for the next pass", left=len(summary.lost))
         return summary
 
-    async def dispatch_held(self, m: Message, now: datetime) -> Message:
-        """One step of a message this caller holds (claimed, or just inserted), recorded."""
-        after = await self._step(m, now)
+    async def dispatch_held(self, m: Message, now: datetime, read: Read | None = None) -> Message:
+        """One step of a message this caller holds (claimed, or just inserted), recorded.
+        `read`: its template, member and policy when the caller has just read them."""
+        after = await self._step(m, now, read)
         if not await self._p.messages.save(after, m.version, outcome_facts(m, after)):
             stored = await self._p.messages.get(m.tenant_id, m.id)
             return stored or after  # the lease ran out and another pass took it over
@@ -135,15 +145,19 @@ class Dispatcher:
         fetched = await self._p.members.contact(tenant_id, member_id)
         return await self._p.contacts.put_if_absent(fetched) if fetched is not None else None
 
-    async def _step(self, m: Message, now: datetime) -> Message:
+    async def _step(self, m: Message, now: datetime, read: Read | None) -> Message:
         p = self._p
-        template = await p.templates.get(m.tenant_id, m.template_id)
-        if template is None:
-            return messages.give_up(m, f"template {m.template_id} no longer exists", now)
-        contact = await self.contact(m.tenant_id, m.member_id)
-        if contact is None or contact.erased:
+        if read is None:
+            template = await p.templates.get(m.tenant_id, m.template_id)
+            if template is None:
+                return messages.give_up(m, f"template {m.template_id} no longer exists", now)
+            contact = await self.contact(m.tenant_id, m.member_id)
+            if contact is None:
+                return messages.give_up(m, "the member is gone", now)
+            read = Read(template, contact, await p.policies.current(m.tenant_id))
+        template, contact, policy = read.template, read.contact, read.policy
+        if contact.erased:
             return messages.give_up(m, "the member is gone", now)
-        policy = await p.policies.current(m.tenant_id)
         zone = ZoneInfo(contact.time_zone or policy.time_zone)
         if m.message_class.capped:
             allowed = quiet_hours.next_allowed(now, policy.quiet_start, policy.quiet_end, zone)
@@ -161,7 +175,7 @@ class Dispatcher:
                 continue
             if m.message_class.capped and not counted:
                 rule = await p.pressure.take(
-                    m.tenant_id, m.member_id, m.id, m.message_class, policy.caps, zone, now
+                    m.tenant_id, m.member_id, m.id, m.message_class, policy.caps, zone, now, contact
                 )
                 if rule is not None:
                     return messages.cap(m, str(rule), now)

@@ -204,5 +204,7 @@ class PressureStore(Protocol):
         rules: Sequence[CapRule],
         zone: ZoneInfo,
         now: datetime,
+        seen: Contact | None = None,
     ) -> CapRule | None:
-        """Counts the message once against the member's caps; the rule that stops it, or None."""
+        """Counts the message once against the member's caps; the rule that stops it, or None.
+        `seen`: the member as the caller just read them (their recent contacts with it)."""

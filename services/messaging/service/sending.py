@@ -20,7 +20,7 @@ from chassis.errors import InvalidArgument, NotFound, Unavailable
 from services.messaging.domain import messages, routing
 from services.messaging.domain.events import outcome_facts
 from services.messaging.domain.messages import LEASE, Message
-from services.messaging.service.dispatch import Dispatcher
+from services.messaging.service.dispatch import Dispatcher, Read
 from services.messaging.service.ports import MessageStore, PolicyStore, TemplateStore
 
 KEY_MAX = 200
@@ -74,7 +74,8 @@ class Sending:
         self._lease = lease  # how long a request holds its new message while it sends it
 
     async def send(self, req: SendRequest) -> tuple[Message, bool]:
-        """The message for the request's key and whether this call recorded it."""
+        """The message for the request's key and whether this call recorded it. A key already
+        used is found by the insert itself (the unique index), not by a read before it."""
         _required(req.tenant_id, "tenant_id")
         _required(req.member_id, "member_id")
         _required(req.message_key, "message_key", KEY_MAX)
@@ -83,9 +84,6 @@ class Sending:
         for name, value in req.variables.items():
             if len(value) > 1000:
                 raise InvalidArgument(f"variables.{name}", "a variable's value is at most 1000 characters")
-        stored = await self._messages.by_key(req.tenant_id, req.message_key)
-        if stored is not None:
-            return stored, False
         template = await self._templates.get(req.tenant_id, req.template_id)
         if template is None:
             raise InvalidArgument("template_id", f"no template {req.template_id!r}")
@@ -117,7 +115,7 @@ class Sending:
         if not created:
             return stored, False
         if inline:
-            return await self._dispatcher.dispatch_held(stored, now), True
+            return await self._dispatcher.dispatch_held(stored, now, Read(template, contact, policy)), True
         return stored, True
 
     async def get(self, tenant_id: str, message_id: str) -> Message:
