@@ -125,9 +125,14 @@ def test_a_message_is_sent_once_per_key_lands_in_the_inbox_and_is_announced_once
 def heard_of_consent(platform: Stack, tenant_id: str, member_id: str, channel: str) -> None:
     """Waits until messaging's view of the member has the grant (members' member_consent_changed
     arrives a moment after the change: a send before it still sees the member as not agreeing)."""
+    heard(platform, tenant_id, member_id, {f"consent.{channel}": True})
+
+
+def heard(platform: Stack, tenant_id: str, member_id: str, fields: dict[str, Any]) -> None:
+    """Waits until messaging's view of the member (fed by members' events) says `fields`."""
     client: MongoClient[Any]
     with MongoClient(platform.mongodb_url) as client:
-        query = {"_id": f"{tenant_id}:{member_id}", "tenant_id": tenant_id, f"consent.{channel}": True}
+        query = {"_id": f"{tenant_id}:{member_id}", "tenant_id": tenant_id, **fields}
         eventually(lambda: client[f"{platform.namespace}regulars_messaging"]["contacts"].find_one(query))
 
 
@@ -186,6 +191,35 @@ def test_a_staff_task_message_is_on_the_assistants_list_and_caps_name_their_rule
         }
     )
     assert (capped["state"], capped["reason"]) == ("capped", "cap care 1 per day")
+
+
+def test_the_channel_follows_the_preferred_channel_the_member_changed_to(shop: Shop, platform: Stack) -> None:
+    api = shop.api
+    staff = shop.post(f"/v1/stores/{shop.store}/staff", {"name": "Zhou", "role": "assistant"})
+    member = shop.post(
+        "/v1/members", {"phone": "+8613912340000", "name": "Li", "staff_code": staff["referral_codes"][0]}
+    )
+    member_id = member["id"]
+    shop.template(
+        "season-care",
+        "care",
+        {
+            "inbox": {"title": "New season", "body": "Dear {{ name }}, the new collection is in."},
+            "staff_task": {"title": "Tell {{ name }} about the new season", "body": "Invite them in."},
+        },
+    )
+    body = {"member_id": member_id, "template_id": "season-care"}
+    before = shop.send(body | {"message_key": f"season-1:{member_id}"})
+    assert (before["state"], before["channel"]) == ("sent", "inbox")  # the policy's default order
+
+    for change in (
+        api.put(f"/v1/members/{member_id}/consent/phone", json={"granted": True}, headers=shop.crm),
+        api.patch(f"/v1/members/{member_id}", json={"preferred_channel": "phone"}, headers=shop.headers),
+    ):
+        assert change.status_code == 200, change.text
+    heard(platform, shop.id, member_id, {"consent.phone": True, "preferred_channel": "phone"})
+    after = shop.send(body | {"message_key": f"season-2:{member_id}"})
+    assert (after["state"], after["channel"], after["staff_id"]) == ("sent", "staff_task", staff["id"])
 
 
 def test_bad_sends_name_the_field_and_change_nothing(shop: Shop) -> None:

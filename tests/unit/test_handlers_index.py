@@ -71,6 +71,7 @@ TABLES: dict[str, tuple[Callable[[], Handlers], str, set[str]]] = {
         {
             "member_registered",
             "member_consent_changed",
+            "member_profile_changed",
             "member_staff_assigned",
             "points_changed",
             "member_tier_changed",

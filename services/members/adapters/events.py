@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from regulars.common.v1 import money_pb2
 from regulars.members.v1 import events_pb2, members_pb2
@@ -214,6 +215,20 @@ def referral_converted(
         payload=payload,
         time=at,
     )
+
+
+PROFILE_FIELDS = ("name", "surname", "gender", "preferred_channel")  # what messaging keeps
+
+
+def member_profile_changed(
+    *, tenant_id: str, member_id: str, fields: dict[str, Any], at: datetime
+) -> Envelope:
+    """The profile fields messaging keeps, those of `fields` that change; None of them: no event."""
+    payload = events_pb2.MemberProfileChanged(
+        member_id=member_id, tenant_id=tenant_id, **{k: fields[k] for k in PROFILE_FIELDS if k in fields}
+    )
+    payload.at.FromDatetime(at)
+    return new_event(source=SOURCE, tenant_id=tenant_id, subject=member_id, payload=payload, time=at)
 
 
 def member_blacklist_changed(*, tenant_id: str, member_id: str, reason: str, at: datetime) -> Envelope:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
@@ -121,13 +121,21 @@ class MongoMemberRepository:
         nothing to lose to a concurrent writer of other fields (a purchase, the outbox relay).
         """
         change: dict[str, Any] = {}
+        announced = any(k in fields for k in events.PROFILE_FIELDS)
         if fields:
-            change["$set"] = fields
+            change["$set"] = dict(fields)
+        if announced:  # messaging greets and routes by these: member_profile_changed, same write
+            changed = events.member_profile_changed(
+                tenant_id=tenant_id, member_id=member_id, fields=fields, at=datetime.now(UTC)
+            )
+            change["$set"] |= outbox.embed_set(self._topic, changed)
         if unset:
             change["$unset"] = dict.fromkeys(unset, "")
         doc = await self._members.find_one_and_update(
             self._mine(tenant_id, member_id), change, return_document=ReturnDocument.AFTER
         )
+        if doc is not None and announced:
+            self._outbox.wake()
         return from_doc(doc) if doc else None
 
     async def set_blacklist(self, tenant_id: str, member_id: str, reason: str, at: datetime) -> Member | None:

@@ -138,6 +138,25 @@ class MongoContacts:
         except DuplicateKeyError:
             return  # the contact holds a later change for this channel: it stays
 
+    async def profile_changed(
+        self, tenant_id: str, member_id: str, fields: dict[str, str], at: datetime
+    ) -> None:
+        """Names, gender, preferred channel as changed, unless a later change is recorded."""
+        try:
+            await retry_busy(
+                lambda: self._contacts.update_one(
+                    {
+                        "_id": _key(tenant_id, member_id),
+                        "tenant_id": tenant_id,
+                        "$or": [{"profile_at": {"$exists": False}}, {"profile_at": {"$lte": at}}],
+                    },
+                    {"$set": {**fields, "profile_at": at}, "$setOnInsert": {"member_id": member_id}},
+                    upsert=True,
+                )
+            )
+        except DuplicateKeyError:
+            return  # a later profile change is recorded
+
     async def owner_changed(self, tenant_id: str, member_id: str, staff_id: str) -> None:
         await self._set(tenant_id, member_id, {"owner_staff_id": staff_id})
 

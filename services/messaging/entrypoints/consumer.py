@@ -1,7 +1,7 @@
 """Events messaging subscribes to: CloudEvents type -> thin handler that builds a command.
 
-From members: messaging's view of each member (registered, consent, owner, points, tier,
-erased), staff tasks rerouted on member_staff_assigned, and purchase_made for attribution.
+From members: messaging's view of each member (registered, profile, consent, owner, points,
+tier, erased), staff tasks rerouted on member_staff_assigned, and purchase_made for attribution.
 From coupons: a claimed coupon (coupon_issued from a claim) for attribution.
 From feedback: survey links, complaint follow-ups and escalations, thanks (service/reactions.py).
 """
@@ -80,6 +80,14 @@ def subscriptions(view: MembersView, conversions: Conversions, reactions: Reacti
             raise PermanentError("member_consent_changed without channel")
         await view.consent_changed(env.tenant_id, member_id, evt.channel, evt.granted, _at(evt.at, env))
 
+    async def profile_changed(env: Envelope, evt: members_events.MemberProfileChanged) -> None:
+        member_id = _member(evt.member_id, "member_profile_changed")
+        fields = {
+            f: getattr(evt, f) for f in ("name", "surname", "gender", "preferred_channel") if evt.HasField(f)
+        }
+        if fields:
+            await view.profile_changed(env.tenant_id, member_id, fields, _at(evt.at, env))
+
     async def staff_assigned(env: Envelope, evt: members_events.MemberStaffAssigned) -> None:
         member_id = _member(evt.member_id, "member_staff_assigned")
         await view.staff_assigned(
@@ -155,6 +163,7 @@ def subscriptions(view: MembersView, conversions: Conversions, reactions: Reacti
     return by_event_type(
         on(members_events.MemberRegistered, member_registered),
         on(members_events.MemberConsentChanged, consent_changed),
+        on(members_events.MemberProfileChanged, profile_changed),
         on(members_events.MemberStaffAssigned, staff_assigned),
         on(members_events.PointsChanged, points_changed),
         on(members_events.MemberTierChanged, tier_changed),

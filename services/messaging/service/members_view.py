@@ -49,6 +49,11 @@ class MembersView:
     ) -> None:
         await self._contacts.consent_changed(tenant_id, member_id, channel, granted, at)
 
+    async def profile_changed(
+        self, tenant_id: str, member_id: str, fields: dict[str, str], at: datetime
+    ) -> None:
+        await self._contacts.profile_changed(tenant_id, member_id, fields, at)
+
     async def staff_assigned(
         self, tenant_id: str, member_id: str, staff_id: str, previous_staff_id: str, at: datetime
     ) -> None:

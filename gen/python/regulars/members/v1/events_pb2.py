@@ -27,7 +27,7 @@ from regulars.common.v1 import money_pb2 as regulars_dot_common_dot_v1_dot_money
 from regulars.members.v1 import members_pb2 as regulars_dot_members_dot_v1_dot_members__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n regulars/members/v1/events.proto\x12\x13regulars.members.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eregulars/common/v1/money.proto\x1a!regulars/members/v1/members.proto\"\x8a\x02\n\x10MemberRegistered\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07surname\x18\x04 \x01(\t\x12\x15\n\rhome_store_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x31\n\rregistered_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04tier\x18\x08 \x01(\t\x12\x18\n\x10referred_by_kind\x18\t \x01(\t\x12\x16\n\x0ereferred_by_id\x18\n \x01(\t\x12\x16\n\x0eowner_staff_id\x18\x0b \x01(\t\"\xae\x01\n\x13MemberStaffAssigned\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x10\n\x08staff_id\x18\x03 \x01(\t\x12\x19\n\x11previous_staff_id\x18\x04 \x01(\t\x12\x13\n\x0bhandover_id\x18\x05 \x01(\t\x12/\n\x0b\x61ssigned_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x0cPurchaseMade\x12/\n\x08purchase\x18\x01 \x01(\x0b\x32\x1d.regulars.members.v1.Purchase\x12\x0c\n\x04tier\x18\x02 \x01(\t\"\x9d\x01\n\rPointsChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x03 \x01(\x03\x12\x0f\n\x07\x62\x61lance\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x11MemberTierChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x15\n\rprevious_tier\x18\x03 \x01(\t\x12\x0c\n\x04tier\x18\x04 \x01(\t\x12\x1a\n\x12trailing_12m_spend\x18\x05 \x01(\x03\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xad\x02\n\x10PurchaseRefunded\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x13\n\x0bpurchase_id\x18\x03 \x01(\t\x12\x11\n\trefund_id\x18\x04 \x01(\t\x12.\n\x05lines\x18\x05 \x03(\x0b\x32\x1f.regulars.members.v1.RefundLine\x12)\n\x06\x61mount\x18\x06 \x01(\x0b\x32\x19.regulars.common.v1.Money\x12\x17\n\x0fpoints_reversed\x18\x07 \x01(\x03\x12\x14\n\x0c\x63oupon_codes\x18\x08 \x03(\t\x12\x10\n\x08\x63omplete\x18\t \x01(\x08\x12/\n\x0boccurred_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\x14MemberConsentChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x0f\n\x07granted\x18\x04 \x01(\x08\x12\x0e\n\x06source\x18\x05 \x01(\t\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x1aMemberBirthdayMonthStarted\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05month\x18\x03 \x01(\x05\x12\x0c\n\x04year\x18\x04 \x01(\x05\"D\n\x0eMemberBirthday\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x03 \x01(\t\"y\n\rMemberDormant\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ys\x18\x03 \x01(\x05\x12\x34\n\x10last_purchase_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\\\n\x0cMemberErased\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x88\x01\n\x0cMemberMerged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64uplicate_id\x18\x03 \x01(\t\x12\x14\n\x0cpoints_moved\x18\x04 \x01(\x03\x12&\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x11ReferralConverted\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x15\n\rreferrer_kind\x18\x03 \x01(\t\x12\x13\n\x0breferrer_id\x18\x04 \x01(\t\x12\x13\n\x0bpurchase_id\x18\x05 \x01(\t\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"v\n\x16MemberBlacklistChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8c\x01\n\x10ProgrammeChanged\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08sections\x18\x03 \x03(\t\x12\x12\n\nchanged_by\x18\x04 \x01(\t\x12.\n\nchanged_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n regulars/members/v1/events.proto\x12\x13regulars.members.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1eregulars/common/v1/money.proto\x1a!regulars/members/v1/members.proto\"\x8a\x02\n\x10MemberRegistered\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07surname\x18\x04 \x01(\t\x12\x15\n\rhome_store_id\x18\x05 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x06 \x01(\t\x12\x31\n\rregistered_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04tier\x18\x08 \x01(\t\x12\x18\n\x10referred_by_kind\x18\t \x01(\t\x12\x16\n\x0ereferred_by_id\x18\n \x01(\t\x12\x16\n\x0eowner_staff_id\x18\x0b \x01(\t\"\xf8\x01\n\x14MemberProfileChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x11\n\x04name\x18\x03 \x01(\tH\x00\x88\x01\x01\x12\x14\n\x07surname\x18\x04 \x01(\tH\x01\x88\x01\x01\x12\x13\n\x06gender\x18\x05 \x01(\tH\x02\x88\x01\x01\x12\x1e\n\x11preferred_channel\x18\x06 \x01(\tH\x03\x88\x01\x01\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x07\n\x05_nameB\n\n\x08_surnameB\t\n\x07_genderB\x14\n\x12_preferred_channel\"\xae\x01\n\x13MemberStaffAssigned\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x10\n\x08staff_id\x18\x03 \x01(\t\x12\x19\n\x11previous_staff_id\x18\x04 \x01(\t\x12\x13\n\x0bhandover_id\x18\x05 \x01(\t\x12/\n\x0b\x61ssigned_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x0cPurchaseMade\x12/\n\x08purchase\x18\x01 \x01(\x0b\x32\x1d.regulars.members.v1.Purchase\x12\x0c\n\x04tier\x18\x02 \x01(\t\"\x9d\x01\n\rPointsChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x03 \x01(\x03\x12\x0f\n\x07\x62\x61lance\x18\x04 \x01(\x03\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\x12&\n\x02\x61t\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x11MemberTierChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x15\n\rprevious_tier\x18\x03 \x01(\t\x12\x0c\n\x04tier\x18\x04 \x01(\t\x12\x1a\n\x12trailing_12m_spend\x18\x05 \x01(\x03\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xad\x02\n\x10PurchaseRefunded\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x13\n\x0bpurchase_id\x18\x03 \x01(\t\x12\x11\n\trefund_id\x18\x04 \x01(\t\x12.\n\x05lines\x18\x05 \x03(\x0b\x32\x1f.regulars.members.v1.RefundLine\x12)\n\x06\x61mount\x18\x06 \x01(\x0b\x32\x19.regulars.common.v1.Money\x12\x17\n\x0fpoints_reversed\x18\x07 \x01(\x03\x12\x14\n\x0c\x63oupon_codes\x18\x08 \x03(\t\x12\x10\n\x08\x63omplete\x18\t \x01(\x08\x12/\n\x0boccurred_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x96\x01\n\x14MemberConsentChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t\x12\x0f\n\x07granted\x18\x04 \x01(\x08\x12\x0e\n\x06source\x18\x05 \x01(\t\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x1aMemberBirthdayMonthStarted\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\r\n\x05month\x18\x03 \x01(\x05\x12\x0c\n\x04year\x18\x04 \x01(\x05\"D\n\x0eMemberBirthday\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x03 \x01(\t\"y\n\rMemberDormant\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61ys\x18\x03 \x01(\x05\x12\x34\n\x10last_purchase_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\\\n\x0cMemberErased\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12&\n\x02\x61t\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x88\x01\n\x0cMemberMerged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x14\n\x0c\x64uplicate_id\x18\x03 \x01(\t\x12\x14\n\x0cpoints_moved\x18\x04 \x01(\x03\x12&\n\x02\x61t\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xa2\x01\n\x11ReferralConverted\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x15\n\rreferrer_kind\x18\x03 \x01(\t\x12\x13\n\x0breferrer_id\x18\x04 \x01(\t\x12\x13\n\x0bpurchase_id\x18\x05 \x01(\t\x12&\n\x02\x61t\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"v\n\x16MemberBlacklistChanged\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\ttenant_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12&\n\x02\x61t\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8c\x01\n\x10ProgrammeChanged\x12\x11\n\ttenant_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x10\n\x08sections\x18\x03 \x03(\t\x12\x12\n\nchanged_by\x18\x04 \x01(\t\x12.\n\nchanged_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,32 +36,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_MEMBERREGISTERED']._serialized_start=158
   _globals['_MEMBERREGISTERED']._serialized_end=424
-  _globals['_MEMBERSTAFFASSIGNED']._serialized_start=427
-  _globals['_MEMBERSTAFFASSIGNED']._serialized_end=601
-  _globals['_PURCHASEMADE']._serialized_start=603
-  _globals['_PURCHASEMADE']._serialized_end=680
-  _globals['_POINTSCHANGED']._serialized_start=683
-  _globals['_POINTSCHANGED']._serialized_end=840
-  _globals['_MEMBERTIERCHANGED']._serialized_start=843
-  _globals['_MEMBERTIERCHANGED']._serialized_end=1005
-  _globals['_PURCHASEREFUNDED']._serialized_start=1008
-  _globals['_PURCHASEREFUNDED']._serialized_end=1309
-  _globals['_MEMBERCONSENTCHANGED']._serialized_start=1312
-  _globals['_MEMBERCONSENTCHANGED']._serialized_end=1462
-  _globals['_MEMBERBIRTHDAYMONTHSTARTED']._serialized_start=1464
-  _globals['_MEMBERBIRTHDAYMONTHSTARTED']._serialized_end=1559
-  _globals['_MEMBERBIRTHDAY']._serialized_start=1561
-  _globals['_MEMBERBIRTHDAY']._serialized_end=1629
-  _globals['_MEMBERDORMANT']._serialized_start=1631
-  _globals['_MEMBERDORMANT']._serialized_end=1752
-  _globals['_MEMBERERASED']._serialized_start=1754
-  _globals['_MEMBERERASED']._serialized_end=1846
-  _globals['_MEMBERMERGED']._serialized_start=1849
-  _globals['_MEMBERMERGED']._serialized_end=1985
-  _globals['_REFERRALCONVERTED']._serialized_start=1988
-  _globals['_REFERRALCONVERTED']._serialized_end=2150
-  _globals['_MEMBERBLACKLISTCHANGED']._serialized_start=2152
-  _globals['_MEMBERBLACKLISTCHANGED']._serialized_end=2270
-  _globals['_PROGRAMMECHANGED']._serialized_start=2273
-  _globals['_PROGRAMMECHANGED']._serialized_end=2413
+  _globals['_MEMBERPROFILECHANGED']._serialized_start=427
+  _globals['_MEMBERPROFILECHANGED']._serialized_end=675
+  _globals['_MEMBERSTAFFASSIGNED']._serialized_start=678
+  _globals['_MEMBERSTAFFASSIGNED']._serialized_end=852
+  _globals['_PURCHASEMADE']._serialized_start=854
+  _globals['_PURCHASEMADE']._serialized_end=931
+  _globals['_POINTSCHANGED']._serialized_start=934
+  _globals['_POINTSCHANGED']._serialized_end=1091
+  _globals['_MEMBERTIERCHANGED']._serialized_start=1094
+  _globals['_MEMBERTIERCHANGED']._serialized_end=1256
+  _globals['_PURCHASEREFUNDED']._serialized_start=1259
+  _globals['_PURCHASEREFUNDED']._serialized_end=1560
+  _globals['_MEMBERCONSENTCHANGED']._serialized_start=1563
+  _globals['_MEMBERCONSENTCHANGED']._serialized_end=1713
+  _globals['_MEMBERBIRTHDAYMONTHSTARTED']._serialized_start=1715
+  _globals['_MEMBERBIRTHDAYMONTHSTARTED']._serialized_end=1810
+  _globals['_MEMBERBIRTHDAY']._serialized_start=1812
+  _globals['_MEMBERBIRTHDAY']._serialized_end=1880
+  _globals['_MEMBERDORMANT']._serialized_start=1882
+  _globals['_MEMBERDORMANT']._serialized_end=2003
+  _globals['_MEMBERERASED']._serialized_start=2005
+  _globals['_MEMBERERASED']._serialized_end=2097
+  _globals['_MEMBERMERGED']._serialized_start=2100
+  _globals['_MEMBERMERGED']._serialized_end=2236
+  _globals['_REFERRALCONVERTED']._serialized_start=2239
+  _globals['_REFERRALCONVERTED']._serialized_end=2401
+  _globals['_MEMBERBLACKLISTCHANGED']._serialized_start=2403
+  _globals['_MEMBERBLACKLISTCHANGED']._serialized_end=2521
+  _globals['_PROGRAMMECHANGED']._serialized_start=2524
+  _globals['_PROGRAMMECHANGED']._serialized_end=2664
 # @@protoc_insertion_point(module_scope)

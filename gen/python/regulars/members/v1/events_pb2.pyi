@@ -84,6 +84,64 @@ class MemberRegistered(_message.Message):
 Global___MemberRegistered: _TypeAlias = MemberRegistered  # noqa: Y015
 
 @_typing.final
+class MemberProfileChanged(_message.Message):
+    """ce_type "regulars.members.v1.member_profile_changed": what messaging greets and routes by
+    changed (only the fields that changed are set); the phone number is deliberately not carried.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    TENANT_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    SURNAME_FIELD_NUMBER: _builtins.int
+    GENDER_FIELD_NUMBER: _builtins.int
+    PREFERRED_CHANNEL_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    tenant_id: _builtins.str
+    name: _builtins.str
+    surname: _builtins.str
+    gender: _builtins.str
+    preferred_channel: _builtins.str
+    """"sms", "wechat", "app", "phone" or ""."""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        tenant_id: _builtins.str = ...,
+        name: _builtins.str | None = ...,
+        surname: _builtins.str | None = ...,
+        gender: _builtins.str | None = ...,
+        preferred_channel: _builtins.str | None = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_gender", b"_gender", "_name", b"_name", "_preferred_channel", b"_preferred_channel", "_surname", b"_surname", "at", b"at", "gender", b"gender", "name", b"name", "preferred_channel", b"preferred_channel", "surname", b"surname"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_gender", b"_gender", "_name", b"_name", "_preferred_channel", b"_preferred_channel", "_surname", b"_surname", "at", b"at", "gender", b"gender", "member_id", b"member_id", "name", b"name", "preferred_channel", b"preferred_channel", "surname", b"surname", "tenant_id", b"tenant_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__gender: _TypeAlias = _typing.Literal["gender"]  # noqa: Y015
+    _WhichOneofArgType__gender: _TypeAlias = _typing.Literal["_gender", b"_gender"]  # noqa: Y015
+    _WhichOneofReturnType__name: _TypeAlias = _typing.Literal["name"]  # noqa: Y015
+    _WhichOneofArgType__name: _TypeAlias = _typing.Literal["_name", b"_name"]  # noqa: Y015
+    _WhichOneofReturnType__preferred_channel: _TypeAlias = _typing.Literal["preferred_channel"]  # noqa: Y015
+    _WhichOneofArgType__preferred_channel: _TypeAlias = _typing.Literal["_preferred_channel", b"_preferred_channel"]  # noqa: Y015
+    _WhichOneofReturnType__surname: _TypeAlias = _typing.Literal["surname"]  # noqa: Y015
+    _WhichOneofArgType__surname: _TypeAlias = _typing.Literal["_surname", b"_surname"]  # noqa: Y015
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__gender) -> _WhichOneofReturnType__gender | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__name) -> _WhichOneofReturnType__name | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__preferred_channel) -> _WhichOneofReturnType__preferred_channel | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__surname) -> _WhichOneofReturnType__surname | None: ...
+
+Global___MemberProfileChanged: _TypeAlias = MemberProfileChanged  # noqa: Y015
+
+@_typing.final
 class MemberStaffAssigned(_message.Message):
     """ce_type "regulars.members.v1.member_staff_assigned": the member is now looked after by
     `staff_id` (a handover, or a first assignment). Messaging reroutes open staff tasks.
