@@ -100,7 +100,7 @@ def wire(rt: Runtime) -> ServiceSpec:
     servicer.serve_templates(Templates(template_store), Policies(policy_store))
     servicer.serve_tasks(tasks)
     servicer.serve_engagement(engagement, _report_stats(tasks))
-    view = MembersView(contacts, inbox, tasks, [pressure, quotas])
+    view = MembersView(contacts, inbox, tasks, [pressure, quotas, links, message_store])
     reactions = Reactions(sending, settings.survey_page_url)
     table = index.handlers(servicer, view, engagement, reactions)
     return ServiceSpec(

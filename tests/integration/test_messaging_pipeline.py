@@ -49,6 +49,7 @@ from services.messaging.domain.policy import CapRule, defaults
 from services.messaging.domain.templates import ChannelText, Template
 from services.messaging.service.dispatch import Dispatcher, Pipeline
 from services.messaging.service.engagement import Engagement
+from services.messaging.service.members_view import MembersView
 from services.messaging.service.ports import Outgoing, Provider, ProviderResult
 from services.messaging.service.reactions import WithBuiltins
 from services.messaging.service.sending import Sending, SendRequest
@@ -121,6 +122,7 @@ class Platform:
     policies: policy_mongo.MongoPolicies
     quotas: quotas_mongo.MongoWechatQuotas
     providers: dict[Channel, Provider]
+    view: MembersView
 
     async def member(self, member_id: str, **changes: Any) -> None:
         await self.contacts.put_if_absent(
@@ -204,18 +206,21 @@ async def platform() -> AsyncIterator[Callable[..., Awaitable[Platform]]]:
         }
         chosen[Channel.WEBHOOK] = WebhookProvider(timeout_seconds=5)
         chosen |= providers or {}
+        tasks = StaffTasks(tasks_mongo.MongoStaffTasks(db, TOPIC, relay), engagement, clock)
+        inbox = inbox_mongo.MongoInboxRepository(db)
+        pressure = pressure_mongo.MongoPressure(db)
         dispatcher = Dispatcher(
             Pipeline(
                 messages=messages,
                 contacts=contacts,
                 templates=WithBuiltins(template_store),
                 policies=policies,
-                pressure=pressure_mongo.MongoPressure(db),
+                pressure=pressure,
                 providers=chosen,
                 quotas=quotas,
-                tasks=StaffTasks(tasks_mongo.MongoStaffTasks(db, TOPIC, relay), engagement, clock),
+                tasks=tasks,
                 links=links,
-                inbox=inbox_mongo.MongoInboxRepository(db),
+                inbox=inbox,
                 members=Members(),
             )
         )
@@ -229,6 +234,7 @@ async def platform() -> AsyncIterator[Callable[..., Awaitable[Platform]]]:
             policies,
             quotas,
             chosen,
+            MembersView(contacts, inbox, tasks, [pressure, quotas, links, messages]),
         )
 
     try:
@@ -440,3 +446,30 @@ async def test_quiet_hours_are_the_tenants_zone_when_the_policy_says_so(
     await p.template("hello", MessageClass.CARE, Channel.INBOX)
     assert (await p.send("hello:1", "hello", channels=["inbox"])).state is State.SENT
     assert defaults(TENANT).time_zone == "Asia/Shanghai"
+
+
+async def test_an_erased_member_is_forgotten_and_sent_nothing_more(platform: Make) -> None:
+    p = await platform(shanghai(2, 12))
+    await p.member("m1", owner_staff_id="staff-chen", consent={"phone": True})
+    await p.template(
+        "gift",
+        MessageClass.TRANSACTIONAL,
+        Channel.INBOX,
+        inbox=ChannelText(title="Gift", body="{{ name }}: {{ link('https://shop.example/gift?m=li') }}"),
+    )
+    await p.template("call", MessageClass.CARE, Channel.STAFF_TASK)
+    gift = await p.send("gift:1", "gift", channels=["inbox"], variables={"coupon_code": "C-123"})
+    call = await p.send("call:1", "call", channels=["staff_task"])
+    assert (gift.state, call.state) == (State.SENT, State.SENT)
+    assert await p.db[links_mongo.LINKS].count_documents({"tenant_id": TENANT, "member_id": "m1"}) == 1
+
+    await p.view.erased(TENANT, "m1")
+
+    contact = await p.contacts.get(TENANT, "m1")
+    assert contact is not None
+    assert (contact.erased, contact.name, contact.consent) == (True, "", {})
+    for collection in (inbox_mongo.INBOX, links_mongo.LINKS, tasks_mongo.STAFF_TASKS):
+        assert await p.db[collection].count_documents({"tenant_id": TENANT, "member_id": "m1"}) == 0
+    assert (await p.stored(gift.id))["variables"] == {}
+    after = await p.send("gift:2", "gift", channels=["inbox"])
+    assert (after.state, after.reason) == (State.SKIPPED, "the member is gone")

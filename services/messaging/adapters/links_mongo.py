@@ -30,6 +30,7 @@ from services.messaging.domain.messages import Message
 LINKS = "links"
 ENGAGEMENTS = "engagements"
 INDEXES = {
+    LINKS: [IndexModel([("tenant_id", ASCENDING), ("member_id", ASCENDING)], name="member_links")],
     ENGAGEMENTS: [
         IndexModel(
             [("tenant_id", ASCENDING), ("member_id", ASCENDING), ("first_at", ASCENDING)],
@@ -177,6 +178,17 @@ class MongoLinks:
             lambda: self._engagements.update_one({"_id": doc_id, "tenant_id": link.tenant_id}, later)
         )
         return False
+
+    async def forget_member(self, tenant_id: str, member_id: str) -> None:
+        """Erasure: the member's links go (a destination may carry what identifies them; a tap
+        on one is then a 404), and what their browser said of itself; the counts stay."""
+        await retry_busy(lambda: self._links.delete_many({"tenant_id": tenant_id, "member_id": member_id}))
+        await retry_busy(
+            lambda: self._engagements.update_many(
+                {"tenant_id": tenant_id, "member_id": member_id},
+                {"$set": {"user_agent": "", "first_url": ""}},
+            )
+        )
 
     async def clicked_between(
         self, tenant_id: str, member_id: str, start: datetime, end: datetime

@@ -209,6 +209,15 @@ class MongoMessages:
             self._outbox.wake()
         return True
 
+    async def forget_member(self, tenant_id: str, member_id: str) -> None:
+        """Erasure: the values the member's messages were rendered with go (names, codes, links);
+        the records of what was sent when, by which channel, stay for the reports."""
+        await retry_busy(
+            lambda: self._messages.update_many(
+                {"tenant_id": tenant_id, "member_id": member_id}, {"$set": {"variables": {}}}
+            )
+        )
+
     async def find(
         self, tenant_id: str, member_id: str, template_id: str, limit: int, before_id: str | None
     ) -> list[Message]:

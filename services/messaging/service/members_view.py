@@ -67,7 +67,8 @@ class MembersView:
         await self._contacts.tier_changed(tenant_id, member_id, tier)
 
     async def erased(self, tenant_id: str, member_id: str) -> None:
-        """Names, consent, inbox, tasks, contact counts and WeChat openids go; the contact stays marked erased
+        """Names, consent, inbox, tasks, contact counts, WeChat openids, tracked links and the
+        values messages were rendered with go; the contact stays marked erased
         so nothing more is sent (a message already requested ends skipped)."""
         await self._contacts.erase(tenant_id, member_id)
         await self._inbox.forget_member(tenant_id, member_id)
