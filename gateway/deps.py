@@ -227,6 +227,8 @@ WriteConsent = Annotated[tuple[Caller, str], Depends(_member_id_for("members:con
 PointsMember = Annotated[tuple[Caller, str], Depends(_member_id_for("points:write"))]
 PrivacyMember = Annotated[tuple[Caller, str], Depends(_member_id_for("members:privacy"))]
 WriteConsentKey = Annotated[Caller, Depends(require("members:consent"))]
+# A member of the caller's tenant (404 otherwise) whose consent the caller may record.
+ConsentingMember = Annotated[tuple[Caller, str], Depends(_member_id_for("members:consent", must_exist=True))]
 AdminCoupons = Annotated[Caller, Depends(require("coupons:admin"))]
 IssueCoupons = Annotated[Caller, Depends(require("coupons:issue"))]
 RedeemCoupons = Annotated[Caller, Depends(require("coupons:redeem"))]

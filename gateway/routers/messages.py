@@ -13,7 +13,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from gateway.deps import MessagingDep, ReadMember, WriteConsent, require
+from gateway.deps import ConsentingMember, MessagingDep, ReadMember, require
 from gateway.identity import Caller
 from gateway.routers.cases import actor
 from gateway.schemas.members import InboxMessageOut
@@ -62,7 +62,7 @@ async def send_message(
     "/messages/{message_id}",
     summary="A message and its delivery history",
     description="Scope `messages:send`.",
-    responses=responses(401, 403, 404, 422, 429, 503),
+    responses=responses(400, 401, 403, 404, 422, 429, 503),
 )
 async def get_message(caller: SendMessages, message_id: MessageId, messaging: MessagingDep) -> MessageOut:
     return await messaging.get(caller.tenant_id, message_id)
@@ -92,7 +92,7 @@ async def list_messages(
         "`delivered`, or `failed` with the reason (announced as message_failed once). A receipt "
         "for a message not sent, or a second one, changes nothing. Scope `messages:send`."
     ),
-    responses=responses(401, 403, 404, 422, 429, 503),
+    responses=responses(400, 401, 403, 404, 422, 429, 503),
 )
 async def record_receipt(
     caller: SendMessages, message_id: MessageId, body: ReceiptBody, messaging: MessagingDep
@@ -107,7 +107,7 @@ async def record_receipt(
         "The first read is recorded (and counts as engagement with the message); later ones "
         "change nothing. Scope `members:read`; a member session only its own inbox."
     ),
-    responses=responses(401, 403, 404, 422, 429, 503),
+    responses=responses(400, 401, 403, 404, 422, 429, 503),
 )
 async def mark_inbox_read(
     member: ReadMember,
@@ -125,12 +125,12 @@ async def mark_inbox_read(
         "WeChat allows one subscribe message per acceptance (`wx.requestSubscribeMessage`); the "
         "mini-program reports each here with its own `grant_id` (a repeat counts once). A send "
         "with no subscription left falls back to the next channel. Scope `members:consent`; a "
-        "member session only for itself."
+        "member session only for itself; a member of another tenant (or none) is a 404."
     ),
-    responses=responses(401, 403, 404, 422, 429, 503),
+    responses=responses(400, 401, 403, 404, 422, 429, 503),
 )
 async def record_wechat_subscription(
-    member: WriteConsent, body: WechatSubscriptionBody, messaging: MessagingDep
+    member: ConsentingMember, body: WechatSubscriptionBody, messaging: MessagingDep
 ) -> WechatQuotaOut:
     caller, member_id = member
     return await messaging.subscribe(caller.tenant_id, member_id, body)

@@ -106,6 +106,22 @@ class ReferralCodeOut(BaseModel):
 
 
 class InboxMessageOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "01JINB8X3R6V7Q2M4N5P6Q7R8S",
+                    "kind": "order-ready",
+                    "title": "Your order is ready",
+                    "body": "Ms Wang, come and collect it.",
+                    "created_at": "2026-12-02T02:00:00Z",
+                    "read_at": "2026-12-02T02:05:00Z",
+                    "message_id": "01JMSG8X3R6V7Q2M4N5P6Q7R8S",
+                }
+            ]
+        }
+    )
+
     id: str
     kind: str = Field(description='"welcome", or the template the message was rendered from')
     title: str

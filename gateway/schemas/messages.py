@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -68,7 +68,49 @@ class DeliveryAttemptOut(BaseModel):
     at: datetime
 
 
+_MESSAGE_EXAMPLE: dict[str, Any] = {
+    "id": "01JMSG8X3R6V7Q2M4N5P6Q7R8S",
+    "member_id": "01JD8X3R6V7Q2M4N5P6Q7R8S9T",
+    "message_key": "gift-ready:2026-12:01JD8X3R6V7Q2M4N5P6Q7R8S9T",
+    "template_id": "birthday-gift",
+    "message_class": "care",
+    "state": "sent",
+    "channel": "sms",
+    "channels": ["wechat", "sms", "staff_task"],
+    "due_at": "2026-12-02T02:00:00Z",
+    "attempts": 0,
+    "reason": "",
+    "deferred": False,
+    "history": [
+        {
+            "channel": "wechat",
+            "outcome": "skipped",
+            "reason": "no WeChat subscription left",
+            "provider": "",
+            "provider_message_id": "",
+            "at": "2026-12-02T02:00:00Z",
+        },
+        {
+            "channel": "sms",
+            "outcome": "sent",
+            "reason": "",
+            "provider": "tencent_sms",
+            "provider_message_id": "2645:3270151418616990300312345",
+            "at": "2026-12-02T02:00:00Z",
+        },
+    ],
+    "source": "api_key:01jd8x3r6v7q2m4n5p6q7r8s9t",
+    "store_id": "sh-01",
+    "staff_id": "01JD8X3R6V7Q2M4N5P6Q7R8S00",
+    "staff_task_id": "",
+    "created_at": "2026-12-02T02:00:00Z",
+    "sent_at": "2026-12-02T02:00:00Z",
+}
+
+
 class MessageOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [_MESSAGE_EXAMPLE]})
+
     id: str
     member_id: str
     message_key: str
@@ -91,12 +133,19 @@ class MessageOut(BaseModel):
 
 
 class MessagePage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_MESSAGE_EXAMPLE], "next_page_token": None}]}
+    )
+
     items: list[MessageOut]
     next_page_token: str | None
 
 
 class ReceiptBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"status": "failed", "reason": "handset switched off"}]},
+    )
 
     status: Literal["delivered", "failed"]
     reason: Annotated[str, StringConstraints(max_length=500)] = ""
@@ -104,7 +153,14 @@ class ReceiptBody(BaseModel):
 
 
 class WechatSubscriptionBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"provider_template_id": "TPL-gift-ready", "openid": "oAbC123", "grant_id": "g-20261202-01"}
+            ]
+        },
+    )
 
     provider_template_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     openid: Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -114,6 +170,18 @@ class WechatSubscriptionBody(BaseModel):
 
 
 class WechatQuotaOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "member_id": "01JD8X3R6V7Q2M4N5P6Q7R8S9T",
+                    "provider_template_id": "TPL-gift-ready",
+                    "remaining": 1,
+                }
+            ]
+        }
+    )
+
     member_id: str
     provider_template_id: str
     remaining: int = Field(description="Sends of this template the member's acceptances still allow")

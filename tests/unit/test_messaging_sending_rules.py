@@ -192,6 +192,12 @@ def test_unusable_says_why() -> None:
     replied_t = Contact("t", "m", consent={"sms": False})
     assert "consent" in (routing.unusable(Channel.SMS, MARKETING, template, replied_t, policy, "") or "")
     assert "webhook" in (routing.unusable(Channel.WEBHOOK, MARKETING, template, member, policy, "") or "")
+    calls = Template("t", "call", "Call", TRANSACTIONAL, {Channel.STAFF_TASK: ChannelText("call")})
+    nobody = Contact("t", "m")
+    assert "no assistant or store" in (
+        routing.unusable(Channel.STAFF_TASK, TRANSACTIONAL, calls, nobody, policy, "") or ""
+    )
+    assert routing.unusable(Channel.STAFF_TASK, TRANSACTIONAL, calls, nobody, policy, "", "staff-1") is None
 
 
 def test_a_later_consent_change_is_not_undone_by_an_earlier_one_arriving_late() -> None:

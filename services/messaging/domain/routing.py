@@ -51,6 +51,7 @@ def unusable(
     contact: Contact,
     policy: MessagingPolicy,
     store_id: str,
+    staff_id: str = "",
 ) -> str | None:
     """Why the channel cannot carry this message to this member now, or None when it can."""
     if channel not in template.texts:
@@ -59,6 +60,8 @@ def unusable(
         return f"no {message_class.value} consent for {channel.value}"
     if channel is Channel.WEBHOOK and not policy.webhook_url:
         return "the tenant has no webhook"
-    if channel is Channel.STAFF_TASK and not (contact.owner_staff_id or store_id or contact.home_store_id):
+    if channel is Channel.STAFF_TASK and not (
+        staff_id or contact.owner_staff_id or store_id or contact.home_store_id
+    ):
         return "no assistant or store to give the task to"
     return None

@@ -172,6 +172,8 @@ class MessagingServicer(
         for name in ("tenant_id", "member_id", "provider_template_id", "openid", "grant_id"):
             if not getattr(request, name):
                 raise InvalidArgument(name, f"{name} is required")
+        if await self._dispatcher.contact(request.tenant_id, request.member_id) is None:
+            raise NotFound(f"member {request.member_id} not found")
         remaining = await self._quotas.grant(
             request.tenant_id,
             request.member_id,

@@ -166,7 +166,9 @@ class Dispatcher:
         counted = False
         while m.state is State.PENDING and m.channel is not None:
             channel = m.channel
-            why = routing.unusable(channel, m.message_class, template, contact, policy, m.store_id)
+            why = routing.unusable(
+                channel, m.message_class, template, contact, policy, m.store_id, m.staff_id
+            )
             address = Address()
             if why is None:
                 address, why = await self._address(m, channel, template, policy)
