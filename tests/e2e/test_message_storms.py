@@ -101,7 +101,9 @@ async def enrol(stack: Stack, count: int) -> list[str]:
         ids = []
         for i in range(count):
             reply = await api.EnrollMember(
-                members_pb2.EnrollMemberRequest(tenant_id=TENANT, phone=f"+8615{base + i:09d}", name="Li"),
+                members_pb2.EnrollMemberRequest(
+                    tenant_id=TENANT, phone=f"+86138{(base + i) % 100_000_000:08d}", name="Li"
+                ),
                 timeout=30,
             )
             ids.append(str(reply.member.id))
