@@ -30,6 +30,7 @@ from regulars.messaging.v1 import events_pb2
 from chassis.cloudevents import topic_of
 from chassis.grpc_client import channel_target
 from devstack.processes import Stack, free_port
+from tests.e2e.test_storms import kill_and_restart
 from tests.kafka_tools import header, read_all
 from tests.support import eventually, fresh_namespace, server_urls
 
@@ -150,14 +151,6 @@ async def send_storm(client: httpx.AsyncClient, bodies: list[dict[str, Any]], se
     await asyncio.gather(*(one(b) for b in bodies))
 
 
-async def kill_and_restart(stack: Stack, progress: dict[str, str], after: int) -> None:
-    while len(progress) < after:  # noqa: ASYNC110 (filled by the other tasks; polling is simplest)
-        await asyncio.sleep(0.02)
-    await asyncio.to_thread(stack.kill, "messaging")
-    await asyncio.sleep(2.0)
-    await asyncio.to_thread(stack.start, "messaging")
-
-
 def settled(mongo: MongoClient[Any], stack: Stack, total: int) -> list[dict[str, Any]] | None:
     """Every message of the storm, once none is pending any more."""
     docs = list(
@@ -218,7 +211,7 @@ async def test_a_send_storm_past_the_deadline_with_messaging_killed_sends_each_k
         await prepare(client)
         bodies = requests_for(members)
         await asyncio.gather(
-            send_storm(client, bodies, seen), kill_and_restart(storm, seen, len(bodies) // 3)
+            send_storm(client, bodies, seen), kill_and_restart(storm, "messaging", seen, len(bodies) // 3)
         )
     assert len(seen) == len(bodies)
     assert sum(RETRIED.values()) > 0, "the storm never made a client retry: it proves nothing"

@@ -118,67 +118,43 @@ class MongoContacts:
     async def consent_changed(
         self, tenant_id: str, member_id: str, channel: str, granted: bool, at: datetime
     ) -> None:
-        key = _key(tenant_id, member_id)
-        stamp = f"consent_at.{channel}"
-        try:
-            await retry_busy(
-                lambda: self._contacts.update_one(
-                    {
-                        "_id": key,
-                        "tenant_id": tenant_id,
-                        "$or": [{stamp: {"$exists": False}}, {stamp: {"$lte": at}}],
-                    },
-                    {
-                        "$set": {f"consent.{channel}": granted, stamp: at},
-                        "$setOnInsert": {"member_id": member_id},
-                    },
-                    upsert=True,
-                )
-            )
-        except DuplicateKeyError:
-            return  # the contact holds a later change for this channel: it stays
+        await self._set_unless_later(
+            tenant_id, member_id, f"consent_at.{channel}", at, {f"consent.{channel}": granted}
+        )
 
     async def profile_changed(
         self, tenant_id: str, member_id: str, fields: dict[str, str], at: datetime
     ) -> None:
         """Names, gender, preferred channel as changed, unless a later change is recorded."""
+        await self._set_unless_later(tenant_id, member_id, "profile_at", at, fields)
+
+    async def _set_unless_later(
+        self, tenant_id: str, member_id: str, stamp: str, at: datetime, fields: Document
+    ) -> None:
+        """Sets `fields` and `stamp` = `at`, unless `stamp` already holds a later moment: the
+        filter says so, and the upsert then collides with the document that does (events
+        reorder; the latest change stays)."""
         try:
             await retry_busy(
                 lambda: self._contacts.update_one(
                     {
                         "_id": _key(tenant_id, member_id),
                         "tenant_id": tenant_id,
-                        "$or": [{"profile_at": {"$exists": False}}, {"profile_at": {"$lte": at}}],
+                        "$or": [{stamp: {"$exists": False}}, {stamp: {"$lte": at}}],
                     },
-                    {"$set": {**fields, "profile_at": at}, "$setOnInsert": {"member_id": member_id}},
+                    {"$set": {**fields, stamp: at}, "$setOnInsert": {"member_id": member_id}},
                     upsert=True,
                 )
             )
         except DuplicateKeyError:
-            return  # a later profile change is recorded
+            return  # a later change is recorded: it stays
 
     async def owner_changed(self, tenant_id: str, member_id: str, staff_id: str) -> None:
         await self._set(tenant_id, member_id, {"owner_staff_id": staff_id})
 
     async def points_changed(self, tenant_id: str, member_id: str, balance: int, at: datetime) -> None:
         """The balance after a change, unless a later change is already recorded."""
-        try:
-            await retry_busy(
-                lambda: self._contacts.update_one(
-                    {
-                        "_id": _key(tenant_id, member_id),
-                        "tenant_id": tenant_id,
-                        "$or": [{"points_at": {"$exists": False}}, {"points_at": {"$lte": at}}],
-                    },
-                    {
-                        "$set": {"points_balance": balance, "points_at": at},
-                        "$setOnInsert": {"member_id": member_id},
-                    },
-                    upsert=True,
-                )
-            )
-        except DuplicateKeyError:
-            return  # a later balance is recorded
+        await self._set_unless_later(tenant_id, member_id, "points_at", at, {"points_balance": balance})
 
     async def tier_changed(self, tenant_id: str, member_id: str, tier: str) -> None:
         await self._set(tenant_id, member_id, {"tier": tier})

@@ -5,22 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from regulars.common.v1 import money_pb2
 from regulars.messaging.v1 import events_pb2
 
 from chassis.cloudevents import Envelope, new_event, topic_of
 from services.messaging.domain.attribution import Conversion
 from services.messaging.domain.links import Link
+from services.messaging.pb_shapes import stamp
 
 SOURCE = "regulars/messaging"
 TOPIC = topic_of(events_pb2.DESCRIPTOR)
-
-
-def _stamp(at: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(at)
-    return ts
 
 
 def clicked(link: Link, at: datetime) -> Envelope:
@@ -31,7 +25,7 @@ def clicked(link: Link, at: datetime) -> Envelope:
         template_id=link.template_id,
         channel=link.channel,
         url=link.url,
-        at=_stamp(at),
+        at=stamp(at),
         staff_id=link.staff_id,
     )
     return new_event(
@@ -51,6 +45,6 @@ def converted(c: Conversion) -> Envelope:
         kind=c.kind.value,
         ref=c.ref,
         revenue=money_pb2.Money(currency=c.currency, minor_units=c.revenue_minor),
-        at=_stamp(c.at),
+        at=stamp(c.at),
     )
     return new_event(source=SOURCE, tenant_id=c.tenant_id, subject=c.member_id, payload=payload, time=c.at)

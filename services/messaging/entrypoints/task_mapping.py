@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from regulars.common.v1 import money_pb2
 from regulars.messaging.v1 import messaging_pb2
 
 from services.messaging.domain.tasks import StaffStat, StaffTask
-
-
-def _stamp(at: datetime | None) -> Timestamp | None:
-    if at is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(at)
-    return out
+from services.messaging.pb_shapes import stamp
 
 
 def task_pb(t: StaffTask, now: datetime | None = None) -> messaging_pb2.StaffTask:
@@ -32,12 +24,12 @@ def task_pb(t: StaffTask, now: datetime | None = None) -> messaging_pb2.StaffTas
         template_id=t.template_id,
         title=t.title,
         script=t.script,
-        due_at=_stamp(t.due_at),
+        due_at=stamp(t.due_at),
         state=t.shown_state(now) if now is not None else t.state.value,
         outcome=t.outcome.value if t.outcome else "",
         notes=t.notes,
-        created_at=_stamp(t.created_at),
-        completed_at=_stamp(t.completed_at),
+        created_at=stamp(t.created_at),
+        completed_at=stamp(t.completed_at),
         on_time=t.on_time,
         previous_staff_ids=list(t.previous_staff_ids),
     )

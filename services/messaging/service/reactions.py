@@ -8,6 +8,7 @@ else the built-in ones (domain/builtin_templates.py)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from chassis import logs
 from chassis.errors import NotFound
@@ -38,42 +39,39 @@ class Reactions:
         self._sending = sending
         self._survey_page_url = survey_page_url
 
-    async def _send(self, req: SendRequest) -> None:
+    async def _send(self, tenant_id: str, member_id: str, key: str, template_id: str, **more: Any) -> None:
+        """One message on feedback's behalf, its key derived from the event's subject."""
+        req = SendRequest(tenant_id, member_id, key, template_id, source="feedback", **more)
         try:
             await self._sending.send(req)
         except NotFound:  # the member is gone (erased or merged away): nobody to tell
-            log.info("reaction for a member messaging cannot find", template=req.template_id)
+            log.info("reaction for a member messaging cannot find", template=template_id)
 
     async def survey_due(
         self, tenant_id: str, member_id: str, survey_id: str, token: str, store_id: str, staff_id: str
     ) -> None:
+        link = self._survey_page_url.format(token=token)
         await self._send(
-            SendRequest(
-                tenant_id=tenant_id,
-                member_id=member_id,
-                message_key=f"survey_due:{survey_id}",
-                template_id=builtin.SURVEY_DUE,
-                variables={"survey_link": self._survey_page_url.format(token=token)},
-                source="feedback",
-                store_id=store_id,
-                staff_id=staff_id,
-            )
+            tenant_id,
+            member_id,
+            f"survey_due:{survey_id}",
+            builtin.SURVEY_DUE,
+            variables={"survey_link": link},
+            store_id=store_id,
+            staff_id=staff_id,
         )
 
     async def complaint_follow_up(
         self, tenant_id: str, member_id: str, case_id: str, store_id: str, staff_id: str
     ) -> None:
         await self._send(
-            SendRequest(
-                tenant_id=tenant_id,
-                member_id=member_id,
-                message_key=f"complaint_follow_up:{case_id}",
-                template_id=builtin.COMPLAINT_FOLLOW_UP,
-                variables={"case_id": case_id},
-                source="feedback",
-                store_id=store_id,
-                staff_id=staff_id,
-            )
+            tenant_id,
+            member_id,
+            f"complaint_follow_up:{case_id}",
+            builtin.COMPLAINT_FOLLOW_UP,
+            variables={"case_id": case_id},
+            store_id=store_id,
+            staff_id=staff_id,
         )
 
     async def complaint_sla_breached(
@@ -81,44 +79,35 @@ class Reactions:
     ) -> None:
         """A task for the store (no assistant named: the manager takes it), once per case and SLA."""
         await self._send(
-            SendRequest(
-                tenant_id=tenant_id,
-                member_id=member_id,
-                message_key=f"complaint_sla_breached:{case_id}:{sla}",
-                template_id=builtin.COMPLAINT_ESCALATION,
-                variables={"case_id": case_id},
-                channels=["staff_task"],
-                source="feedback",
-                store_id=store_id,
-                to_store=True,
-            )
+            tenant_id,
+            member_id,
+            f"complaint_sla_breached:{case_id}:{sla}",
+            builtin.COMPLAINT_ESCALATION,
+            variables={"case_id": case_id},
+            channels=["staff_task"],
+            store_id=store_id,
+            to_store=True,
         )
 
     async def thread_sla_breached(
         self, tenant_id: str, member_id: str, thread_id: str, store_id: str, staff_id: str
     ) -> None:
         await self._send(
-            SendRequest(
-                tenant_id=tenant_id,
-                member_id=member_id,
-                message_key=f"thread_sla_breached:{thread_id}",
-                template_id=builtin.THREAD_ESCALATION,
-                channels=["staff_task"],
-                source="feedback",
-                store_id=store_id,
-                staff_id=staff_id,
-                to_store=not staff_id,
-            )
+            tenant_id,
+            member_id,
+            f"thread_sla_breached:{thread_id}",
+            builtin.THREAD_ESCALATION,
+            channels=["staff_task"],
+            store_id=store_id,
+            staff_id=staff_id,
+            to_store=not staff_id,
         )
 
     async def suggestion_adopted(self, tenant_id: str, member_id: str, thread_id: str, store_id: str) -> None:
         await self._send(
-            SendRequest(
-                tenant_id=tenant_id,
-                member_id=member_id,
-                message_key=f"suggestion_adopted:{thread_id}",
-                template_id=builtin.SUGGESTION_THANKS,
-                source="feedback",
-                store_id=store_id,
-            )
+            tenant_id,
+            member_id,
+            f"suggestion_adopted:{thread_id}",
+            builtin.SUGGESTION_THANKS,
+            store_id=store_id,
         )
