@@ -188,7 +188,16 @@ class Stack:
             self._launch(name, None, {})
         for name in SERVICES:
             self.wait_ready(name)
-        self.start("gateway")
+        try:
+            self.start("gateway")
+        except RuntimeError as exc:
+            # A free port picked for a test's gateway can be taken by the time it binds (another
+            # process's ephemeral port): nothing depends on the gateway's port, so pick again, once.
+            # A port someone chose (make run's 8000) stays an error.
+            if "address already in use" not in str(exc) or self.ports["gateway"] == DEFAULT_PORTS["gateway"]:
+                raise
+            self.ports["gateway"] = free_port()
+            self.start("gateway")
 
     def wait_ready(self, name: str, replica: int | None = None, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
