@@ -374,16 +374,17 @@ class FakeCalendarDays:
         self.birthdays: dict[tuple[str, str], tuple[int, int]] = {}
         self.last_purchases: dict[tuple[str, str], datetime] = {}
         self.announced: dict[str, Notice] = {}
-        self.last: date | None = None
+        self.last: date | None = None  # the tenants without a programme of their own
+        self.tenant_last: dict[str, date] = {}
 
-    async def born_in(self, month: int) -> AsyncIterator[tuple[str, str]]:
+    async def born_in(self, month: int, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
         for key, (m, _) in list(self.birthdays.items()):
-            if m == month:
+            if m == month and covers(tenants, key[0]):
                 yield key
 
-    async def born_on(self, month: int, day: int) -> AsyncIterator[tuple[str, str]]:
+    async def born_on(self, month: int, day: int, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
         for key, born in list(self.birthdays.items()):
-            if born == (month, day):
+            if born == (month, day) and covers(tenants, key[0]):
                 yield key
 
     async def last_bought_in(
@@ -399,11 +400,14 @@ class FakeCalendarDays:
         self.announced[notice.key] = notice
         return True
 
-    async def done(self, today: date) -> None:
-        self.last = max(self.last or today, today)
+    async def done(self, today: date, tenants: Tenants) -> None:
+        if tenants.all_but:
+            self.last = max(self.last or today, today)
+        for t in tenants.names if not tenants.all_but else ():
+            self.tenant_last[t] = max(self.tenant_last.get(t, today), today)
 
-    async def last_day(self) -> date | None:
-        return self.last
+    async def last_days(self) -> tuple[dict[str, date], date | None]:
+        return dict(self.tenant_last), self.last
 
 
 class FakeRefunds:

@@ -5,7 +5,9 @@
   member, the kind and the day), inserted with its event (outbox): a second insert of it fails
   on the `_id`, so a day run twice, or on two replicas at once, announces it once;
 - the last day run only moves forward (`$max`), so a replica that lags cannot send the
-  calendar back to days already done.
+  calendar back to days already done: one document per tenant with a programme of its own
+  (`tenant:<id>`, its local days), and `last_day` for all the other tenants (UTC days; the one
+  document there was before tenants had days of their own).
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from services.members.domain.programme_versions import Tenants
 
 CALENDAR_EVENTS = "calendar_events"
 CALENDAR_STATE = "calendar_state"
+_DEFAULTS = "last_day"  # the last UTC day run for the tenants without a programme of their own
+_TENANT = "tenant:"
 # Members who may be told anything (segments use the same walls).
 _REACHABLE: dict[str, Any] = {
     "blacklist": {"$exists": False},
@@ -42,12 +46,13 @@ class MongoCalendar:
         self._topic = topic
         self._outbox = out
 
-    async def born_in(self, month: int) -> AsyncIterator[tuple[str, str]]:
-        async for m in self._members.find({"birthday.month": month} | _REACHABLE, {"tenant_id": 1}):
+    async def born_in(self, month: int, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
+        query = {"birthday.month": month} | _REACHABLE | in_tenants(tenants)
+        async for m in self._members.find(query, {"tenant_id": 1}):
             yield m["tenant_id"], m["_id"]
 
-    async def born_on(self, month: int, day: int) -> AsyncIterator[tuple[str, str]]:
-        query = {"birthday.month": month, "birthday.day": day} | _REACHABLE
+    async def born_on(self, month: int, day: int, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
+        query = {"birthday.month": month, "birthday.day": day} | _REACHABLE | in_tenants(tenants)
         async for m in self._members.find(query, {"tenant_id": 1}):
             yield m["tenant_id"], m["_id"]
 
@@ -72,17 +77,26 @@ class MongoCalendar:
         self._outbox.wake()
         return True
 
-    async def done(self, today: date) -> None:
+    async def done(self, today: date, tenants: Tenants) -> None:
         """ISO dates order as strings, so `$max` keeps the latest."""
-        for _ in range(2):  # two first upserts at once: one inserts, the other then updates
-            try:
-                await self._state.update_one(
-                    {"_id": "last_day"}, {"$max": {"day": today.isoformat()}}, upsert=True
-                )
-                return
-            except DuplicateKeyError:
-                continue
+        keys = [_DEFAULTS] if tenants.all_but else [f"{_TENANT}{t}" for t in sorted(tenants.names)]
+        for key in keys:
+            for _ in range(2):  # two first upserts at once: one inserts, the other then updates
+                try:
+                    await self._state.update_one(
+                        {"_id": key}, {"$max": {"day": today.isoformat()}}, upsert=True
+                    )
+                    break
+                except DuplicateKeyError:
+                    continue
 
-    async def last_day(self) -> date | None:
-        doc = await self._state.find_one({"_id": "last_day"})
-        return date.fromisoformat(doc["day"]) if doc else None
+    async def last_days(self) -> tuple[dict[str, date], date | None]:
+        tenants: dict[str, date] = {}
+        defaults: date | None = None
+        async for doc in self._state.find({}):
+            key, day = str(doc["_id"]), date.fromisoformat(doc["day"])
+            if key == _DEFAULTS:
+                defaults = day
+            elif key.startswith(_TENANT):
+                tenants[key.removeprefix(_TENANT)] = day
+        return tenants, defaults

@@ -163,7 +163,12 @@ def _duplicate(doc: Document) -> Duplicate:
 
 def _merged_change(duplicate: Document, points: int) -> spending.SpendChange:
     """All of the duplicate's spending, and `points` (announced by member_merged, not
-    points_changed)."""
+    points_changed), with its per-store purchase counts ("first purchase in a store") and the
+    points each earning rule gave it (caps per member count the person, not the record).
+
+    The counters are read as stored: store keys are already `marker_key`s, which map to
+    themselves, and the rule counters include any cap reservation the duplicate holds for a
+    purchase in flight (conservative: a cap is never exceeded)."""
     stats: Document = duplicate.get("stats") or {}
     brands: Document = stats.get("brands") or {}
     categories: Document = stats.get("categories") or {}
@@ -181,4 +186,6 @@ def _merged_change(duplicate: Document, points: int) -> spending.SpendChange:
         last_at=stats.get("last_purchase_at"),
         brand_last_at={k: v["last_at"] for k, v in brands.items() if v.get("last_at")},
         category_last_at={k: v["last_at"] for k, v in categories.items() if v.get("last_at")},
+        store_purchases={k: int(v) for k, v in (stats.get("stores") or {}).items() if v},
+        rule_points={k: v for k, v in spending_mongo.rule_points(duplicate).items() if v},
     )

@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from chassis.mongo import Document, find_for_tenant, insert_once
 from services.members.domain.points import PointsShare
 from services.members.domain.purchases import Line, Payment, Purchase, RecordedPurchase
+from services.members.domain.tiers import month_key
 
 PURCHASES = "purchases"
 POINTS_ENTRIES = "points_entries"
@@ -53,6 +54,7 @@ def _to_doc(r: RecordedPurchase) -> Document:
         "programme_version": r.programme_version,
         "points_shares": [{"source": s.source, "rule_id": s.rule_id, "points": s.points} for s in r.shares],
         "payments": [{"type": pay.type, "amount": pay.amount} for pay in p.payments],
+        "spend_month": r.spend_month or month_key(p.occurred_at),
         "pending": True,
         "pending_since": datetime.now(UTC),
     }
@@ -82,6 +84,8 @@ def recorded_from_doc(d: Document) -> RecordedPurchase:
             PointsShare(s["source"], s.get("rule_id", ""), int(s["points"]))
             for s in d.get("points_shares") or ()
         ),
+        # Purchases recorded before tenants' zones counted in UTC months.
+        spend_month=d.get("spend_month") or month_key(purchase.occurred_at),
     )
 
 

@@ -19,7 +19,7 @@ from chassis.errors import NotFound
 from chassis.mongo import Document, find_for_tenant, update_versioned
 from services.members.adapters import events
 from services.members.adapters.purchases_mongo import PURCHASES, recorded_from_doc
-from services.members.domain.purchases import Purchase, Refund, RefundLine
+from services.members.domain.purchases import Purchase, RecordedPurchase, Refund, RefundLine
 from services.members.domain.refunds import RecordedRefund
 from services.members.service.ports import DecideRefund
 
@@ -57,7 +57,7 @@ class MongoRefundRepository:
             if not created:
                 return None
             recorded = recorded_from_doc(doc)
-            decision = decide(recorded, [_recorded(purchase_id, r) for r in done.values()])
+            decision = decide(recorded, [_recorded(recorded, r) for r in done.values()])
             refund, reverse = decision.refund, decision.points_reversed
             event = events.purchase_refunded(recorded.purchase, refund, reverse, decision.complete)
             entry = {
@@ -67,6 +67,9 @@ class MongoRefundRepository:
                 ],
                 "amount": refund.amount,
                 "points_reversed": reverse,
+                "rule_points_reversed": [
+                    {"rule_id": rule, "points": n} for rule, n in sorted(decision.rule_points.items())
+                ],
                 "at": refund.occurred_at,
             }
             return {"$set": {f"refunds.{key}": entry} | outbox.embed_set(self._topic, event)}
@@ -76,7 +79,8 @@ class MongoRefundRepository:
             raise NotFound(f"purchase {purchase_id} not found")
         if created:
             self._outbox.wake()
-        return recorded_from_doc(doc).purchase, _recorded(purchase_id, doc["refunds"][key]), created
+        bought = recorded_from_doc(doc)
+        return bought.purchase, _recorded(bought, doc["refunds"][key]), created
 
     async def get_refund(
         self, tenant_id: str, purchase_id: str, refund_id: str
@@ -87,8 +91,15 @@ class MongoRefundRepository:
         found = doc.get("refunds", {}).get(refund_key(refund_id))
         if found is None:
             return None
-        return recorded_from_doc(doc).purchase, _recorded(purchase_id, found)
+        bought = recorded_from_doc(doc)
+        return bought.purchase, _recorded(bought, found)
 
 
-def _recorded(purchase_id: str, d: Document) -> RecordedRefund:
-    return RecordedRefund(_refund_from(purchase_id, d), int(d["points_reversed"]))
+def _recorded(bought: RecordedPurchase, d: Document) -> RecordedRefund:
+    """A refund entry; one recorded before rule counters were given back gives back nothing."""
+    return RecordedRefund(
+        _refund_from(bought.purchase.id, d),
+        int(d["points_reversed"]),
+        rule_points={r["rule_id"]: int(r["points"]) for r in d.get("rule_points_reversed") or ()},
+        spend_month=bought.spend_month,
+    )

@@ -215,7 +215,7 @@ def judged_update(
     inc |= {f"stats.brands.{k}.spend": v for k, v in change.spend_by_brand.items()}
     inc |= {f"stats.categories.{k}.spend": v for k, v in change.spend_by_category.items()}
     inc |= {f"stats.stores.{marker_key(k)}": v for k, v in change.store_purchases.items()}
-    inc |= {f"rule_points.{marker_key(k)}.points": v for k, v in change.rule_points.items()}
+    inc |= {f"rule_points.{marker_key(k)}.points": v for k, v in outcome.rule_points.items()}
     latest: dict[str, Any] = {f"stats.brands.{k}.last_at": v for k, v in change.brand_last_at.items()}
     latest |= {f"stats.categories.{k}.last_at": v for k, v in change.category_last_at.items()}
     if change.last_at is not None:
@@ -225,7 +225,7 @@ def judged_update(
         "stats.discount_share": outcome.stats.discount_share,
         **marks,
     }
-    fields |= {f"rule_points.{marker_key(k)}.rule_id": k for k in change.rule_points}
+    fields |= {f"rule_points.{marker_key(k)}.rule_id": k for k in outcome.rule_points}
     if outcome.tier_changed:
         fields["tier"] = outcome.tier
     unset: dict[str, str] = {}

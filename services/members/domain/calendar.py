@@ -1,10 +1,15 @@
-"""The daily calendar's rules: which day is whose birthday, who has become dormant."""
+"""The daily calendar's rules: which day is whose birthday, who has become dormant.
+
+Days are the tenant's own (its programme's time zone): a day begins at its local midnight, and
+"30 days without a purchase" counts local days. domain/calendar_days.py says which tenants'
+days are due when.
+"""
 
 from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 DEFAULT_DORMANT_DAYS = (30, 60, 90)
 
@@ -23,17 +28,30 @@ def starts_a_month(today: date) -> bool:
 
 @dataclass(frozen=True)
 class DormantWindow:
-    """Members whose last purchase fell in [start, end) pass `days` days without one today."""
+    """Members whose last purchase fell in [start, end) pass `days` days without one today
+    (the bounds are UTC instants of local midnights)."""
 
     days: int
     start: datetime
     end: datetime
 
 
-def dormant_windows(today: date, thresholds: tuple[int, ...] = DEFAULT_DORMANT_DAYS) -> list[DormantWindow]:
-    midnight = datetime.combine(today, time(), tzinfo=UTC)
+def midnight(day: date, zone: tzinfo = UTC) -> datetime:
+    """The instant (UTC) a day begins in `zone`."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+
+def dormant_windows(
+    today: date, thresholds: tuple[int, ...] = DEFAULT_DORMANT_DAYS, zone: tzinfo = UTC
+) -> list[DormantWindow]:
+    """For each threshold n, the local day n days before `today` in `zone` (a day of a daylight
+    saving change is 23 or 25 hours long there)."""
     return [
-        DormantWindow(days=n, start=midnight - timedelta(days=n), end=midnight - timedelta(days=n - 1))
+        DormantWindow(
+            days=n,
+            start=midnight(today - timedelta(days=n), zone),
+            end=midnight(today - timedelta(days=n - 1), zone),
+        )
         for n in sorted(set(thresholds))
         if n > 0
     ]

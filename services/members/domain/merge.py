@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from services.members.domain import spending, tiers
 
@@ -61,12 +61,15 @@ class Refused:
     reason: str
 
 
-def fold(survivor: Survivor, duplicate: Duplicate, ladder: tiers.TierLadder, now: datetime) -> Fold | Refused:
-    """Refuses a survivor that is merged, erased or being merged (the claim is then released)."""
+def fold(
+    survivor: Survivor, duplicate: Duplicate, ladder: tiers.TierLadder, now: datetime, zone: tzinfo = UTC
+) -> Fold | Refused:
+    """Refuses a survivor that is merged, erased or being merged (the claim is then released).
+    The survivor's spend months are judged in the tenant's `zone`."""
     if survivor.closed or survivor.merging:
         return Refused("survivor_id is already merged, erased or being merged")
     return Fold(
-        outcome=spending.judge(survivor.standing, duplicate.brings, ladder, now),
+        outcome=spending.judge(survivor.standing, duplicate.brings, ladder, now, zone),
         tags=duplicate.tags,
         # Ownership: the survivor keeps its assistant; without one it takes the duplicate's.
         owner_staff_id="" if survivor.owner_staff_id else duplicate.owner_staff_id,

@@ -4,7 +4,9 @@ Each tenant runs its own programme (issue 11). `DEFAULT_PROGRAMME` is exactly wh
 tenant got before programmes existed: the built-in ladder over 12 months that may go down at
 once, 1 point per full ¥1 paid (floored, all payment types, on the paid price), ×2 on the
 birthday itself, points lapsing on the first 1 January two years on, dormancy after 30/60/90
-days, all in UTC (the calendar, the spend months and the birthday check all use UTC today).
+days, all in UTC. The time zone says which day and month it is for the tenant: the calendar's
+days (birthdays, dormancy, expiry dates, the nightly review), the spend months, the birthday
+window and earning rules' days of the week.
 
 `parse_programme` reads the JSON-able dict the API sends and the store keeps;
 `programme_to_dict` writes it back, so `parse_programme(programme_to_dict(p)) == p`. A mistake
@@ -39,7 +41,7 @@ from services.members.domain.tiers import (
     TierLadder,
 )
 
-DEFAULT_TIME_ZONE = "UTC"  # what the calendar, the spend months and the birthday check use today
+DEFAULT_TIME_ZONE = "UTC"  # what every tenant used before programmes had a zone
 MAX_POINTS_PER_UNIT = 1_000_000
 MAX_UNIT_MINOR = 1_000_000_000
 MAX_MULTIPLIER = 100
@@ -275,11 +277,12 @@ def expires_at(programme: Programme, earned_at: datetime) -> datetime:
 def expiry_day(programme: Programme, now: datetime) -> bool:
     """Whether points may lapse on `now`'s day, so the daily calendar looks at the tenant's
     holders: every day under a rolling expiry (each point has its own date), only on the date
-    under a yearly one (its (month, day) on the day `now` falls in, in UTC like the calendar)."""
+    under a yearly one (its (month, day) on the day `now` falls in, in the tenant's zone like
+    the calendar)."""
     rule = programme.expiry
     if isinstance(rule, RollingExpiry):
         return True
-    day = now.astimezone(UTC)
+    day = local(programme, now)
     return (day.month, day.day) == (rule.month, rule.day)
 
 

@@ -115,6 +115,23 @@ class Tenants:
     names: frozenset[str]
     all_but: bool = False
 
+    def __and__(self, other: Tenants) -> Tenants:
+        """The tenants both cover (a step's group within a calendar day's tenants)."""
+        if self.all_but and other.all_but:
+            return Tenants(self.names | other.names, all_but=True)
+        if not self.all_but and not other.all_but:
+            return Tenants(self.names & other.names)
+        named, excluded = (other, self) if self.all_but else (self, other)
+        return Tenants(named.names - excluded.names)
+
+    @property
+    def none(self) -> bool:
+        """Covers no tenant at all (a query for it can be skipped)."""
+        return not self.all_but and not self.names
+
+
+EVERY_TENANT = Tenants(frozenset(), all_but=True)
+
 
 def grouped(
     customised: Iterable[ProgrammeVersion], setting: Callable[[Programme], K]

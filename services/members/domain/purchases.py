@@ -378,3 +378,4 @@ class RecordedPurchase:
     pending: bool = False  # recorded, its effects on the member not yet all applied
     programme_version: int = 0
     shares: tuple[PointsShare, ...] = ()
+    spend_month: str = ""  # "YYYY-MM" its spend counts in (the tenant's zone when recorded)

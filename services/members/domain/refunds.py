@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.members.domain import points as pts
@@ -12,10 +12,14 @@ from services.members.domain.purchases import RecordedPurchase, Refund, RefundLi
 
 @dataclass(frozen=True)
 class RecordedRefund:
-    """A refund as recorded on its purchase, with the points it took back."""
+    """A refund as recorded on its purchase, with the points it took back, what it reverses of
+    each earning rule's share (given back to the rule's counter, so its cap counts purchases
+    that stand) and the spend month its purchase was counted in (the month it lowers)."""
 
     refund: Refund
     points_reversed: int
+    rule_points: Mapping[str, int] = field(default_factory=dict)
+    spend_month: str = ""
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,7 @@ class RefundDecision:
     refund: Refund
     points_reversed: int
     complete: bool  # the purchase is now refunded in full (its coupons come back)
+    rule_points: Mapping[str, int] = field(default_factory=dict)  # rule id -> points of its share reversed
 
 
 def decide_refund(
@@ -48,4 +53,31 @@ def decide_refund(
         already_refunded=refunded_before,
         already_reversed=sum(r.points_reversed for r in earlier),
     )
-    return RefundDecision(refund, reverse, refunded_before + refund.amount >= purchase.total_paid)
+    return RefundDecision(
+        refund,
+        reverse,
+        refunded_before + refund.amount >= purchase.total_paid,
+        rule_shares_reversed(recorded, refunded_before, refund.amount),
+    )
+
+
+def rule_shares_reversed(recorded: RecordedPurchase, refunded_before: int, amount: int) -> dict[str, int]:
+    """What a refund of `amount` (after `refunded_before`) reverses of each rule's share of the
+    purchase, on the running total as points_to_reverse does: after it, floor(share × refunded /
+    paid) of the share is reversed in all, so the refunds of a purchase reverse each share once."""
+    paid = recorded.purchase.total_paid
+    shares: dict[str, int] = {}
+    for s in recorded.shares:
+        if s.rule_id and s.points:
+            shares[s.rule_id] = shares.get(s.rule_id, 0) + s.points
+    out = {
+        rule: pts.points_to_reverse(
+            share,
+            paid,
+            amount,
+            already_refunded=refunded_before,
+            already_reversed=share * refunded_before // paid if paid else 0,
+        )
+        for rule, share in shares.items()
+    }
+    return {rule: n for rule, n in out.items() if n}

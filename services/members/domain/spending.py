@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from services.members.domain import tiers
 from services.members.domain.model import Referrer
@@ -77,10 +77,16 @@ NO_CHANGE = SpendChange()  # the nightly review: only time has passed
 
 
 def purchase_change(
-    p: Purchase, points_awarded: int, source: str, rule_points: Mapping[str, int] | None = None
+    p: Purchase,
+    points_awarded: int,
+    source: str,
+    rule_points: Mapping[str, int] | None = None,
+    month: str = "",
 ) -> SpendChange:
-    """A purchase: one more purchase (in its store), its spend in its month, brands and
-    categories, its points, and the points each earning rule gave (counted against caps)."""
+    """A purchase: one more purchase (in its store), its spend in its month (`month`, as
+    recorded with it: RecordedPurchase.spend_month; by default its UTC month), brands and
+    categories, its points, and the points each earning rule gave that are not counted yet
+    (a capped rule's share is counted when it is reserved: domain/rule_caps.py)."""
     return SpendChange(
         reason="purchase",
         source=source,
@@ -88,7 +94,7 @@ def purchase_change(
         purchases=1,
         discounted=1 if p.discounted else 0,
         spend=p.total_paid,
-        spend_by_month={tiers.month_key(p.occurred_at): p.total_paid},
+        spend_by_month={month or tiers.month_key(p.occurred_at): p.total_paid},
         spend_by_brand=p.spend_by_brand(),
         spend_by_category=p.spend_by_category(),
         first_at=p.occurred_at,
@@ -101,8 +107,18 @@ def purchase_change(
     )
 
 
-def refund_change(p: Purchase, refund: Refund, points_to_reverse: int, source: str) -> SpendChange:
-    """A refund: less spend in the purchase's month, brands and categories; points taken back.
+def refund_change(
+    p: Purchase,
+    refund: Refund,
+    points_to_reverse: int,
+    source: str,
+    month: str = "",
+    rule_points: Mapping[str, int] | None = None,
+) -> SpendChange:
+    """A refund: less spend in the month the purchase was counted in (`month`; by default its
+    UTC month), brands and categories; points taken back, and the earning rules' counters given
+    back what the refund reverses of their shares (`rule_points`, positive), so a capped rule can
+    give those points again (`judge` gives back no more than the points actually taken back).
 
     The purchase still counts as a purchase (and as discounted): a refund changes how much was
     spent, not whether the member came.
@@ -119,9 +135,10 @@ def refund_change(p: Purchase, refund: Refund, points_to_reverse: int, source: s
         source=source,
         points=-points_to_reverse,
         spend=-refund.amount,
-        spend_by_month={tiers.month_key(p.occurred_at): -refund.amount},
+        spend_by_month={month or tiers.month_key(p.occurred_at): -refund.amount},
         spend_by_brand=brands,
         spend_by_category=categories,
+        rule_points={k: -v for k, v in (rule_points or {}).items() if v},
     )
 
 
@@ -169,6 +186,7 @@ class Outcome:
     converts_referral: bool
     facts: tuple[Fact, ...]
     downgrade_due_at: datetime | None = None
+    rule_points: Mapping[str, int] = field(default_factory=dict)  # rule id -> change of its counter
 
     def changes(self, before: Standing) -> bool:
         """Whether anything stored differs from `before` (the nightly review writes only then)."""
@@ -181,17 +199,25 @@ class Outcome:
         )
 
 
-def judge(before: Standing, change: SpendChange, ladder: tiers.TierLadder, now: datetime) -> Outcome:
+def judge(
+    before: Standing, change: SpendChange, ladder: tiers.TierLadder, now: datetime, zone: tzinfo = UTC
+) -> Outcome:
     """The member after `change`, judged at `now` under the tenant's ladder (its trailing window
-    ends at `now`'s month; its grace period may hold a lower tier back: tiers.judge_tier)."""
+    ends at `now`'s month in the tenant's `zone`; its grace period may hold a lower tier back:
+    tiers.judge_tier)."""
     points = change.points if change.points >= 0 else -min(-change.points, max(before.points_balance, 0))
     balance = before.points_balance + points
+    rule_points = dict(change.rule_points)
+    if change.points < 0 and points != change.points:
+        # The balance could not cover the take-back: the rules get back only their share of
+        # what was taken, so points a member already spent cannot be earned under a cap again.
+        rule_points = {k: -((-v * -points) // -change.points) for k, v in rule_points.items()}
     months = dict(before.stats.spend_by_month)
     for month, spend in change.spend_by_month.items():
         months[month] = months.get(month, 0) + spend
     count = before.stats.purchase_count + change.purchases
     discounted = before.stats.discounted_count + change.discounted
-    trailing = tiers.trailing_spend(months, now, ladder.window_months)
+    trailing = tiers.trailing_spend(months, now, ladder.window_months, zone)
     stats = Stats(
         purchase_count=count,
         total_spend=before.stats.total_spend + change.spend,
@@ -221,4 +247,5 @@ def judge(before: Standing, change: SpendChange, ladder: tiers.TierLadder, now: 
         converts_referral=converts,
         facts=tuple(facts),
         downgrade_due_at=decision.downgrade_due_at,
+        rule_points={k: v for k, v in rule_points.items() if v},
     )

@@ -1,15 +1,19 @@
 """Membership tiers from trailing spend (12 months by default). No I/O here.
 
-Spend is kept per calendar month (UTC, "YYYY-MM") so the window can slide without replaying
-purchases; a refund lowers the month of the purchase it refunds. Tiers are re-evaluated on
+Spend is kept per calendar month ("YYYY-MM") of the tenant's zone (a purchase at 17:30 UTC on
+31 May is June spend in Shanghai) so the window can slide without replaying purchases; a refund
+lowers the month its purchase was counted in. Months stored before tenants' zones were used
+are UTC months and stay as they are: only which month a new purchase goes to, and which month
+is "now" for the window, follow the zone. Tiers are re-evaluated on
 every purchase, every refund and nightly, so they go down as well as up (unless the ladder
 says they may not, or a grace period is still running: `judge_tier`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from chassis.errors import InvalidArgument
 
@@ -95,20 +99,20 @@ DEFAULT_LADDER = TierLadder(
 )
 
 
-def month_key(dt: datetime) -> str:
-    """The "YYYY-MM" bucket of an instant, in UTC."""
+def month_key(dt: datetime, zone: tzinfo = UTC) -> str:
+    """The "YYYY-MM" bucket of an instant, in `zone` (the tenant's)."""
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("dt must be timezone-aware")
-    dt = dt.astimezone(UTC)
+    dt = dt.astimezone(zone)
     return f"{dt.year:04d}-{dt.month:02d}"
 
 
-def window_months(now: datetime, months: int = WINDOW_MONTHS) -> tuple[str, ...]:
-    """The month keys of the trailing window, newest first: the current month and the
-    `months - 1` before it (by default the 11 before it)."""
+def window_months(now: datetime, months: int = WINDOW_MONTHS, zone: tzinfo = UTC) -> tuple[str, ...]:
+    """The month keys of the trailing window, newest first: the current month (in `zone`) and
+    the `months - 1` before it (by default the 11 before it)."""
     if months < 1:
         raise ValueError("months must be at least 1")
-    key = month_key(now)
+    key = month_key(now, zone)
     year, month = int(key[:4]), int(key[5:])
     out: list[str] = []
     for back in range(months):
@@ -122,9 +126,11 @@ def trailing_12m_spend(spend_by_month: dict[str, int], now: datetime) -> int:
     return sum(spend_by_month.get(key, 0) for key in window_months(now))
 
 
-def trailing_spend(spend_by_month: dict[str, int], now: datetime, months: int = WINDOW_MONTHS) -> int:
-    """Spend of the trailing window of `months` months ending with `now`'s month (UTC buckets)."""
-    return sum(spend_by_month.get(key, 0) for key in window_months(now, months))
+def trailing_spend(
+    spend_by_month: Mapping[str, int], now: datetime, months: int = WINDOW_MONTHS, zone: tzinfo = UTC
+) -> int:
+    """Spend of the trailing window of `months` months ending with `now`'s month in `zone`."""
+    return sum(spend_by_month.get(key, 0) for key in window_months(now, months, zone))
 
 
 def evaluate(ladder: TierLadder, trailing_spend: int) -> str:

@@ -2,7 +2,9 @@
 
 1. the duplicate is claimed for the survivor (one conditional write): two merges of one
    duplicate into different survivors, on two replicas, cannot both move it;
-2. the survivor takes the duplicate's statistics, balance, tags and applied effects in ONE
+2. the survivor takes the duplicate's statistics (with its purchases per store and the points
+   each earning rule gave it, so "first purchase in a store" and caps per member count the
+   person), balance, tags and applied effects in ONE
    write guarded by its version, once per duplicate (ports.MergeRepository.fold), which keeps
    the points moved; trailing spend, discount share and tier are judged again as for a purchase
    (domain.merge.fold: member_tier_changed when the combined spend reaches another tier);
@@ -56,9 +58,12 @@ class Merges:
             await self._merges.release(tenant_id, survivor_id, duplicate_id)
             raise FailedPrecondition("survivor_id is already merged or erased")
         now = self._clock()
-        ladder = (await self._programmes.current(tenant_id)).programme.ladder
+        rules = (await self._programmes.current(tenant_id)).programme
         moved = await self._merges.fold(
-            tenant_id, survivor_id, duplicate, lambda survivor: merge.fold(survivor, duplicate, ladder, now)
+            tenant_id,
+            survivor_id,
+            duplicate,
+            lambda survivor: merge.fold(survivor, duplicate, rules.ladder, now, rules.zone),
         )
         if isinstance(moved, merge.Refused):  # nothing was folded: the claim goes back
             await self._merges.release(tenant_id, survivor_id, duplicate_id)

@@ -24,6 +24,7 @@ from services.members.domain import programme
 from services.members.domain import programme_versions as pv
 from services.members.domain.points import SOURCE_ID_MAX, EntryReason
 from services.members.domain.programme import DEFAULT_PROGRAMME, Programme
+from services.members.domain.programme_versions import Tenants
 from services.members.service.ports import PointsLedger, ProgrammeStore
 
 EARNED = frozenset({EntryReason.SIGN_IN, EntryReason.REVIEW, EntryReason.SURVEY_ANSWER, EntryReason.SHARE})
@@ -100,14 +101,15 @@ class Points:
             return due if result and result[1] else 0
         return 0
 
-    async def expire_all(self, now: datetime) -> int:
-        """Expire the lapsed points of every holder whose tenant's points lapse today (every day
-        under a rolling expiry, on its date under a yearly one); how many members lost points now."""
+    async def expire_all(self, now: datetime, within: Tenants = pv.EVERY_TENANT) -> int:
+        """Expire the lapsed points of every holder (of the tenants `within`) whose tenant's
+        points lapse on `now`'s day in its zone (every day under a rolling expiry, on its date
+        under a yearly one); how many members lost points now."""
         expired = 0
         customised = await self._programmes.customised()
         rules = {v.tenant_id: v.programme for v in customised}
-        for lapses_today, tenants in pv.grouped(customised, lambda p: programme.expiry_day(p, now)):
-            if not lapses_today:
+        for lapses_today, group in pv.grouped(customised, lambda p: programme.expiry_day(p, now)):
+            if not lapses_today or (tenants := group & within).none:
                 continue
             async for tenant_id, member_id in self._ledger.holders(tenants):
                 expired += bool(

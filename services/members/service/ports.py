@@ -251,11 +251,13 @@ class RefundRepository(Protocol):
 class CalendarRepository(Protocol):
     """The members the daily calendar speaks of, what it has announced and the days it has run."""
 
-    def born_in(self, month: int) -> AsyncIterator[tuple[str, str]]:
-        """(tenant id, member id) of members who may be told anything, born in that month."""
+    def born_in(self, month: int, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, member id) of members of those tenants who may be told anything, born in
+        that month."""
 
-    def born_on(self, month: int, day: int) -> AsyncIterator[tuple[str, str]]:
-        """(tenant id, member id) of members who may be told anything, born on that day."""
+    def born_on(self, month: int, day: int, tenants: Tenants) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, member id) of members of those tenants who may be told anything, born on
+        that day."""
 
     def last_bought_in(
         self, window: DormantWindow, tenants: Tenants
@@ -266,11 +268,14 @@ class CalendarRepository(Protocol):
     async def announce(self, notice: Notice) -> bool:
         """Record the notice with its event, once per `notice.key`; True when recorded now."""
 
-    async def done(self, today: date) -> None:
-        """Record `today` as run unless a later day is: the last day only moves forward."""
+    async def done(self, today: date, tenants: Tenants) -> None:
+        """Record `today` as run for those tenants (each named one, or, for every tenant but
+        some, the tenants without a programme of their own) unless a later day is: the last day
+        only moves forward."""
 
-    async def last_day(self) -> date | None:
-        """The last day run to its end; None before the first."""
+    async def last_days(self) -> tuple[dict[str, date], date | None]:
+        """The last day run for each tenant with a day of its own, and for all the others
+        (None before the first)."""
 
 
 class PrivacyRepository(Protocol):

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from chassis import logs
 from chassis.errors import InvalidArgument, NotFound
-from services.members.domain import earning, programme, spending
+from services.members.domain import earning, programme, spending, tiers
 from services.members.domain import points as pts
 from services.members.domain.points import PointsShare
 from services.members.domain.programme_versions import ProgrammeVersion
@@ -73,12 +73,12 @@ class PurchaseEffects:
                 expires_at=programme.expires_at(version.programme, p.occurred_at),
                 shares=recorded.shares,
             )
-        change = spending.purchase_change(p, awarded, source, rule_points(recorded))
+        change = spending.purchase_change(p, awarded, source, rule_points(recorded), recorded.spend_month)
         now = self._clock()
-        ladder = version.programme.ladder
+        rules = version.programme
 
         def judge(standing: spending.Standing) -> spending.Outcome:
-            outcome = spending.judge(standing, change, ladder, now)
+            outcome = spending.judge(standing, change, rules.ladder, now, rules.zone)
             made = spending.Purchased(recorded, outcome.tier)  # purchase_made, with the tier it earned
             return replace(outcome, facts=(made, *outcome.facts))
 
@@ -181,6 +181,7 @@ class Purchases:
                 pending=True,
                 programme_version=version.version,
                 shares=shares_of(scored),
+                spend_month=tiers.month_key(purchase.occurred_at, version.programme.zone),
             )
         )
         if created:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from services.members.domain import points as pts
 from services.members.domain import spending
-from services.members.domain.purchases import Purchase, Refund, RefundLine
+from services.members.domain.purchases import Purchase, RefundLine
 from services.members.domain.refunds import RecordedRefund, decide_refund
 from services.members.service.ports import MemberSpending, PointsLedger, ProgrammeBook, RefundRepository
 
@@ -50,7 +50,7 @@ class Refunds:
             lambda bought, earlier: decide_refund(bought, earlier, lines, refund_id, at),
         )
         if created:
-            await self.take_back(purchase, recorded.refund, recorded.points_reversed)
+            await self.take_back(purchase, recorded)
         return purchase, recorded, created
 
     async def complete(self, tenant_id: str, purchase_id: str, refund_id: str) -> bool:
@@ -59,20 +59,24 @@ class Refunds:
         if found is None:
             return False
         purchase, recorded = found
-        await self.take_back(purchase, recorded.refund, recorded.points_reversed)
+        await self.take_back(purchase, recorded)
         return True
 
-    async def take_back(self, p: Purchase, refund: Refund, reverse: int) -> None:
-        """Take back spend and points from the member, once; never below a zero balance."""
+    async def take_back(self, p: Purchase, recorded: RecordedRefund) -> None:
+        """Take back spend (in the month the purchase was counted in), points (never below a
+        zero balance) and the rule points reversed from the member's rule counters, once."""
+        refund = recorded.refund
         source = pts.entry_source(pts.EntryReason.REFUND, f"{p.id}:{refund.id}")
-        change = spending.refund_change(p, refund, reverse, source)
+        change = spending.refund_change(
+            p, refund, recorded.points_reversed, source, recorded.spend_month, recorded.rule_points
+        )
         now = self._clock()
-        ladder = (await self._programmes.current(p.tenant_id)).programme.ladder  # today's, for the tier
+        rules = (await self._programmes.current(p.tenant_id)).programme  # today's, for the tier
         applied = await self._members.apply(
             p.tenant_id,
             p.member_id,
             change,
-            lambda standing: spending.judge(standing, change, ladder, now),
+            lambda standing: spending.judge(standing, change, rules.ladder, now, rules.zone),
             effect_id=f"refund:{p.id}:{refund.id}",
         )
         moved = applied.points_moved if applied else None

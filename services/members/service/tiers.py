@@ -15,8 +15,8 @@ from datetime import datetime
 
 from services.members.domain import programme_versions as pv
 from services.members.domain import spending
-from services.members.domain.programme import DEFAULT_PROGRAMME
-from services.members.domain.tiers import TierLadder
+from services.members.domain.programme import DEFAULT_PROGRAMME, Programme
+from services.members.domain.programme_versions import Tenants
 from services.members.service.ports import MemberSpending, ProgrammeStore
 
 
@@ -25,27 +25,30 @@ class TierReview:
         self._members = members
         self._programmes = programmes
 
-    async def review_all(self, now: datetime) -> int:
-        """Re-evaluate every member who could change tier (above their tenant's lowest, or on a
-        tier their tenant's ladder no longer has); how many changed tier now."""
+    async def review_all(self, now: datetime, within: Tenants = pv.EVERY_TENANT) -> int:
+        """Re-evaluate every member (of the tenants `within`) who could change tier (above their
+        tenant's lowest, or on a tier their tenant's ladder no longer has); how many changed
+        tier now."""
         changed = 0
         customised = await self._programmes.customised()
-        ladders = {v.tenant_id: v.programme.ladder for v in customised}
-        for lowest, tenants in pv.grouped(customised, lambda p: p.ladder.names[0]):
+        programmes = {v.tenant_id: v.programme for v in customised}
+        for lowest, group in pv.grouped(customised, lambda p: p.ladder.names[0]):
+            if (tenants := group & within).none:
+                continue
             async for tenant_id, member_id in self._members.above(lowest, tenants):
-                ladder = ladders.get(tenant_id, DEFAULT_PROGRAMME.ladder)
-                changed += await self.review(tenant_id, member_id, now, ladder)
+                rules = programmes.get(tenant_id, DEFAULT_PROGRAMME)
+                changed += await self.review(tenant_id, member_id, now, rules)
         return changed
 
     async def review(
-        self, tenant_id: str, member_id: str, now: datetime, ladder: TierLadder | None = None
+        self, tenant_id: str, member_id: str, now: datetime, rules: Programme | None = None
     ) -> int:
-        """1 when this call changed the member's tier, else 0 (under `ladder`, by default the
-        tenant's current one)."""
-        ladder = ladder or (await self._programmes.current(tenant_id)).programme.ladder
+        """1 when this call changed the member's tier, else 0 (under the programme `rules`, by
+        default the tenant's current one: its ladder, and its zone for the spend months)."""
+        rules = rules or (await self._programmes.current(tenant_id)).programme
 
         def judge(before: spending.Standing) -> spending.Outcome | None:
-            outcome = spending.judge(before, spending.NO_CHANGE, ladder, now)
+            outcome = spending.judge(before, spending.NO_CHANGE, rules.ladder, now, rules.zone)
             return outcome if outcome.changes(before) else None
 
         applied = await self._members.apply(tenant_id, member_id, spending.NO_CHANGE, judge)
