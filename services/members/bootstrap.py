@@ -17,6 +17,7 @@ from services.members.adapters import (
     programme_mongo,
     purchases_mongo,
     refunds_mongo,
+    rule_caps_mongo,
     segments_mongo,
     spending_mongo,
 )
@@ -35,6 +36,7 @@ from services.members.service.profile import Profiles
 from services.members.service.programme import Programmes
 from services.members.service.purchases import PurchaseEffects, Purchases
 from services.members.service.refunds import Refunds
+from services.members.service.rule_caps import RuleCaps
 from services.members.service.segments import Segments
 from services.members.service.tiers import TierReview
 from services.members.settings import MembersSettings
@@ -70,6 +72,7 @@ def wire(rt: Runtime) -> ServiceSpec:
     ledger = points_mongo.MongoPointsLedger(rt.db, topic, rt.outbox)
     points = Points(ledger, programmes)
     effects = PurchaseEffects(purchase_repo, spending, ledger, programmes)
+    caps = RuleCaps(rule_caps_mongo.MongoCapHolds(rt.db), purchase_repo)
     refunds = Refunds(
         refunds_mongo.MongoRefundRepository(rt.db, topic, rt.outbox), spending, ledger, programmes
     )
@@ -89,7 +92,7 @@ def wire(rt: Runtime) -> ServiceSpec:
         profiles=Profiles(member_repo, directory_repo, region),
         directory=directory,
         handovers=Handovers(directory, handover_repo, started=worker.nudge),
-        purchases=Purchases(directory_repo, purchase_repo, effects, programmes, spending),
+        purchases=Purchases(directory_repo, purchase_repo, effects, programmes, spending, caps),
         refunds=refunds,
         points=points,
         programmes=Programmes(programmes),
@@ -112,5 +115,5 @@ def wire(rt: Runtime) -> ServiceSpec:
         produces=[topic],
         subscription=Subscription(topics=[topic], handlers=dict(table.events)),
         # Each loop is safe on every replica at once; its module says why.
-        background=[worker.run, calendar_worker.run, PurchaseCompleter(effects).run],
+        background=[worker.run, calendar_worker.run, PurchaseCompleter(effects, caps).run],
     )

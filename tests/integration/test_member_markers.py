@@ -14,7 +14,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import outbox
 from chassis.kafka import EventPublisher
-from services.members.adapters.spending_mongo import MARKER_RETENTION, MongoMemberSpending, marker_key
+from services.members.adapters.mongo import marker_key
+from services.members.adapters.spending_mongo import MARKER_RETENTION, MongoMemberSpending
 from services.members.domain import spending, tiers
 from tests.support import fresh_namespace, server_urls
 

@@ -16,8 +16,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import outbox
 from chassis.kafka import EventPublisher
+from services.members.adapters.mongo import marker_key
 from services.members.adapters.points_mongo import MARKER_RETENTION, MongoPointsLedger
-from services.members.adapters.spending_mongo import marker_key
 from services.members.domain import points as pts
 from tests.support import fresh_namespace, server_urls
 

@@ -20,7 +20,7 @@ from chassis import outbox
 from chassis.errors import FailedPrecondition, NotFound
 from chassis.mongo import VERSION, Document, find_for_tenant, update_versioned
 from services.members.adapters import events, spending_mongo
-from services.members.adapters.mongo import MEMBERS
+from services.members.adapters.mongo import MEMBERS, rule_points
 from services.members.adapters.purchases_mongo import PURCHASES
 from services.members.domain import spending
 from services.members.domain.merge import Duplicate, Merged, Refused, Survivor
@@ -187,5 +187,5 @@ def _merged_change(duplicate: Document, points: int) -> spending.SpendChange:
         brand_last_at={k: v["last_at"] for k, v in brands.items() if v.get("last_at")},
         category_last_at={k: v["last_at"] for k, v in categories.items() if v.get("last_at")},
         store_purchases={k: int(v) for k, v in (stats.get("stores") or {}).items() if v},
-        rule_points={k: v for k, v in spending_mongo.rule_points(duplicate).items() if v},
+        rule_points={k: v for k, v in rule_points(duplicate).items() if v},
     )

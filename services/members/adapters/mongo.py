@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,8 @@ NO_PHONE = "none:"  # placeholder prefix: a mini-program member without a phone 
 INDEXES = {
     MEMBERS: [
         IndexModel([("tenant_id", ASCENDING), ("phone", ASCENDING)], unique=True, name="tenant_phone"),
+        # Members holding a reservation of capped rule points, oldest first (adapters/rule_caps_mongo.py).
+        IndexModel([("cap_holds_since", ASCENDING)], name="cap_holds_since"),
     ],
 }
 
@@ -201,3 +204,18 @@ class MongoMemberRepository:
 def in_tenants(tenants: Tenants) -> Document:
     """The filter on `tenant_id` for a daily step that covers these tenants."""
     return {"tenant_id": {"$nin" if tenants.all_but else "$in": sorted(tenants.names)}}
+
+
+def marker_key(effect_id: str) -> str:
+    """The effect's field name under `_applied`: its id, or a hash of it when the id could not
+    be one (a till's refund id may hold a dot, which a field path would split)."""
+    if "." in effect_id or effect_id.startswith("$") or "\0" in effect_id:
+        return "h" + hashlib.sha256(effect_id.encode()).hexdigest()[:24]
+    return effect_id
+
+
+def rule_points(doc: Document) -> dict[str, int]:
+    """The points each earning rule gave the member so far, by rule id (for caps: with the
+    shares reserved for purchases in flight, domain/rule_caps.py)."""
+    given: Document = doc.get("rule_points") or {}
+    return {v["rule_id"]: int(v["points"]) for v in given.values() if isinstance(v, dict)}

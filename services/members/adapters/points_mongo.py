@@ -23,9 +23,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from chassis import outbox
 from chassis.mongo import Document, find_for_tenant, insert_once, update_versioned
 from services.members.adapters import events
-from services.members.adapters.mongo import MEMBERS, in_tenants
+from services.members.adapters.mongo import MEMBERS, in_tenants, marker_key
 from services.members.adapters.purchases_mongo import POINTS_ENTRIES
-from services.members.adapters.spending_mongo import marker_key
 from services.members.domain import points as pts
 from services.members.domain.programme_versions import Tenants
 from services.members.service.ports import DecideAdjustment

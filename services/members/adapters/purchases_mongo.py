@@ -14,6 +14,7 @@ from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis.mongo import Document, find_for_tenant, insert_once
+from services.members.adapters.rule_caps_mongo import hold_doc, hold_from
 from services.members.domain.points import PointsShare
 from services.members.domain.purchases import Line, Payment, Purchase, RecordedPurchase
 from services.members.domain.tiers import month_key
@@ -55,6 +56,7 @@ def _to_doc(r: RecordedPurchase) -> Document:
         "points_shares": [{"source": s.source, "rule_id": s.rule_id, "points": s.points} for s in r.shares],
         "payments": [{"type": pay.type, "amount": pay.amount} for pay in p.payments],
         "spend_month": r.spend_month or month_key(p.occurred_at),
+        **({"cap_hold": hold_doc(r.cap_hold)} if r.cap_hold is not None else {}),
         "pending": True,
         "pending_since": datetime.now(UTC),
     }
@@ -86,6 +88,7 @@ def recorded_from_doc(d: Document) -> RecordedPurchase:
         ),
         # Purchases recorded before tenants' zones counted in UTC months.
         spend_month=d.get("spend_month") or month_key(purchase.occurred_at),
+        cap_hold=hold_from(d["cap_hold"]) if d.get("cap_hold") else None,
     )
 
 

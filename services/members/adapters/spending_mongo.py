@@ -11,7 +11,6 @@ fields judged from (balance, statistics, tier, erased/merged state) bumps `_v` t
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,11 +19,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from chassis import outbox
 from chassis.mongo import Document, update_versioned
-from services.members.adapters import events
-from services.members.adapters.mongo import MEMBERS, from_doc, in_tenants
+from services.members.adapters import events, rule_caps_mongo
+from services.members.adapters.mongo import MEMBERS, from_doc, in_tenants, marker_key, rule_points
 from services.members.domain import earning, spending
 from services.members.domain.model import Activity, Member, Referrer
 from services.members.domain.programme_versions import Tenants
+from services.members.domain.rule_caps import CapHold
 from services.members.service.ports import Applied, Judge
 
 MARKER_RETENTION = timedelta(days=30)  # far past Kafka's retention and any completer's delay
@@ -87,6 +87,8 @@ class MongoMemberSpending:
             stale = [k for k, v in applied.items() if _older(v, now - MARKER_RETENTION)]
             if stale:
                 update["$unset"] = update.get("$unset", {}) | {f"_applied.{k}": "" for k in stale}
+            if change.cap_hold is not None:
+                _take_over(update, member, change.cap_hold)
             return update
 
         member = await update_versioned(self._members, {"_id": member_id, "tenant_id": tenant_id}, decide)
@@ -132,12 +134,17 @@ class MongoMemberSpending:
         return _ids(self._members.find(query, {"tenant_id": 1}))
 
 
-def marker_key(effect_id: str) -> str:
-    """The effect's field name under `_applied`: its id, or a hash of it when the id could not
-    be one (a till's refund id may hold a dot, which a field path would split)."""
-    if "." in effect_id or effect_id.startswith("$") or "\0" in effect_id:
-        return "h" + hashlib.sha256(effect_id.encode()).hexdigest()[:24]
-    return effect_id
+def _take_over(update: Document, member: Document, hold: CapHold) -> None:
+    """The purchase's member step takes its cap hold over: the hold leaves and its points stay
+    counted; a hold no longer there was freed as abandoned (its purchase came later than
+    rule_caps.GRACE), so its points are counted now and the counters stay true."""
+    mine = rule_caps_mongo.held(member, hold.purchase_id)
+    if mine is not None and mine.hold_id == hold.hold_id:
+        parts = rule_caps_mongo.dropping(member, hold)
+    else:
+        parts = {"$inc": {f"rule_points.{marker_key(r)}.points": n for r, n in hold.points.items()}}
+    for op, fields in parts.items():
+        update[op] = update.get(op, {}) | fields
 
 
 def _older(marker: Any, than: datetime) -> bool:
@@ -183,12 +190,6 @@ def standing(doc: Document) -> spending.Standing:
 def store_purchases(doc: Document, store_id: str) -> int:
     """How many purchases the member made in the store (for "first purchase in a store")."""
     return int(((doc.get("stats") or {}).get("stores") or {}).get(marker_key(store_id), 0))
-
-
-def rule_points(doc: Document) -> dict[str, int]:
-    """The points each earning rule gave the member so far (for rules with a cap), by rule id."""
-    given: Document = doc.get("rule_points") or {}
-    return {v["rule_id"]: int(v["points"]) for v in given.values() if isinstance(v, dict)}
 
 
 def judged_update(

@@ -20,7 +20,8 @@ How several rules combine, plainly:
   base + 1×base + 2×base: extras add, they do not compound;
 - a bonus rule: its fixed points once per purchase, when a matching line was paid for by
   money that earns (a free sample earns no bonus);
-- each rule's share is cut to what its cap per member still allows;
+- each rule's share is cut to what its cap per member still allows (held exact under purchases
+  at the same instant by a reservation: domain/rule_caps.py);
 - rules are taken in order of id, so the shares come out in the same order every time.
 """
 
@@ -238,6 +239,13 @@ class Scored:
             if s.source is ShareSource.RULE:
                 out[s.rule_id] = out.get(s.rule_id, 0) + s.points
         return out
+
+    def with_rule_points(self, points: Mapping[str, int], rule_ids: Iterable[str]) -> Scored:
+        """These rules' shares replaced by `points` (0 for a rule it does not name)."""
+        replaced = set(rule_ids)
+        totals = {s.key: s.points for s in self.shares if s.rule_id not in replaced}
+        totals |= {(ShareSource.RULE, rule): points.get(rule, 0) for rule in replaced}
+        return _scored(totals)
 
     def plus(self, other: Scored) -> Scored:
         """Both added share by share (e.g. the reversals so far)."""

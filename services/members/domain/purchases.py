@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from chassis.errors import FailedPrecondition, InvalidArgument
 from services.members.domain.points import PointsShare
+from services.members.domain.rule_caps import CapHold
 
 ID_MAX = 64
 TEXT_MAX = 64  # brand/category: the same limit segments put on "bought_brand", so any brand is targetable
@@ -379,3 +380,4 @@ class RecordedPurchase:
     programme_version: int = 0
     shares: tuple[PointsShare, ...] = ()
     spend_month: str = ""  # "YYYY-MM" its spend counts in (the tenant's zone when recorded)
+    cap_hold: CapHold | None = None  # the reservation its capped rules' shares were taken under

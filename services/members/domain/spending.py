@@ -17,6 +17,7 @@ from datetime import UTC, datetime, tzinfo
 from services.members.domain import tiers
 from services.members.domain.model import Referrer
 from services.members.domain.purchases import Purchase, RecordedPurchase, Refund, brand_key, category_key
+from services.members.domain.rule_caps import CapHold
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class SpendChange:
     converts_referral: str = ""
     store_purchases: Mapping[str, int] = field(default_factory=dict)  # store id -> purchases
     rule_points: Mapping[str, int] = field(default_factory=dict)  # earning rule id -> points given
+    cap_hold: CapHold | None = None  # the reservation of its capped shares it takes over
 
 
 NO_CHANGE = SpendChange()  # the nightly review: only time has passed
@@ -82,6 +84,7 @@ def purchase_change(
     source: str,
     rule_points: Mapping[str, int] | None = None,
     month: str = "",
+    cap_hold: CapHold | None = None,
 ) -> SpendChange:
     """A purchase: one more purchase (in its store), its spend in its month (`month`, as
     recorded with it: RecordedPurchase.spend_month; by default its UTC month), brands and
@@ -104,6 +107,7 @@ def purchase_change(
         converts_referral=p.id,
         store_purchases={p.store_id: 1},
         rule_points=dict(rule_points or {}),
+        cap_hold=cap_hold,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -17,6 +17,7 @@ from services.members.domain.privacy import Erasure
 from services.members.domain.programme_versions import ProgrammeVersion, Tenants
 from services.members.domain.purchases import Purchase, RecordedPurchase
 from services.members.domain.refunds import RecordedRefund, RefundDecision
+from services.members.domain.rule_caps import CapHold, Reserved
 
 
 class MemberRepository(Protocol):
@@ -155,6 +156,30 @@ class MemberHistory(Protocol):
         in one read; None when there is no such member."""
 
     async def activity(self, tenant_id: str, member_id: str, store_id: str) -> Activity | None: ...
+
+
+class CapHolds(Protocol):
+    """Reservations of capped earning-rule shares on members (domain/rule_caps.py)."""
+
+    async def reserve(
+        self, tenant_id: str, member_id: str, hold: CapHold, caps: Mapping[str, int]
+    ) -> Reserved | None:
+        """Count the hold's shares on the member's rule counters and record the hold, in one
+        write made only while no hold of its purchase is there and every counter leaves room
+        under its cap; else what is there (the purchase's own hold, or the counters). None when
+        there is no such member."""
+
+    async def refresh(self, tenant_id: str, member_id: str, hold: CapHold, at: datetime) -> CapHold | None:
+        """The hold with its time moved to `at`; None when it was freed meanwhile."""
+
+    async def free(self, tenant_id: str, member_id: str, hold: CapHold) -> bool:
+        """Give the hold's points back to the counters and drop it, once; False when it is gone."""
+
+    async def forget(self, tenant_id: str, member_id: str, hold: CapHold) -> bool:
+        """Drop the hold, its points staying counted (its purchase took it); False when gone."""
+
+    async def older_than(self, before: datetime) -> list[tuple[str, str, CapHold]]:
+        """(tenant id, member id, hold) of holds taken before then, any tenant's, oldest first."""
 
 
 class PurchaseRepository(Protocol):

@@ -1,6 +1,7 @@
 """Purchase use cases: record a till receipt and let its effects follow, exactly once.
 
-A purchase is recorded (pending) in one insert, unique on the receipt, so 50 simultaneous
+Its capped earning-rule shares are reserved on the member first (service/rule_caps.py). A
+purchase is recorded (pending) in one insert, unique on the receipt, so 50 simultaneous
 retries of one receipt record one. Its effects follow: the points ledger entry (unique on its
 source), then the member in ONE guarded write (ports.MemberSpending: statistics, balance, tier,
 discount share, referral conversion and their events, purchase_made with the tier after it
@@ -17,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 from chassis import logs
 from chassis.errors import InvalidArgument, NotFound
-from services.members.domain import earning, programme, spending, tiers
+from services.members.domain import earning, programme, rule_caps, spending, tiers
 from services.members.domain import points as pts
 from services.members.domain.points import PointsShare
 from services.members.domain.programme_versions import ProgrammeVersion
@@ -31,7 +32,7 @@ from services.members.service.ports import (
     PurchaseRepository,
     StaffLookup,
 )
-from services.members.service.programme import score_cart
+from services.members.service.rule_caps import RuleCaps
 
 log = logs.get(__name__)
 
@@ -73,7 +74,14 @@ class PurchaseEffects:
                 expires_at=programme.expires_at(version.programme, p.occurred_at),
                 shares=recorded.shares,
             )
-        change = spending.purchase_change(p, awarded, source, rule_points(recorded), recorded.spend_month)
+        change = spending.purchase_change(
+            p,
+            awarded,
+            source,
+            rule_caps.uncounted(rule_points(recorded), recorded.cap_hold),
+            recorded.spend_month,
+            recorded.cap_hold,
+        )
         now = self._clock()
         rules = version.programme
 
@@ -118,12 +126,14 @@ class Purchases:
         effects: PurchaseEffects,
         programmes: ProgrammeBook,
         history: MemberHistory,
+        caps: RuleCaps,
     ) -> None:
         self._directory = directory
         self._purchases = purchases
         self._effects = effects
         self._programmes = programmes
         self._history = history
+        self._caps = caps
 
     async def record(
         self,
@@ -143,8 +153,11 @@ class Purchases:
 
         The purchase is scored under the tenant's current programme (domain.earning: base rate,
         birthday, earning rules, each a share) and records that version and the shares, so a
-        refund later reverses what was earned then, whatever the programme has become. Three
-        writes follow in turn (purchase, ledger entry, member): the gRPC edge runs this under
+        refund later reverses what was earned then, whatever the programme has become. The
+        shares of rules with a cap per member are reserved on the member first, in one
+        conditional write (service/rule_caps.py), so purchases at the same instant never take
+        more than the cap between them. Three writes follow in turn (purchase, ledger entry,
+        member): the gRPC edge runs this under
         chassis.completion.finish, so a caller that gives up does not stop it between two of them;
         a crash can, and `PurchaseEffects.complete_pending` then finishes it.
         """
@@ -171,9 +184,8 @@ class Purchases:
             payments=payments,
         )
         version = await self._programmes.current(tenant_id)
-        scored = score_cart(
-            version, facts, purchase.store_id, purchase.lines, purchase.payments, purchase.occurred_at
-        )
+        scored, hold = await self._caps.score(version, facts, purchase)
+        self._caps.check_fresh(hold)
         recorded, created = await self._purchases.add(
             RecordedPurchase(
                 purchase,
@@ -182,10 +194,13 @@ class Purchases:
                 programme_version=version.version,
                 shares=shares_of(scored),
                 spend_month=tiers.month_key(purchase.occurred_at, version.programme.zone),
+                cap_hold=hold,
             )
         )
         if created:
             await self._effects.apply(recorded, version)
+        else:
+            await self._caps.settle(recorded, hold)
         return recorded, created
 
 
