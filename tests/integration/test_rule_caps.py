@@ -224,3 +224,38 @@ async def test_a_merge_brings_the_duplicates_store_visits_and_rule_points_to_the
     assert doc is not None
     assert rule_total(doc) == 150
     assert doc["stats"]["stores"]["st-dup"] == 2
+
+
+async def test_a_retry_after_a_crash_finds_its_own_reservation_and_records_what_it_took(
+    stack: Stack, mongo: MongoClient[Any]
+) -> None:
+    tenant = f"caps-{ULID()}"
+    async with replicas(stack) as [api]:
+        await capped_rule(api, tenant, cap=100)
+        member = await enrol(api, tenant, "+8613900002007")
+        till = receipt(tenant, member, [line(1_000)], datetime.now(UTC))
+        # The first attempt took the whole cap for this receipt and crashed before the insert.
+        key, hold_id = purchase_key(tenant, "st-1", till.receipt_no), str(ULID())
+        hold = {"purchase_id": key, "hold_id": hold_id, "points": [{"rule_id": BONUS.id, "points": 100}]}
+        members_db(mongo, stack)["members"].update_one(
+            {"_id": member},
+            {
+                "$set": {f"cap_holds.{key}": hold | {"at": datetime.now(UTC) - timedelta(minutes=2)}}
+                | {
+                    "cap_holds_since": datetime.now(UTC) - timedelta(minutes=2),
+                    f"rule_points.{BONUS.id}.rule_id": BONUS.id,
+                },
+                "$inc": {f"rule_points.{BONUS.id}.points": 100, "_v": 1},
+            },
+        )
+        retried = await api.RecordPurchase(till)
+
+    assert rule_share(retried.purchase) == 100  # what its reservation took, though the cap reads full
+    db = members_db(mongo, stack)
+    stored = db["purchases"].find_one({"_id": key})
+    assert stored is not None
+    assert stored["cap_hold"]["hold_id"] == hold_id
+    doc = db["members"].find_one({"_id": member})
+    assert doc is not None
+    assert rule_total(doc) == 100
+    assert not doc.get("cap_holds")

@@ -6,13 +6,13 @@ without servers."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from chassis.errors import FailedPrecondition, NotFound
-from services.members.domain import earning, merge, spending
+from services.members.domain import earning, merge, rule_caps, spending
 from services.members.domain import points as pts
 from services.members.domain import programme_versions as pv
 from services.members.domain.calendar import DormantWindow, Notice
@@ -434,3 +434,60 @@ class FakeRefunds:
             if r.refund.id == refund_id:
                 return self._purchases.stored[(tenant_id, purchase_id)].purchase, r
         return None
+
+
+class FakeCapHolds:
+    """Rule counters and holds per member, kept as the store's conditional write keeps them: a
+    reservation is taken whole only while no hold of its purchase is there and every counter
+    leaves room under its cap."""
+
+    def __init__(self, *member_ids: str, tenant_id: str = "t1") -> None:
+        self.counters: dict[tuple[str, str], dict[str, int]] = {(tenant_id, m): {} for m in member_ids}
+        self.holds: dict[tuple[str, str], dict[str, rule_caps.CapHold]] = {
+            (tenant_id, m): {} for m in member_ids
+        }
+
+    async def reserve(
+        self, tenant_id: str, member_id: str, hold: rule_caps.CapHold, caps: Mapping[str, int]
+    ) -> rule_caps.Reserved | None:
+        key = (tenant_id, member_id)
+        if key not in self.counters:
+            return None
+        counters, holds = self.counters[key], self.holds[key]
+        if hold.purchase_id in holds:
+            return rule_caps.Reserved(holds[hold.purchase_id])
+        if not hold.points or any(counters.get(r, 0) > caps[r] - n for r, n in hold.points.items()):
+            return rule_caps.Reserved(None, given=dict(counters))
+        for r, n in hold.points.items():
+            counters[r] = counters.get(r, 0) + n
+        holds[hold.purchase_id] = hold
+        return rule_caps.Reserved(hold, taken_now=True)
+
+    async def refresh(
+        self, tenant_id: str, member_id: str, hold: rule_caps.CapHold, at: datetime
+    ) -> rule_caps.CapHold | None:
+        holds = self.holds[(tenant_id, member_id)]
+        found = holds.get(hold.purchase_id)
+        if found is None or found.hold_id != hold.hold_id:
+            return None
+        holds[hold.purchase_id] = replace(found, at=at)
+        return holds[hold.purchase_id]
+
+    async def free(self, tenant_id: str, member_id: str, hold: rule_caps.CapHold) -> bool:
+        if not await self.forget(tenant_id, member_id, hold):
+            return False
+        counters = self.counters[(tenant_id, member_id)]
+        for r, n in hold.points.items():
+            counters[r] -= n
+        return True
+
+    async def forget(self, tenant_id: str, member_id: str, hold: rule_caps.CapHold) -> bool:
+        holds = self.holds[(tenant_id, member_id)]
+        found = holds.get(hold.purchase_id)
+        if found is None or found.hold_id != hold.hold_id:
+            return False
+        del holds[hold.purchase_id]
+        return True
+
+    async def older_than(self, before: datetime) -> list[tuple[str, str, rule_caps.CapHold]]:
+        return [(t, m, h) for (t, m), holds in self.holds.items() for h in holds.values() if h.at <= before]

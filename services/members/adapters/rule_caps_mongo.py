@@ -78,6 +78,15 @@ class MongoCapHolds:
     async def reserve(
         self, tenant_id: str, member_id: str, hold: CapHold, caps: Mapping[str, int]
     ) -> Reserved | None:
+        if hold.points and await self._take(tenant_id, member_id, hold, caps):
+            return Reserved(hold, taken_now=True)
+        doc = await find_for_tenant(self._members, tenant_id, member_id, {HOLDS: 1, "rule_points": 1})
+        if doc is None:
+            return None
+        mine = held(doc, hold.purchase_id)
+        return Reserved(mine) if mine else Reserved(None, given=rule_points(doc))
+
+    async def _take(self, tenant_id: str, member_id: str, hold: CapHold, caps: Mapping[str, int]) -> bool:
         key = f"{HOLDS}.{marker_key(hold.purchase_id)}"
         room: list[Document] = []
         counters: dict[str, Any] = {}
@@ -95,13 +104,7 @@ class MongoCapHolds:
                 "$min": {SINCE: hold.at},
             },
         )
-        if taken.modified_count == 1:
-            return Reserved(hold, taken_now=True)
-        doc = await find_for_tenant(self._members, tenant_id, member_id, {HOLDS: 1, "rule_points": 1})
-        if doc is None:
-            return None
-        mine = held(doc, hold.purchase_id)
-        return Reserved(mine) if mine else Reserved(None, given=rule_points(doc))
+        return taken.modified_count == 1
 
     async def refresh(self, tenant_id: str, member_id: str, hold: CapHold, at: datetime) -> CapHold | None:
         key = marker_key(hold.purchase_id)

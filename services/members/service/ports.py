@@ -166,8 +166,8 @@ class CapHolds(Protocol):
     ) -> Reserved | None:
         """Count the hold's shares on the member's rule counters and record the hold, in one
         write made only while no hold of its purchase is there and every counter leaves room
-        under its cap; else what is there (the purchase's own hold, or the counters). None when
-        there is no such member."""
+        under its cap; else (and for a hold of no points) what is there: the purchase's own
+        hold, or the counters. None when there is no such member."""
 
     async def refresh(self, tenant_id: str, member_id: str, hold: CapHold, at: datetime) -> CapHold | None:
         """The hold with its time moved to `at`; None when it was freed meanwhile."""

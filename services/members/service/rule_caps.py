@@ -19,7 +19,7 @@ from ulid import ULID
 from chassis.errors import NotFound, Unavailable
 from services.members.domain import earning, rule_caps
 from services.members.domain.programme_versions import ProgrammeVersion
-from services.members.domain.purchases import Purchase, RecordedPurchase
+from services.members.domain.purchases import Line, Payment, Purchase, RecordedPurchase
 from services.members.domain.rule_caps import CapHold
 from services.members.service.ports import CapHolds, PurchaseRepository
 from services.members.service.programme import score_cart
@@ -44,13 +44,15 @@ class RuleCaps:
         """What the purchase earns, its capped shares reserved on the member (or, for a retry,
         as its own earlier reservation holds them), and that reservation."""
         caps = rule_caps.caps(version.rules)
+        uncapped = replace(facts, rule_points_given={})
+        if not rule_caps.to_reserve(score_cart(version, uncapped, *_cart(p)), version.rules):
+            return score_cart(version, facts, *_cart(p)), None  # no capped rule earns on this cart
         for attempt in range(ATTEMPTS):
             if attempt:  # the room went to another purchase: let it through, then score again
                 await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
-            scored = score_cart(version, facts, p.store_id, p.lines, p.payments, p.occurred_at)
+            scored = score_cart(version, facts, *_cart(p))
+            # Nothing left to take still asks: a retry finds its own hold in the counters it read.
             wanted = rule_caps.to_reserve(scored, version.rules)
-            if not wanted:
-                return scored, None
             now = self._clock()
             got = await self._holds.reserve(
                 p.tenant_id, p.member_id, CapHold(p.id, str(ULID()), wanted, now), caps
@@ -65,6 +67,8 @@ class RuleCaps:
                     scored if got.taken_now else rule_caps.with_held(scored, version.rules, hold.points)
                 ), hold
             if got.hold is None:
+                if not wanted:
+                    return scored, None
                 facts = replace(facts, rule_points_given=got.given)
         raise Unavailable("many purchases of this member are competing for a capped rule; try again")
 
@@ -91,3 +95,7 @@ class RuleCaps:
             elif not recorded.pending:
                 await self._holds.forget(tenant_id, member_id, hold)
         return freed
+
+
+def _cart(p: Purchase) -> tuple[str, tuple[Line, ...], tuple[Payment, ...], datetime]:
+    return p.store_id, p.lines, p.payments, p.occurred_at
