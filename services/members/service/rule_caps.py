@@ -45,7 +45,7 @@ class RuleCaps:
         as its own earlier reservation holds them), and that reservation."""
         caps = rule_caps.caps(version.rules)
         uncapped = replace(facts, rule_points_given={})
-        if not rule_caps.to_reserve(score_cart(version, uncapped, *_cart(p)), version.rules):
+        if not caps or not rule_caps.to_reserve(score_cart(version, uncapped, *_cart(p)), version.rules):
             return score_cart(version, facts, *_cart(p)), None  # no capped rule earns on this cart
         for attempt in range(ATTEMPTS):
             if attempt:  # the room went to another purchase: let it through, then score again
