@@ -489,3 +489,54 @@ def test_an_indexed_field_that_becomes_an_array_is_still_found_by_one_element(db
     assert _ids(items.find({"tenant_id": "t1", "code": "c7"})) == [7]
     assert _ids(items.find({"tenant_id": "t1", "code": "c5"})) == [5, 7]
     assert _ids(items.find({"code": "c9"})) == [7, 9]
+
+
+# --- aggregation and array updates the services use ---------------------------------------------------
+
+
+def test_a_group_computes_every_accumulator_it_names(db: Database[Doc]) -> None:
+    """Several accumulators in one `$group` (as released, FerretDB v1.24.2 computed only the
+    first: the others read an iterator the first had used up)."""
+    sales = [("a", 5, 50), ("a", 7, 0), ("b", 1, 10), ("a", 3, 30), ("b", 9, 0)]
+    db.sales.insert_many([{"k": k, "v": v, "paid": paid} for k, v, paid in sales])
+    group = {"_id": "$k", "n": {"$sum": 1}, "total": {"$sum": "$v"}, "paid": {"$sum": "$paid"}}
+    rows = db.sales.aggregate([{"$group": group}, {"$sort": {"_id": 1}}])
+    assert list(rows) == [
+        {"_id": "a", "n": 3, "total": 15, "paid": 80},
+        {"_id": "b", "n": 2, "total": 10, "paid": 10},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("modifiers", "expected"),
+    [
+        ({"$slice": -3}, [3, 4, 5]),  # the last three: a bounded history
+        ({"$slice": 2}, [1, 2]),
+        ({"$slice": 0}, []),
+        ({"$slice": -10}, [1, 2, 3, 4, 5]),
+        ({"$position": 0}, [4, 5, 1, 2, 3]),
+        ({"$position": -1}, [1, 2, 4, 5, 3]),
+        ({"$position": 99}, [1, 2, 3, 4, 5]),
+        ({"$position": 0, "$slice": 3}, [4, 5, 1]),  # newest first, three kept
+    ],
+)
+def test_a_push_applies_position_then_slice(db: Database[Doc], modifiers: Doc, expected: list[int]) -> None:
+    """`$push` with `$each` and `$position` / `$slice`, as MongoDB applies them (as released,
+    FerretDB v1.24.2 ignored both and appended)."""
+    db.lists.insert_one({"_id": "l", "a": [1, 2, 3]})
+    db.lists.update_one({"_id": "l"}, {"$push": {"a": {"$each": [4, 5], **modifiers}}})
+    assert db.lists.find_one({"_id": "l"}) == {"_id": "l", "a": expected}
+
+
+def test_a_push_with_slice_creates_a_missing_array_already_cut(db: Database[Doc]) -> None:
+    db.lists.insert_one({"_id": "l"})
+    db.lists.update_one({"_id": "l"}, {"$push": {"recent": {"$each": [1, 2, 3], "$slice": -2}}})
+    assert db.lists.find_one({"_id": "l"}) == {"_id": "l", "recent": [2, 3]}
+
+
+@pytest.mark.parametrize("modifiers", [{"$bogus": 1}, {"$slice": "two"}, {"$position": 1.5}])
+def test_a_push_with_a_bad_modifier_is_refused_and_changes_nothing(db: Database[Doc], modifiers: Doc) -> None:
+    db.lists.insert_one({"_id": "l", "a": [1]})
+    with pytest.raises(OperationFailure):
+        db.lists.update_one({"_id": "l"}, {"$push": {"a": {"$each": [2], **modifiers}}})
+    assert db.lists.find_one({"_id": "l"}) == {"_id": "l", "a": [1]}

@@ -116,30 +116,30 @@ class MongoConversions:
             | period("at", since, until)
         )
         key = {"staff": "$staff_id", "currency": "$currency"}
-        counts, revenue = await self._sum(match, key, 1), await self._sum(match, key, "$revenue_minor")
-        return [(k[0], k[1], n, revenue.get(k, 0)) for k, n in counts.items()]
+        return [
+            (staff, currency, n, revenue)
+            for (staff, currency), (n, revenue) in (await self._sum(match, key)).items()
+        ]
 
     async def outcomes(
         self, tenant_id: str, since: datetime | None, until: datetime | None
     ) -> dict[str, MessageOutcome]:
         match = {"tenant_id": tenant_id} | period("message_created_at", since, until)
         key = {"message": "$message_id", "currency": "$currency"}
-        counts, revenue = await self._sum(match, key, 1), await self._sum(match, key, "$revenue_minor")
         conversions: dict[str, int] = defaultdict(int)
         amounts: dict[str, dict[str, int]] = defaultdict(dict)
-        for (message, currency), n in counts.items():
+        for (message, currency), (n, revenue) in (await self._sum(match, key)).items():
             conversions[message] += n
-            amounts[message][currency] = revenue.get((message, currency), 0)
+            amounts[message][currency] = revenue
         return {m: MessageOutcome(conversions[m], amounts[m]) for m in conversions}
 
-    async def _sum(
-        self, match: Document, key: dict[str, str], summed: int | str
-    ) -> dict[tuple[str, str], int]:
-        """`$sum` of `summed` per (the two fields of) `key` over the matched conversions. One
-        accumulator per `$group`: FerretDB v1 computes only the first of several (the others
-        answer 0; github.com/FerretDB/FerretDB/issues/4616)."""
+    async def _sum(self, match: Document, key: dict[str, str]) -> dict[tuple[str, str], tuple[int, int]]:
+        """(conversions, revenue) per (the two fields of) `key` over the matched conversions."""
         cursor = await self._conversions.aggregate(
-            [{"$match": match}, {"$group": {"_id": key, "total": {"$sum": summed}}}]
+            [
+                {"$match": match},
+                {"$group": {"_id": key, "n": {"$sum": 1}, "revenue": {"$sum": "$revenue_minor"}}},
+            ]
         )
-        fields = list(key)
-        return {(g["_id"][fields[0]], g["_id"][fields[1]]): int(g["total"]) async for g in cursor}
+        a, b = list(key)
+        return {(g["_id"][a], g["_id"][b]): (int(g["n"]), int(g["revenue"])) async for g in cursor}

@@ -12,9 +12,9 @@ twice or spend one acceptance on two messages:
   one; `$inc` -1 and the message id recorded. When it misses, the document is read: a message
   that already used a send gets the same openid again (a retried send spends nothing more).
 
-The id lists are kept to the last `KEPT_IDS` entries (trimmed by a follow-up `$pop`, since
-FerretDB v1 ignores `$push`'s `$slice`): a grant or a retry of a message is repeated within
-minutes, while that many grants or sends of one template to one member take months.
+The id lists are kept to the last `KEPT_IDS` entries (`$push` with `$slice`, in the same write):
+a grant or a retry of a message is repeated within minutes, while that many grants or sends of
+one template to one member take months.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class MongoWechatQuotas:
                         {"_id": doc_id, "tenant_id": tenant_id, "grants": {"$ne": grant_id}},
                         {
                             "$inc": {"remaining": 1},
-                            "$push": {"grants": grant_id},
+                            "$push": {"grants": _kept(grant_id)},
                             "$set": {"openid": openid},
                             "$setOnInsert": {
                                 "member_id": member_id,
@@ -83,7 +83,6 @@ class MongoWechatQuotas:
                 continue  # another first grant created the document meanwhile: count this one now
             if after is None:  # an upsert always has a document after it; said for the types
                 raise AssertionError("upsert returned no document")
-            await self._trim(tenant_id, doc_id, "grants", after)
             return int(after["remaining"])
         raise AssertionError("a grant's upsert kept meeting a document it could not see")
 
@@ -99,12 +98,11 @@ class MongoWechatQuotas:
                     "remaining": {"$gt": 0},
                     "used_by": {"$ne": message_id},
                 },
-                {"$inc": {"remaining": -1}, "$push": {"used_by": message_id}},
+                {"$inc": {"remaining": -1}, "$push": {"used_by": _kept(message_id)}},
                 return_document=ReturnDocument.AFTER,
             )
         )
         if after is not None:
-            await self._trim(tenant_id, doc_id, "used_by", after)
             return str(after["openid"])
         doc = await self._read(tenant_id, doc_id)
         if doc is not None and message_id in doc.get("used_by", []):
@@ -122,13 +120,7 @@ class MongoWechatQuotas:
     async def _read(self, tenant_id: str, doc_id: str) -> Document | None:
         return await self._quotas.find_one({"_id": doc_id, "tenant_id": tenant_id})
 
-    async def _trim(self, tenant_id: str, doc_id: str, field: str, after: Document) -> None:
-        """Drop the oldest id while the list is longer than KEPT_IDS (only then: the filter)."""
-        if len(after.get(field, [])) <= KEPT_IDS:
-            return
-        await retry_busy(
-            lambda: self._quotas.update_one(
-                {"_id": doc_id, "tenant_id": tenant_id, f"{field}.{KEPT_IDS}": {"$exists": True}},
-                {"$pop": {field: -1}},
-            )
-        )
+
+def _kept(entry: str) -> Document:
+    """A `$push` of one id that keeps the list to its last KEPT_IDS entries."""
+    return {"$each": [entry], "$slice": -KEPT_IDS}
