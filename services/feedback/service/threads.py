@@ -33,6 +33,14 @@ REQUEST_ID_MAX = 128
 Decide = Callable[[Thread], Thread]
 
 
+def _thread_ref(thread_id: str) -> str:
+    """A thread id a message id can derive from: one with a control character (no thread has
+    one; a key part must not) names no thread."""
+    if not thread_id.isprintable():
+        raise NotFound("thread not found")
+    return thread_id
+
+
 @dataclass(frozen=True)
 class BreachSummary:
     breaches: int = 0
@@ -106,7 +114,7 @@ class Threads:
         self, tenant_id: str, thread_id: str, author: str, by: str, text: str, request_id: str = ""
     ) -> Thread:
         """A message by the thread's member or by staff."""
-        message_id = self._message_id(thread_id, request_id)
+        message_id = self._message_id(_thread_ref(thread_id), request_id)
         return await self._change(
             tenant_id, thread_id, lambda t, at: model.post(t, author, by, text, message_id, at)
         )
@@ -118,13 +126,13 @@ class Threads:
 
     async def adopt(self, tenant_id: str, thread_id: str, by: str, note: str) -> Thread:
         """A suggestion adopted, the thanks posted (again: the thread as adopted)."""
-        message_id = step_message_key(thread_id, "adopted")
+        message_id = step_message_key(_thread_ref(thread_id), "adopted")
         return await self._change(
             tenant_id, thread_id, lambda t, at: model.adopt(t, by, note, message_id, at)
         )
 
     async def close(self, tenant_id: str, thread_id: str, author: str, by: str, note: str) -> Thread:
-        message_id = step_message_key(thread_id, "closing")
+        message_id = step_message_key(_thread_ref(thread_id), "closing")
         return await self._change(
             tenant_id, thread_id, lambda t, at: model.close(t, author, by, note, message_id, at)
         )
