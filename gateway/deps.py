@@ -16,10 +16,13 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.apikeys import ApiKeyStore
+from gateway.clients.calls import Calls
 from gateway.clients.channels import ServiceClients
 from gateway.clients.coupons import CouponsClient
+from gateway.clients.feedback import FeedbackClient
 from gateway.clients.members import MembersClient
 from gateway.clients.messaging import MessagingClient
+from gateway.clients.surveys import SurveysClient
 from gateway.errors import Problem
 from gateway.identity import SCOPES, Caller
 from gateway.member_tokens import MemberTokens
@@ -141,9 +144,29 @@ async def _messaging(request: Request) -> MessagingClient:
     return clients.messaging.for_request(request)
 
 
+async def _feedback(request: Request) -> FeedbackClient:
+    client: FeedbackClient = request.app.state.feedback  # on the channel ServiceClients opened
+    return client.for_request(request)
+
+
+async def _surveys(request: Request) -> SurveysClient:
+    """The surveys client, made once on the channel ServiceClients opened to feedback."""
+    state = request.app.state
+    client: SurveysClient | None = getattr(state, "surveys", None)
+    if client is None:
+        settings: GatewaySettings = state.settings
+        client = SurveysClient.over(
+            state.clients.channels["feedback"], Calls(timeout=settings.grpc_timeout_seconds)
+        )
+        state.surveys = client
+    return client.for_request(request)
+
+
 MembersDep = Annotated[MembersClient, Depends(_members)]
 CouponsDep = Annotated[CouponsClient, Depends(_coupons)]
 MessagingDep = Annotated[MessagingClient, Depends(_messaging)]
+FeedbackDep = Annotated[FeedbackClient, Depends(_feedback)]  # reviews, cases, evidence, the policy
+SurveysDep = Annotated[SurveysClient, Depends(_surveys)]  # surveys, questions and suggestions
 
 
 def _member_id_for(scope: str, *, must_exist: bool = False) -> Callable[..., Awaitable[tuple[Caller, str]]]:
@@ -238,3 +261,8 @@ ClaimingMember = Annotated[tuple[Caller, str], Depends(_member_id_for("coupons:c
 # A claim: coupons itself answers 404 for a member of no tenant it knows (its projection of
 # members, else the members service), so the flash-sale path makes no members call here.
 Claimant = Annotated[tuple[Caller, str], Depends(_member_id_for("coupons:claim"))]
+# Feedback: reviews, cases, surveys, threads (routers/cases.py says who may see what).
+ReadFeedback = Annotated[Caller, Depends(require("feedback:read"))]
+WriteFeedback = Annotated[Caller, Depends(require("feedback:write"))]
+HandleCases = Annotated[Caller, Depends(require("cases:handle"))]
+ManageCases = Annotated[Caller, Depends(require("cases:manage"))]

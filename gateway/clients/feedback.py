@@ -76,6 +76,7 @@ class FeedbackClient(ServiceClient[Stub]):
             image_urls=body.image_urls,
             channel=channel,
             request_id=body.request_id,
+            delivery_city=body.delivery_city,
         )
         reply = await self._call(self._stub.PostReview, req, deadline_seconds=self._slow())
         return review_out(reply.review), reply.created
@@ -136,6 +137,7 @@ class FeedbackClient(ServiceClient[Stub]):
             opened_by=opened_by,
             request_id=body.request_id,
             receipt_no=body.receipt_no,
+            delivery_city=body.delivery_city,
         )
         return case_out(await self._call(self._stub.OpenCase, req, deadline_seconds=self._slow()))
 

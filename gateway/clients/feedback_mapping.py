@@ -9,6 +9,7 @@ from __future__ import annotations
 from regulars.feedback.v1 import feedback_pb2 as pb
 
 from gateway.clients.pb_time import optional_moment
+from gateway.clients.surveys_mapping import survey_out, thread_out
 from gateway.schemas.feedback import (
     BusinessDayBody,
     BusinessDayOut,
@@ -24,6 +25,7 @@ from gateway.schemas.feedback import (
     ReviewOut,
     ReviewVersionOut,
     RiskOut,
+    SentMessageOut,
     SlaHoursOut,
     StoreHoursOut,
     TimelineEntryOut,
@@ -81,6 +83,7 @@ def review_out(r: pb.Review) -> ReviewOut:
         earlier_replies=[_reply_out(x) for x in r.earlier_replies],
         case_id=_or_none(r.case_id),
         verified_purchase=r.verified_purchase,
+        erased_at=optional_moment(r, "erased_at"),
     )
 
 
@@ -141,6 +144,24 @@ def case_out(c: pb.Case) -> CaseOut:
         satisfaction=c.satisfaction or None,
         follow_up_at=optional_moment(c, "follow_up_at"),
         sla_breaches=list(c.sla_breaches),
+        delivery_city=_or_none(c.delivery_city),
+        erased_at=optional_moment(c, "erased_at"),
+    )
+
+
+def _sent_out(m: pb.SentMessage) -> SentMessageOut:
+    return SentMessageOut(
+        id=m.id,
+        template_id=m.template_id,
+        message_class=m.message_class,
+        channel=_or_none(m.channel),
+        state=m.state,
+        source=_or_none(m.source),
+        store_id=_or_none(m.store_id),
+        staff_id=_or_none(m.staff_id),
+        created_at=optional_moment(m, "created_at"),
+        sent_at=optional_moment(m, "sent_at"),
+        reason=_or_none(m.reason),
     )
 
 
@@ -149,6 +170,11 @@ def evidence_out(e: pb.EvidencePack) -> EvidenceOut:
         member_id=e.member_id,
         reviews=[review_out(r) for r in e.reviews],
         cases=[case_out(c) for c in e.cases],
+        threads=[thread_out(t) for t in e.threads],
+        surveys=[survey_out(s) for s in e.surveys],
+        messages=[_sent_out(m) for m in e.messages],
+        messages_status=e.messages_status or "complete",
+        messages_note=_or_none(e.messages_note),
         exported_at=optional_moment(e, "exported_at"),
     )
 

@@ -42,6 +42,7 @@ def survey_out(s: pb.Survey) -> SurveyOut:
         else None,
         case_id=_or_none(s.case_id),
         points=s.points,
+        erased_at=optional_moment(s, "erased_at"),
     )
 
 
@@ -66,4 +67,5 @@ def thread_out(t: pb.Thread) -> ThreadOut:
         adopted_by=_or_none(t.adopted_by),
         closed_at=optional_moment(t, "closed_at"),
         closed_by=_or_none(t.closed_by),
+        erased_at=optional_moment(t, "erased_at"),
     )

@@ -14,10 +14,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
 from gateway.clients.feedback import FeedbackClient
-from gateway.deps import MembersDep, ensure_may_see_member, in_callers_store, require
+from gateway.deps import (
+    FeedbackDep,
+    HandleCases,
+    ManageCases,
+    MembersDep,
+    ReadFeedback,
+    WriteFeedback,
+    ensure_may_see_member,
+    in_callers_store,
+)
 from gateway.errors import Problem
 from gateway.identity import Caller
 from gateway.schemas.feedback import (
@@ -40,16 +49,6 @@ from gateway.schemas.problems import responses
 router = APIRouter(prefix="/v1", tags=["cases"])
 
 
-async def _feedback(request: Request) -> FeedbackClient:
-    client: FeedbackClient = request.app.state.feedback
-    return client.for_request(request)
-
-
-FeedbackDep = Annotated[FeedbackClient, Depends(_feedback)]
-ReadFeedback = Annotated[Caller, Depends(require("feedback:read"))]
-WriteFeedback = Annotated[Caller, Depends(require("feedback:write"))]
-HandleCases = Annotated[Caller, Depends(require("cases:handle"))]
-ManageCases = Annotated[Caller, Depends(require("cases:manage"))]
 CaseId = Annotated[str, Path(min_length=1, max_length=64, description="The case's id")]
 MemberId = Annotated[str, Path(min_length=1, max_length=64, description="Member id")]
 StoreFilter = Annotated[
@@ -316,8 +315,11 @@ async def decide_risk(
     "/members/{member_id}/evidence",
     summary="Export a member's evidence pack",
     description=(
-        "For a dispute: the member's reviews and cases, each case with its whole timeline, and when "
-        "this was exported. A store's credential gets its store's part. Scope `cases:manage`."
+        "For a dispute: the member's reviews, cases (each with its whole timeline), questions and "
+        "suggestions, satisfaction surveys, and the messages the platform sent them, and when this "
+        "was exported. `messages_status` says whether the messages are all there: `unavailable` "
+        "when the messaging service did not answer (no messages are in the pack; export again), "
+        "`truncated` past 5,000. A store's credential gets its store's part. Scope `cases:manage`."
     ),
     responses=responses(400, 401, 403, 404, 422, 429, 503),
 )
@@ -327,8 +329,12 @@ async def export_evidence(
     await ensure_may_see_member(members, caller, member_id, must_exist=True)
     pack = await feedback.export_evidence(caller.tenant_id, member_id)
     if caller.store_id:
-        pack.reviews = [r for r in pack.reviews if r.store_id == caller.store_id]
+        store = caller.store_id
+        pack.reviews = [r for r in pack.reviews if r.store_id == store]
         pack.cases = [c for c in pack.cases if may_see_case(caller, c)]
+        pack.threads = [t for t in pack.threads if store in (t.store_id, t.assigned_store_id)]
+        pack.surveys = [s for s in pack.surveys if s.store_id == store]
+        pack.messages = [m for m in pack.messages if m.store_id == store]
     return pack
 
 

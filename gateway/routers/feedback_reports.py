@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from gateway.clients.calls import Calls
 from gateway.clients.channels import ServiceClients
 from gateway.clients.feedback_reports import FeedbackReportsClient
-from gateway.deps import require
+from gateway.deps import ManageCases
 from gateway.errors import Problem
 from gateway.identity import Caller
 from gateway.schemas.feedback_reports import (
@@ -46,7 +46,6 @@ async def _reports(request: Request) -> FeedbackReportsClient:
 
 
 ReportsDep = Annotated[FeedbackReportsClient, Depends(_reports)]
-ManageCases = Annotated[Caller, Depends(require("cases:manage"))]
 FromMonth = Annotated[
     str,
     Query(

@@ -26,7 +26,8 @@ async def export_member(member: PrivacyMember, members: MembersDep) -> ExportOut
     "/{member_id}/erasure",
     summary="Erase a member",
     description=(
-        "Personal data is anonymised everywhere (the member record; messaging forgets its messages); "
+        "Personal data is anonymised everywhere (the member record; messaging forgets its messages; "
+        "feedback scrubs their reviews, cases, threads and survey answers, keeping ratings and scores); "
         "purchases, spend and points stay as aggregates. Idempotent. Scope `members:privacy`."
     ),
     responses=responses(400, 401, 403, 404, 422, 429, 503),

@@ -12,17 +12,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from gateway.deps import MembersDep, in_callers_store
+from gateway.deps import FeedbackDep, HandleCases, MembersDep, ReadFeedback, WriteFeedback, in_callers_store
 from gateway.errors import Problem
 from gateway.identity import Caller
 from gateway.routers.cases import (
-    FeedbackDep,
-    HandleCases,
     Limit,
     MemberFilter,
-    ReadFeedback,
     StoreFilter,
-    WriteFeedback,
     actor,
     at_callers_store,
     filters,

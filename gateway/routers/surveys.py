@@ -9,43 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 
-from gateway.clients.calls import Calls
 from gateway.clients.surveys import SurveysClient
+from gateway.deps import ReadFeedback, SurveysDep, WriteFeedback
 from gateway.errors import Problem
 from gateway.identity import Caller
-from gateway.routers.cases import (
-    Limit,
-    MemberFilter,
-    ReadFeedback,
-    StoreFilter,
-    WriteFeedback,
-    at_callers_store,
-    filters,
-)
+from gateway.routers.cases import Limit, MemberFilter, StoreFilter, at_callers_store, filters
 from gateway.schemas.problems import responses
 from gateway.schemas.surveys import TOKEN_MAX, AnswerSurveyBody, SurveyList, SurveyOut, SurveyStateName
-from gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/v1", tags=["surveys"])
 Token = Annotated[str, Path(min_length=1, max_length=TOKEN_MAX, description="The token of the survey's link")]
-
-
-async def _surveys(request: Request) -> SurveysClient:
-    """The surveys client, made once on the channel ServiceClients opened to feedback."""
-    state = request.app.state
-    client: SurveysClient | None = getattr(state, "surveys", None)
-    if client is None:
-        settings: GatewaySettings = state.settings
-        client = SurveysClient.over(
-            state.clients.channels["feedback"], Calls(timeout=settings.grpc_timeout_seconds)
-        )
-        state.surveys = client
-    return client.for_request(request)
-
-
-SurveysDep = Annotated[SurveysClient, Depends(_surveys)]
 
 
 async def _own(surveys: SurveysClient, caller: Caller, token: str) -> SurveyOut:

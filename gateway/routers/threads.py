@@ -16,22 +16,26 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
-from gateway.deps import MembersDep, in_callers_store, require_for
+from gateway.deps import (
+    HandleCases,
+    MembersDep,
+    ReadFeedback,
+    SurveysDep,
+    WriteFeedback,
+    in_callers_store,
+    require_for,
+)
 from gateway.errors import Problem
 from gateway.identity import Caller
 from gateway.routers.cases import (
-    HandleCases,
     Limit,
     MemberFilter,
-    ReadFeedback,
     StoreFilter,
-    WriteFeedback,
     actor,
     at_callers_store,
     filters,
     member_for,
 )
-from gateway.routers.surveys import SurveysDep
 from gateway.schemas.problems import responses
 from gateway.schemas.surveys import (
     AssignThreadBody,

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from gateway.schemas.surveys import SURVEY_EXAMPLE, THREAD_EXAMPLE, SurveyOut, ThreadOut
+
 INT32 = 2**31 - 1
 INT64 = 2**63 - 1
 TEXT_MAX = 2000  # a review's text, a description, a note: the service's own limit
@@ -38,6 +40,7 @@ RemedyKindName = Literal["coupon", "points", "exchange", "repair", "refund", "ap
 DecisionName = Literal["approve", "confirm_extortion"]
 
 Ref = Annotated[str, Field(max_length=REF_MAX)]
+City = Annotated[str, Field(max_length=64)]
 Text = Annotated[str, Field(max_length=TEXT_MAX)]
 Int32 = Annotated[int, Field(ge=-INT32, le=INT32)]
 Int64 = Annotated[int, Field(ge=-INT64, le=INT64)]
@@ -52,6 +55,19 @@ _CASE = "R6TYZ2M4XW3N5B7C2D3E4F5G6H"
 _TEMPLATE = "01JD6Q3Z8M4W1T5X9C2B7N0T01"
 _TEXT = "The clasp broke the day after I bought it."
 _POSTED = "2026-11-23T10:00:00Z"
+_SENT_OUT: dict[str, JsonValue] = {
+    "id": "01JD6Q3Z8M4W1T5X9C2B7N0M01",
+    "template_id": "complaint-follow-up",
+    "message_class": "care",
+    "channel": "sms",
+    "state": "delivered",
+    "source": "feedback",
+    "store_id": "sh-01",
+    "staff_id": None,
+    "created_at": "2026-11-30T10:00:00Z",
+    "sent_at": "2026-11-30T10:00:01Z",
+    "reason": None,
+}
 _REVIEW_OUT: dict[str, JsonValue] = {
     "id": _REVIEW,
     "member_id": _MEMBER,
@@ -192,6 +208,11 @@ class PostReviewBody(BaseModel):
     request_id: Ref = Field(
         default="", description="The client's id for this review: a retry with it returns the first (200)"
     )
+    delivery_city: City = Field(
+        default="",
+        description="Optional: the city the goods were delivered to; a city where the chain has no store "
+        "counts towards the reviewer risk of the case a bad review opens",
+    )
 
 
 class AmendReviewBody(BaseModel):
@@ -265,6 +286,9 @@ class ReviewOut(BaseModel):
     earlier_replies: list[ReplyOut] = Field(description="Replies the current one replaced, oldest first")
     case_id: str | None = Field(description="The complaint case this review opened")
     verified_purchase: bool = Field(description="The member bought at that store")
+    erased_at: datetime | None = Field(
+        default=None, description="The member was erased: their text, images and the replies' text are gone"
+    )
 
 
 class ReviewList(BaseModel):
@@ -303,6 +327,9 @@ class OpenCaseBody(BaseModel):
     description: Text = Field(description="What happened")
     receipt_no: Ref = ""
     request_id: Ref = Field(default="", description="The client's id: a retry with it returns the same case")
+    delivery_city: City = Field(
+        default="", description="Optional: the city the goods were delivered to (reviewer risk)"
+    )
 
 
 class CaseNoteBody(BaseModel):
@@ -442,6 +469,12 @@ class CaseOut(BaseModel):
     satisfaction: int | None = Field(description="1-5, given at closing")
     follow_up_at: datetime | None = Field(description="When a resolved case comes up for its follow-up")
     sla_breaches: list[str] = Field(description="first_response, resolution: the SLAs missed")
+    delivery_city: str | None = Field(
+        default=None, description="Where the goods went, if the complainant said"
+    )
+    erased_at: datetime | None = Field(
+        default=None, description="The member was erased: description, notes and risk reasons are gone"
+    )
 
 
 class CaseList(BaseModel):
@@ -458,6 +491,11 @@ class EvidenceOut(BaseModel):
                     "member_id": _MEMBER,
                     "reviews": [_REVIEW_OUT],
                     "cases": [_CASE_OUT],
+                    "threads": [THREAD_EXAMPLE],
+                    "surveys": [SURVEY_EXAMPLE],
+                    "messages": [_SENT_OUT],
+                    "messages_status": "complete",
+                    "messages_note": None,
                     "exported_at": "2026-11-24T09:00:00Z",
                 }
             ]
@@ -467,7 +505,33 @@ class EvidenceOut(BaseModel):
     member_id: str
     reviews: list[ReviewOut]
     cases: list[CaseOut] = Field(description="Each with its whole timeline")
+    threads: list[ThreadOut] = Field(
+        default_factory=list, description="Questions and suggestions, oldest first"
+    )
+    surveys: list[SurveyOut] = Field(default_factory=list, description="Satisfaction surveys, oldest first")
+    messages: list[SentMessageOut] = Field(
+        default_factory=list, description="What the platform sent the member (messaging), oldest first"
+    )
+    messages_status: str = Field(
+        description="complete; unavailable (messaging did not answer: no messages are in the pack, "
+        "`messages_note` says why; export again later); truncated (only the newest 5,000)"
+    )
+    messages_note: str | None = None
     exported_at: datetime | None
+
+
+class SentMessageOut(BaseModel):
+    id: str
+    template_id: str
+    message_class: str = Field(description="transactional, care or marketing")
+    channel: str | None
+    state: str = Field(description="pending, sending, sent, delivered, failed, capped or skipped")
+    source: str | None
+    store_id: str | None
+    staff_id: str | None
+    created_at: datetime | None
+    sent_at: datetime | None
+    reason: str | None = Field(description="Why it was capped, skipped or failed")
 
 
 # --- The feedback policy -----------------------------------------------------------------------

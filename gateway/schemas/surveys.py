@@ -41,7 +41,7 @@ _MEMBER = "01JD6Q3Z8M4W1T5X9C2B7N0KAE"
 _SURVEY = "ADD6BH6JN346M3BCQ3BX3AIB4A"
 _THREAD = "CAZ47SX243N7D3DXQSLBZ4ECZO"
 _TOKEN = "q8Zr0m1Jc5oYb3Vt2Lw9Xh7Kd4Fs6Ngp"
-_SURVEY_OUT: dict[str, JsonValue] = {
+SURVEY_EXAMPLE: dict[str, JsonValue] = {
     "id": _SURVEY,
     "member_id": _MEMBER,
     "store_id": "sh-01",
@@ -65,7 +65,7 @@ _SURVEY_OUT: dict[str, JsonValue] = {
     "case_id": "R6TYZ2M4XW3N5B7C2D3E4F5G6H",
     "points": 50,
 }
-_THREAD_OUT: dict[str, JsonValue] = {
+THREAD_EXAMPLE: dict[str, JsonValue] = {
     "id": _THREAD,
     "member_id": _MEMBER,
     "kind": "suggestion",
@@ -138,7 +138,7 @@ class SurveyAnswerOut(BaseModel):
 
 
 class SurveyOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_SURVEY_OUT]})
+    model_config = ConfigDict(json_schema_extra={"examples": [SURVEY_EXAMPLE]})
 
     id: str
     member_id: str
@@ -155,10 +155,13 @@ class SurveyOut(BaseModel):
     answer: SurveyAnswerOut | None
     case_id: str | None = Field(description="The complaint case its answer opened")
     points: int = Field(description="The points its answer earned")
+    erased_at: datetime | None = Field(
+        default=None, description="The member was erased: the answer's text is gone; it takes no answer"
+    )
 
 
 class SurveyList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_SURVEY_OUT]}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [SURVEY_EXAMPLE]}]})
 
     items: list[SurveyOut] = Field(description="Newest purchase first")
 
@@ -234,7 +237,7 @@ class ThreadMessageOut(BaseModel):
 
 
 class ThreadOut(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [_THREAD_OUT]})
+    model_config = ConfigDict(json_schema_extra={"examples": [THREAD_EXAMPLE]})
 
     id: str
     member_id: str
@@ -252,9 +255,12 @@ class ThreadOut(BaseModel):
     adopted_by: str | None
     closed_at: datetime | None
     closed_by: str | None
+    erased_at: datetime | None = Field(
+        default=None, description="The member was erased: every message's text is gone"
+    )
 
 
 class ThreadList(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [_THREAD_OUT]}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"items": [THREAD_EXAMPLE]}]})
 
     items: list[ThreadOut] = Field(description="Newest first")

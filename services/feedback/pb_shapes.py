@@ -58,6 +58,7 @@ def review_pb(r: Review) -> feedback_pb2.Review:
         earlier_replies=[_reply_pb(x) for x in r.earlier_replies],
         case_id=r.case_id,
         verified_purchase=r.verified_purchase,
+        erased_at=stamp(r.erased_at),
     )
 
 
@@ -106,6 +107,8 @@ def case_pb(c: Case) -> feedback_pb2.Case:
         sla_breaches=list(c.sla_breaches),
         receipt_no=c.receipt_no,
         survey_id=c.survey_id,
+        delivery_city=c.delivery_city,
+        erased_at=stamp(c.erased_at),
     )
 
 
@@ -138,6 +141,7 @@ def survey_pb(s: Survey) -> feedback_pb2.Survey:
         answer=_answer_pb(s.answer) if s.answer else None,
         case_id=s.case_id,
         points=s.points,
+        erased_at=stamp(s.erased_at),
     )
 
 
@@ -164,4 +168,5 @@ def thread_pb(t: Thread) -> feedback_pb2.Thread:
         adopted_by=t.adopted_by,
         closed_at=stamp(t.closed_at),
         closed_by=t.closed_by,
+        erased_at=stamp(t.erased_at),
     )

@@ -14,6 +14,9 @@ class FeedbackSettings(ServiceSettings):
     coupons_grpc_addr: str = Field(
         min_length=3, description="coupons service host:port (compensation coupons)"
     )
+    messaging_grpc_addr: str = Field(
+        min_length=3, description="messaging service host:port (messages sent, for evidence packs)"
+    )
     case_clock_seconds: float = Field(
         default=60.0, gt=0, description="How often SLAs and follow-ups are checked"
     )

@@ -16,9 +16,10 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from chassis.errors import FailedPrecondition
+from chassis.errors import FailedPrecondition, Unavailable
 from services.feedback.domain.cases import ACTIVE, Case, CaseState
 from services.feedback.domain.events import CaseFact, ReviewPosted, SurveyFact, ThreadFact
+from services.feedback.domain.evidence import SentMessage
 from services.feedback.domain.policy import FeedbackPolicy, defaults
 from services.feedback.domain.reviews import RatingClass, Review
 from services.feedback.domain.risk import MemberProfile
@@ -231,6 +232,9 @@ class FakeSurveys(Crashes):
         ]
         return sorted(found, key=lambda s: s.purchased_at, reverse=True)[:limit]
 
+    async def of_member(self, tenant_id: str, member_id: str) -> list[Survey]:
+        return await self.find(tenant_id, member_id, "", None, len(self.stored))
+
     async def due(self, now: datetime, limit: int) -> list[Survey]:
         found = [s for s in self.stored.values() if s.state is SurveyState.SCHEDULED and s.due_at <= now]
         return sorted(found, key=lambda s: s.due_at)[:limit]
@@ -289,6 +293,9 @@ class FakeThreads(Crashes):
             and (kind is None or t.kind is kind)
         ]
         return sorted(found, key=lambda t: t.opened_at, reverse=True)[:limit]
+
+    async def of_member(self, tenant_id: str, member_id: str) -> list[Thread]:
+        return await self.find(tenant_id, member_id, "", None, None, len(self.stored))
 
     async def overdue(self, now: datetime, limit: int) -> list[Thread]:
         return [
@@ -372,6 +379,7 @@ class FakeMembers(Crashes):
         self.profiles: dict[tuple[str, str], MemberProfile] = {}
         self.purchases: set[tuple[str, str, str]] = set()  # (tenant, member, store)
         self.stores: dict[tuple[str, str], datetime] = {}
+        self.cities: dict[str, frozenset[str]] = {}  # tenant -> its stores' cities
         self.blacklisted: dict[tuple[str, str], str] = {}
         self.points: dict[tuple[str, str], tuple[str, int]] = {}  # (tenant, case) -> member, points
         self.survey_points: dict[tuple[str, str], tuple[str, int]] = {}  # (tenant, survey) -> member, points
@@ -394,6 +402,9 @@ class FakeMembers(Crashes):
     async def store_opened_at(self, tenant_id: str, store_id: str) -> datetime | None:
         return self.stores.get((tenant_id, store_id))
 
+    async def store_cities(self, tenant_id: str) -> frozenset[str]:
+        return self.cities.get(tenant_id, frozenset())
+
     async def blacklist(self, tenant_id: str, member_id: str, reason: str) -> None:
         await self.called("blacklist")
         self.blacklisted[(tenant_id, member_id)] = reason
@@ -408,6 +419,47 @@ class FakeMembers(Crashes):
         await self.called("award_survey_points")
         self.survey_points.setdefault((tenant_id, survey_id), (member_id, points))
         self.after("award_survey_points")
+
+
+class FakeErasures(Crashes):
+    """Erased members, each marked once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marked: dict[tuple[str, str], datetime] = {}
+
+    async def record(self, tenant_id: str, member_id: str, at: datetime) -> datetime:
+        await self.called("record")
+        first = self.marked.setdefault((tenant_id, member_id), at)
+        self.after("record")
+        return first
+
+    async def erased_at(self, tenant_id: str, member_id: str) -> datetime | None:
+        return self.marked.get((tenant_id, member_id))
+
+
+class FakePurchaseValues:
+    """What purchase_made said each (store, receipt) was paid."""
+
+    def __init__(self) -> None:
+        self.paid_for: dict[tuple[str, str, str], int] = {}  # (tenant, store, receipt) -> minor units
+
+    async def paid(self, tenant_id: str, store_id: str, receipt_no: str, purchase_id: str = "") -> int | None:
+        return self.paid_for.get((tenant_id, store_id, receipt_no))
+
+
+class FakeMessaging:
+    """Messaging's list of what it sent each member; `down` makes it not answer."""
+
+    def __init__(self) -> None:
+        self.sent: dict[tuple[str, str], list[SentMessage]] = {}
+        self.down = False
+        self.more = False
+
+    async def sent_to(self, tenant_id: str, member_id: str) -> tuple[list[SentMessage], bool]:
+        if self.down:
+            raise Unavailable("messaging did not answer (UNAVAILABLE)")
+        return list(self.sent.get((tenant_id, member_id), [])), self.more
 
 
 def with_coupons(tenant_id: str = "t1", budget: int = 5000, **changes: Any) -> FeedbackPolicy:

@@ -499,3 +499,15 @@ async def test_a_closed_thread_takes_no_more_messages() -> None:
     assert [t.id for t in await f.threads.list_threads("t1", "m1", "", "closed", "question", 0)] == [
         thread.id
     ]
+
+
+async def test_a_thread_id_with_a_control_character_names_no_thread() -> None:
+    """Found by the fuzzer: such an id cannot be a key part (keys.derived_id), so it is a 404."""
+    f = Threads(FakeThreads(), FakePolicies())
+    for act in (
+        f.post("t1", "th\x1fx", "member", "m1", "hello", request_id="r-1"),
+        f.adopt("t1", "th\x07", "staff-1", ""),
+        f.close("t1", "th\x1f", "member", "m1", ""),
+    ):
+        with pytest.raises(NotFound):
+            await act

@@ -19,6 +19,8 @@ from services.feedback.domain.reviews import Review
 from services.feedback.domain.risk import RiskDecision
 from services.feedback.service.cases import Cases
 from services.feedback.service.clock import CaseClock
+from services.feedback.service.erasure import Erasure
+from services.feedback.service.evidence import Evidence
 from services.feedback.service.opening import CaseOpening
 from services.feedback.service.policy import Policies
 from services.feedback.service.resolving import Resolutions
@@ -28,9 +30,14 @@ from tests.unit.fakes_feedback import (
     FakeBudget,
     FakeCases,
     FakeCoupons,
+    FakeErasures,
     FakeMembers,
+    FakeMessaging,
     FakePolicies,
+    FakePurchaseValues,
     FakeReviews,
+    FakeSurveys,
+    FakeThreads,
     with_coupons,
 )
 
@@ -52,6 +59,19 @@ class Feedback:
         self.coupons = FakeCoupons("tpl-medium", "tpl-bad", "tpl-vip")
         self.members = FakeMembers()
         self.members.regular("m1")
+        self.thread_store = FakeThreads()
+        self.survey_store = FakeSurveys()
+        self.erasures = FakeErasures()
+        self.purchases = FakePurchaseValues()
+        self.messaging = FakeMessaging()
+        self.erasure = Erasure(
+            self.erasures,
+            self.review_store,
+            self.case_store,
+            self.thread_store,
+            self.survey_store,
+            self.clock,
+        )
         self.opening = CaseOpening(
             self.case_store,
             self.review_store,
@@ -59,9 +79,25 @@ class Feedback:
             self.policies,
             self.clock,
             lambda: f"id{next(ids)}",
+            purchases=self.purchases,
+            erasures=self.erasures,
         )
         self.reviews = Reviews(
-            self.review_store, self.opening, self.members, self.policies, self.clock, lambda: f"id{next(ids)}"
+            self.review_store,
+            self.opening,
+            self.members,
+            self.policies,
+            self.clock,
+            lambda: f"id{next(ids)}",
+            erasure=self.erasure,
+        )
+        self.evidence = Evidence(
+            self.review_store,
+            self.case_store,
+            self.thread_store,
+            self.survey_store,
+            self.messaging,
+            self.clock,
         )
         self.cases = Cases(self.case_store, self.review_store, self.clock)
         self.resolutions = Resolutions(
@@ -464,7 +500,7 @@ async def test_the_evidence_pack_lists_the_members_reviews_and_cases_only() -> N
     await f.review(member="m9", request="b", store="s2", rating=5)
     await f.review(member="m1", request="c")
 
-    pack = await f.cases.export_evidence("t1", "m9")
+    pack = await f.evidence.export("t1", "m9")
 
     assert pack.member_id == "m9"
     assert len(pack.reviews) == 2

@@ -41,7 +41,8 @@ def coupons_table() -> Handlers:
 
 
 def feedback_table() -> Handlers:
-    return feedback_index.handlers(FeedbackServicer.__new__(FeedbackServicer), UNUSED, UNUSED, UNUSED, UNUSED)
+    servicer = FeedbackServicer.__new__(FeedbackServicer)
+    return feedback_index.handlers(servicer, UNUSED, UNUSED, UNUSED, UNUSED, UNUSED)
 
 
 def messaging_table() -> Handlers:
@@ -88,7 +89,12 @@ TABLES: dict[str, tuple[Callable[[], Handlers], str, set[str]]] = {
     "feedback": (
         feedback_table,
         "regulars.feedback.v1.FeedbackService",
-        {"regulars.feedback.v1.review_posted", "purchase_made", "regulars.feedback.v1.survey_answered"},
+        {
+            "regulars.feedback.v1.review_posted",
+            "purchase_made",
+            "regulars.feedback.v1.survey_answered",
+            "member_erased",
+        },
     ),
 }
 

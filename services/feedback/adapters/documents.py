@@ -13,7 +13,8 @@ domain object on every write (never read back into it):
   so the clock's `overdue` is one range on one index;
 - a case's `pending_at`: when its pending settlement was decided (None: none pending), for
   `settling`;
-- a survey's `falls_due_at`: its due time while it is scheduled (None once due or answered), so
+- a survey's `falls_due_at`: its due time while it is scheduled (None once due or answered, or
+  its member erased), so
   the clock's `due` is one range on one index;
 - a thread's `next_due`: its first response due while that can still be found breached (None:
   it cannot), for `overdue`.
@@ -99,6 +100,8 @@ def review_doc(r: Review) -> Document:
         "earlier_replies": [_reply_doc(x) for x in r.earlier_replies],
         "case_id": r.case_id,
         "verified_purchase": r.verified_purchase,
+        "delivery_city": r.delivery_city,
+        "erased_at": r.erased_at,
         "version": r.version,
     }
 
@@ -123,6 +126,8 @@ def review_from(d: Document) -> Review:
         earlier_replies=tuple(_reply_from(x) for x in d.get("earlier_replies") or ()),
         case_id=d.get("case_id", ""),
         verified_purchase=bool(d.get("verified_purchase", False)),
+        delivery_city=d.get("delivery_city", ""),
+        erased_at=d.get("erased_at"),
         version=int(d.get("version", 1)),
     )
 
@@ -251,6 +256,8 @@ def case_doc(c: Case) -> Document:
         "rejected_at": c.rejected_at,
         "pending": _settlement_doc(c.pending) if c.pending else None,
         "survey_id": c.survey_id,
+        "delivery_city": c.delivery_city,
+        "erased_at": c.erased_at,
         "version": c.version,
         "next_due": next_due(c),
         "pending_at": c.pending.at if c.pending else None,
@@ -291,6 +298,8 @@ def case_from(d: Document) -> Case:
         rejected_at=d.get("rejected_at"),
         pending=_settlement_from(pending) if pending else None,
         survey_id=d.get("survey_id", ""),
+        delivery_city=d.get("delivery_city", ""),
+        erased_at=d.get("erased_at"),
         version=int(d.get("version", 1)),
     )
 
@@ -341,8 +350,9 @@ def survey_doc(s: Survey) -> Document:
         "answer": _answer_doc(s.answer) if s.answer else None,
         "case_id": s.case_id,
         "points": s.points,
+        "erased_at": s.erased_at,
         "version": s.version,
-        "falls_due_at": s.due_at if s.state is SurveyState.SCHEDULED else None,
+        "falls_due_at": s.due_at if s.state is SurveyState.SCHEDULED and s.erased_at is None else None,
     }
 
 
@@ -366,6 +376,7 @@ def survey_from(d: Document) -> Survey:
         answer=_answer_from(answer) if answer else None,
         case_id=d.get("case_id", ""),
         points=int(d.get("points", 0)),
+        erased_at=d.get("erased_at"),
         version=int(d.get("version", 1)),
     )
 
@@ -383,8 +394,9 @@ def _message_from(d: Document) -> Message:
 
 def thread_next_due(t: Thread) -> datetime | None:
     """The first response due while the clock may still find it breached: not recorded, not
-    given, the thread not closed. None otherwise."""
-    if FIRST_RESPONSE in t.sla_breaches or t.first_response_met_at is not None:
+    given, the thread not closed, its member not erased (nobody is left to answer). None
+    otherwise."""
+    if FIRST_RESPONSE in t.sla_breaches or t.first_response_met_at is not None or t.erased_at:
         return None
     return t.first_response_due
 
@@ -409,6 +421,7 @@ def thread_doc(t: Thread) -> Document:
         "adopted_by": t.adopted_by,
         "closed_at": t.closed_at,
         "closed_by": t.closed_by,
+        "erased_at": t.erased_at,
         "version": t.version,
         "next_due": thread_next_due(t),
     }
@@ -433,6 +446,7 @@ def thread_from(d: Document) -> Thread:
         adopted_by=d.get("adopted_by", ""),
         closed_at=d.get("closed_at"),
         closed_by=d.get("closed_by", ""),
+        erased_at=d.get("erased_at"),
         version=int(d.get("version", 1)),
     )
 

@@ -1,8 +1,8 @@
 """The members service as feedback sees it: how long a reviewer has been a member, how often
 they bought and whether at the store (the strongest sign against an extortionist), when a store
-opened, blacklisting a confirmed extortionist, a points remedy (once per case: members counts
-an adjustment once per source) and the points a survey answer earns (once per survey).
-Transport errors become domain errors here."""
+opened and the cities of the tenant's stores, blacklisting a confirmed extortionist, a points
+remedy (once per case: members counts an adjustment once per source) and the points a survey
+answer earns (once per survey). Transport errors become domain errors here."""
 
 from __future__ import annotations
 
@@ -62,6 +62,10 @@ class MembersClient:
             if store.code == store_id and store.HasField("created_at"):
                 return store.created_at.ToDatetime(tzinfo=UTC)  # type: ignore[no-any-return]
         return None
+
+    async def store_cities(self, tenant_id: str) -> frozenset[str]:
+        stores = await self._call("ListStores", members_pb2.ListStoresRequest(tenant_id=tenant_id))
+        return frozenset(s.city for s in stores.stores if s.city.strip())
 
     async def blacklist(self, tenant_id: str, member_id: str, reason: str) -> None:
         request = members_pb2.SetBlacklistRequest(tenant_id=tenant_id, member_id=member_id, reason=reason)

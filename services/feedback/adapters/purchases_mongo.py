@@ -1,7 +1,8 @@
 """The purchases members announced, counted for reports, in MongoDB: one marker document per
 purchase (`_id` = "<tenant>:<store>:<receipt>", members' one purchase per receipt of a store;
 "<tenant>::<purchase id>" for one without a receipt), holding its store, credited assistant,
-local month and when it happened.
+local month, when it happened and what was paid (the value of the goods a complaint about that
+receipt names: `paid`, for reviewer risk).
 
 Counting is one insert-once of the marker (the `_id` index decides), so a redelivered
 purchase_made counts nothing twice, and there is no second write for a crash to fall between.
@@ -18,7 +19,7 @@ from collections.abc import Sequence
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
-from chassis.mongo import Document, insert_once
+from chassis.mongo import Document, find_for_tenant, insert_once
 from services.feedback.domain.reports import CountedPurchase, PurchaseCount, Receipt
 
 PURCHASES = "report_purchases"
@@ -56,8 +57,17 @@ class MongoPurchaseCounts:
                 "assistant_id": p.assistant_id,
                 "month": p.month,
                 "occurred_at": p.occurred_at,
+                "paid": p.paid,
             },
         )
+
+    async def paid(self, tenant_id: str, store_id: str, receipt_no: str, purchase_id: str = "") -> int | None:
+        if not receipt_no and not purchase_id:
+            return None
+        key = marker_id(tenant_id, store_id, receipt_no, purchase_id)
+        found = await find_for_tenant(self._markers, tenant_id, key, {"paid": 1})
+        value = found.get("paid") if found else None
+        return int(value) if value is not None else None
 
     async def counts(
         self, tenant_id: str, first_month: str, last_month: str, store_id: str

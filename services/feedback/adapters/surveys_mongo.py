@@ -104,6 +104,11 @@ class MongoSurveys:
             query["state"] = state.value
         return [survey_from(d) async for d in self._surveys.find(query).sort(_NEWEST).limit(limit)]
 
+    async def of_member(self, tenant_id: str, member_id: str) -> list[Survey]:
+        """Every survey of the member, on `member_surveys`."""
+        found = self._surveys.find({"tenant_id": tenant_id, "member_id": member_id}).sort(_NEWEST)
+        return [survey_from(d) async for d in found]
+
     async def due(self, now: datetime, limit: int) -> list[Survey]:
         """System-wide (every tenant), for the case clock: scheduled surveys whose due time is
         at or before `now`, earliest first, on the `survey_due` index (a survey due or answered

@@ -114,6 +114,11 @@ class MongoThreads:
             query["kind"] = kind.value
         return [thread_from(d) async for d in self._threads.find(query).sort(_NEWEST).limit(limit)]
 
+    async def of_member(self, tenant_id: str, member_id: str) -> list[Thread]:
+        """Every thread of the member, on `member_threads`."""
+        found = self._threads.find({"tenant_id": tenant_id, "member_id": member_id}).sort(_NEWEST)
+        return [thread_from(d) async for d in found]
+
     async def overdue(self, now: datetime, limit: int) -> list[Thread]:
         """System-wide (every tenant), for the case clock: threads whose first response, not
         given nor recorded as breached, was due before `now`, earliest first, on `thread_due`."""

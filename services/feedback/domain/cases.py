@@ -155,6 +155,8 @@ class Case:
     rejected_at: datetime | None = None
     pending: Settlement | None = None
     survey_id: str = ""  # of the survey whose answer opened it
+    delivery_city: str = ""  # where the goods were delivered, when the complainant says (risk)
+    erased_at: datetime | None = None  # the member was erased: content gone (domain.erasure)
     version: int = 1  # the store's guard: each change saves only on top of the version read
 
     @property

@@ -19,7 +19,7 @@ from services.feedback.domain import sla
 from services.feedback.domain.cases import Action, Case, CaseState, Category, Source, TimelineEntry
 from services.feedback.domain.keys import case_key, derived_id
 from services.feedback.domain.policy import FeedbackPolicy
-from services.feedback.domain.reviews import REF_MAX, TEXT_MAX, RatingClass, Review, rating_class
+from services.feedback.domain.reviews import REF_MAX, TEXT_MAX, RatingClass, Review, parse_city, rating_class
 from services.feedback.domain.risk import RiskAssessment
 from services.feedback.domain.sla import Severity
 from services.feedback.domain.surveys import Answer, Survey, survey_case_id
@@ -65,6 +65,7 @@ def _new(
     note: str = "",
     survey: Survey | None = None,
     rated: RatingClass | None = None,
+    delivery_city: str = "",
 ) -> Case:
     hours = policy.sla(severity)
     schedule, zone = policy.schedule(store_id), policy.zone()
@@ -88,6 +89,7 @@ def _new(
         timeline=(TimelineEntry(Action.OPENED, opened_by, at, note),),
         risk=risk,
         survey_id=survey.id if survey else "",
+        delivery_city=delivery_city,
     )
 
 
@@ -111,6 +113,7 @@ def case_for_review(review: Review, policy: FeedbackPolicy, risk: RiskAssessment
         review=review,
         receipt_no=review.receipt_no,
         note=f"from a {stars} review",
+        delivery_city=review.delivery_city,
     )
 
 
@@ -169,6 +172,7 @@ class CaseRequest:
     source: Source
     opened_by: str
     receipt_no: str
+    delivery_city: str = ""
 
 
 def parse_case_request(
@@ -182,6 +186,7 @@ def parse_case_request(
     opened_by_kind: str,
     opened_by: str,
     receipt_no: str,
+    delivery_city: str = "",
 ) -> CaseRequest:
     member = fields.text("member_id", member_id, REF_MAX)
     if not member:
@@ -210,6 +215,7 @@ def parse_case_request(
         source=kind,
         opened_by=who,
         receipt_no=fields.text("receipt_no", receipt_no, REF_MAX),
+        delivery_city=parse_city(delivery_city),
     )
 
 
@@ -231,4 +237,5 @@ def case_for_request(
         policy=policy,
         risk=risk,
         receipt_no=r.receipt_no,
+        delivery_city=r.delivery_city,
     )

@@ -146,6 +146,7 @@ class CountedPurchase:
     assistant_id: str  # members' credited_staff_id ("" = none)
     occurred_at: datetime
     month: str
+    paid: int | None = None  # what was paid, minor units (a complaint's goods value: risk)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ TEXT_MAX = 2000
 IMAGES_MAX = 9
 URL_MAX = 2048
 REF_MAX = 128  # store ids, receipt numbers, skus, who replied
+CITY_MAX = 64
 
 
 class RatingClass(StrEnum):
@@ -81,6 +82,8 @@ class Review:
     earlier_replies: tuple[Reply, ...] = ()
     case_id: str = ""  # the case this review opens ("" when it opens none)
     verified_purchase: bool = False
+    delivery_city: str = ""  # where the goods were delivered, when the member says (risk)
+    erased_at: datetime | None = None  # the member was erased: content gone (domain.erasure)
     version: int = 1  # the store's guard: each change saves only on top of the version read
 
     @property
@@ -111,6 +114,16 @@ def parse_images(urls: Sequence[str], path: str = "image_urls") -> tuple[str, ..
     return tuple(parsed)
 
 
+def parse_city(city: str, path: str = "delivery_city") -> str:
+    """The city goods were delivered to ("" when not given): one line, at most CITY_MAX."""
+    return fields.text(path, city, CITY_MAX)
+
+
+def refuse_if_erased(review: Review) -> None:
+    if review.erased_at is not None:
+        raise FailedPrecondition("the review's member was erased; it takes no more changes")
+
+
 def parse_review(
     *,
     review_id: str,
@@ -124,6 +137,7 @@ def parse_review(
     image_urls: Sequence[str],
     channel: str,
     posted_at: datetime,
+    delivery_city: str = "",
 ) -> Review:
     """A new review, every field checked and named when wrong. About a receipt (its store and
     number), a store, or a product (sku): at least a store or a sku."""
@@ -148,6 +162,7 @@ def parse_review(
         image_urls=parse_images(image_urls),
         channel=fields.choice("channel", channel, Channel),
         posted_at=posted_at,
+        delivery_city=parse_city(delivery_city),
     )
 
 
@@ -156,6 +171,7 @@ def amend(
 ) -> Review:
     """The review as its member rewrote it, the version before kept in its history; the same
     review when nothing changes. Only the review's own member can amend it."""
+    refuse_if_erased(review)
     if member_id.strip() != review.member_id:
         raise FailedPrecondition("only the member who wrote a review can amend it")
     new_rating = parse_rating(rating)
@@ -176,6 +192,7 @@ def amend(
 
 def reply(review: Review, text: str, by: str, at: datetime) -> Review:
     """The review with the shop's reply, quoting it as it stands; an earlier reply is kept."""
+    refuse_if_erased(review)
     body = fields.text("text", text, TEXT_MAX, multiline=True)
     if not body:
         raise InvalidArgument("text", "a reply needs text")

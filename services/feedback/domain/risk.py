@@ -3,7 +3,9 @@
 The signals are the ones shops describe ("professional bad reviewers" open new accounts, move
 the talk off the platform, target new shops and cheap fragile goods, ask for cash), above all
 the one a review platform lacks and we have: whether the reviewer really bought at that store.
-The service gathers them (members' profile and purchases, the tenant's other reviews); `score`
+The service gathers them (members' profile, purchases and store directory, the value of the
+purchase a complaint names as purchase_made told it, the delivery city a complainant gives,
+the tenant's other reviews); `score`
 weighs them with the named weights below, caps the sum at 100 and says, in one sentence per
 signal, why. A score at or above the tenant's threshold needs a manager's decision before any
 compensation.
@@ -12,6 +14,7 @@ compensation.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -27,7 +30,7 @@ CHEAP_GOODS = 5  # what was bought is worth at most CHEAP_GOODS_MAX
 FRAGILE_GOODS = 5  # claims something arrived broken or cracked
 MANY_BAD_REVIEWS = 20  # MANY_BAD_REVIEWS_COUNT bad reviews at 2+ stores within RECENT_DAYS
 DEMANDS_CASH = 20  # cash, a transfer, a red packet
-REMOTE_ADDRESS = 5  # a delivery address far from any store
+REMOTE_ADDRESS = 5  # a delivery city where the chain has no store
 
 NEW_ACCOUNT_DAYS = 7
 NEW_STORE_DAYS = 90
@@ -78,7 +81,7 @@ class RiskSignals:
     goods_value: int | None = None  # minor units
     recent_bad_reviews: int = 0  # the member's bad reviews in the tenant within RECENT_DAYS
     recent_bad_stores: int = 0  # at how many stores
-    remote_address: bool = False
+    remote_address: bool = False  # the delivery city given is none of the stores' (remote_from)
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,19 @@ def demands_cash(text: str) -> bool:
 
 def claims_broken(text: str) -> bool:
     return bool(_FRAGILE.search(text))
+
+
+def _city(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def remote_from(delivery_city: str, store_cities: Iterable[str]) -> bool:
+    """Whether goods went to a city where the chain has no store: a delivery city given, the
+    stores' cities known, and none of them it (compared ignoring case and spacing). Unknown
+    (no city given, or no store with a city) is not remote."""
+    cities = {_city(c) for c in store_cities if c.strip()}
+    wanted = _city(delivery_city)
+    return bool(wanted and cities and wanted not in cities)
 
 
 def _days(n: int) -> str:

@@ -83,6 +83,7 @@ class Survey:
     answer: Answer | None = None
     case_id: str = ""  # the case its answer opens ("" when it opens none)
     points: int = 0  # what its answer earns
+    erased_at: datetime | None = None  # the member was erased: no answer, no link (domain.erasure)
     version: int = 1  # the store's guard: each change saves only on top of the version read
 
 
@@ -121,7 +122,7 @@ def schedule(
 def fall_due(survey: Survey, at: datetime) -> Survey:
     """The survey recorded due when its day has come (the same survey otherwise, or when it is
     already due or answered)."""
-    if survey.state is not SurveyState.SCHEDULED or survey.due_at > at:
+    if survey.state is not SurveyState.SCHEDULED or survey.due_at > at or survey.erased_at:
         return survey
     return replace(survey, state=SurveyState.DUE, fell_due_at=at)
 
@@ -164,6 +165,8 @@ def give_answer(survey: Survey, answer: Answer, policy: FeedbackPolicy) -> Surve
             return survey
         given = survey.answer.at.isoformat() if survey.answer else "before"
         raise FailedPrecondition(f"the survey was answered at {given}; an answer cannot be changed")
+    if survey.erased_at is not None:
+        raise FailedPrecondition("the survey's member was erased; it takes no answer")
     if answer.at >= survey.closes_at:
         raise FailedPrecondition(
             f"the survey closed at {survey.closes_at.isoformat()}; it takes no answer any more"

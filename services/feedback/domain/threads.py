@@ -77,6 +77,7 @@ class Thread:
     adopted_by: str = ""
     closed_at: datetime | None = None
     closed_by: str = ""
+    erased_at: datetime | None = None  # the member was erased: messages gone (domain.erasure)
     version: int = 1  # the store's guard: each change saves only on top of the version read
 
     @property
@@ -171,6 +172,8 @@ def post(thread: Thread, author: str, by: str, text: str, message_id: str, at: d
     same thread when this message is already in it."""
     if _has(thread, message_id):
         return thread
+    if thread.erased_at is not None:
+        raise FailedPrecondition("the thread's member was erased; it takes no more messages")
     if thread.state is ThreadState.CLOSED:
         raise FailedPrecondition("the thread is closed; it takes no more messages")
     kind, who = _author(author, by, thread)

@@ -20,6 +20,7 @@ from services.feedback.entrypoints.survey_commands import SurveyCommands
 from services.feedback.pb_shapes import case_pb, review_pb
 from services.feedback.service.cases import Cases, to_millisecond, utc_now
 from services.feedback.service.clock import CaseClock
+from services.feedback.service.evidence import Evidence
 from services.feedback.service.opening import CaseOpening
 from services.feedback.service.policy import Policies
 from services.feedback.service.reports import Reports
@@ -40,8 +41,10 @@ class FeedbackServicer(SurveyCommands, ReportCommands, feedback_pb2_grpc.Feedbac
         policies: Policies,
         clock: CaseClock,
         reports: Reports,
+        evidence: Evidence,
     ) -> None:
         self._reports = reports
+        self._evidence = evidence
         self._reviews = reviews
         self._opening = opening
         self._cases = cases
@@ -66,6 +69,7 @@ class FeedbackServicer(SurveyCommands, ReportCommands, feedback_pb2_grpc.Feedbac
                 image_urls=list(request.image_urls),
                 channel=request.channel,
                 request_id=request.request_id,
+                delivery_city=request.delivery_city,
             )
         )
         return feedback_pb2.PostReviewResponse(review=review_pb(review), created=created)
@@ -122,6 +126,7 @@ class FeedbackServicer(SurveyCommands, ReportCommands, feedback_pb2_grpc.Feedbac
                 opened_by=request.opened_by,
                 request_id=request.request_id,
                 receipt_no=request.receipt_no,
+                delivery_city=request.delivery_city,
             )
         )
         return case_pb(case)
@@ -192,7 +197,7 @@ class FeedbackServicer(SurveyCommands, ReportCommands, feedback_pb2_grpc.Feedbac
     async def ExportEvidence(
         self, request: feedback_pb2.ExportEvidenceRequest, context: Context
     ) -> feedback_pb2.EvidencePack:
-        return pb.evidence_pb(await self._cases.export_evidence(request.tenant_id, request.member_id))
+        return pb.evidence_pb(await self._evidence.export(request.tenant_id, request.member_id))
 
     # Policy and the case clock
 

@@ -10,6 +10,7 @@ from regulars.feedback.v1 import feedback_pb2
 from chassis.handlers import Handlers
 from services.feedback.entrypoints import consumer
 from services.feedback.entrypoints.grpc_servicer import FeedbackServicer
+from services.feedback.service.erasure import Erasure
 from services.feedback.service.opening import CaseOpening
 from services.feedback.service.reports import Reports
 from services.feedback.service.reviews import Reviews
@@ -19,7 +20,12 @@ SERVICE = feedback_pb2.DESCRIPTOR.services_by_name["FeedbackService"]
 
 
 def handlers(
-    s: FeedbackServicer, reviews: Reviews, opening: CaseOpening, surveys: Surveys, reports: Reports
+    s: FeedbackServicer,
+    reviews: Reviews,
+    opening: CaseOpening,
+    surveys: Surveys,
+    reports: Reports,
+    erasure: Erasure,
 ) -> Handlers:
     return Handlers(
         service=SERVICE,
@@ -62,6 +68,7 @@ def handlers(
         },
         # Its own review_posted: the case a bad review opens, if a crash stopped the post;
         # members' purchase_made: the purchase's survey, and the purchases the reports count;
-        # its own survey_answered: what an answer entails (case, points), if a crash stopped it.
-        events=consumer.subscriptions(reviews, opening, surveys, reports),
+        # its own survey_answered: what an answer entails (case, points), if a crash stopped it;
+        # members' member_erased: the member's words and images scrubbed, the figures kept.
+        events=consumer.subscriptions(reviews, opening, surveys, reports, erasure),
     )

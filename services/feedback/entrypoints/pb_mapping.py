@@ -7,10 +7,18 @@ from typing import Any, Literal
 from regulars.feedback.v1 import feedback_pb2
 
 from services.feedback.domain.cases import Remedy, parse_remedy
-from services.feedback.domain.evidence import EvidencePack
+from services.feedback.domain.evidence import EvidencePack, SentMessage
 from services.feedback.domain.policy import FeedbackPolicy, settings_to_dict
 from services.feedback.domain.reviews import RatingClass
-from services.feedback.pb_shapes import RATING_CLASS_FROM_PB, RATING_CLASS_PB, case_pb, review_pb, stamp
+from services.feedback.pb_shapes import (
+    RATING_CLASS_FROM_PB,
+    RATING_CLASS_PB,
+    case_pb,
+    review_pb,
+    stamp,
+    survey_pb,
+    thread_pb,
+)
 from services.feedback.service.clock import ClockSummary
 
 SurveySetting = Literal["survey_delay_days", "survey_points", "survey_case_csat_max", "survey_case_nps_max"]
@@ -112,12 +120,33 @@ def policy_pb(p: FeedbackPolicy) -> feedback_pb2.FeedbackPolicy:
     )
 
 
+def _sent_pb(m: SentMessage) -> feedback_pb2.SentMessage:
+    return feedback_pb2.SentMessage(
+        id=m.id,
+        template_id=m.template_id,
+        message_class=m.message_class,
+        channel=m.channel,
+        state=m.state,
+        source=m.source,
+        store_id=m.store_id,
+        staff_id=m.staff_id,
+        created_at=stamp(m.created_at),
+        sent_at=stamp(m.sent_at),
+        reason=m.reason,
+    )
+
+
 def evidence_pb(pack: EvidencePack) -> feedback_pb2.EvidencePack:
     return feedback_pb2.EvidencePack(
         member_id=pack.member_id,
         reviews=[review_pb(r) for r in pack.reviews],
         cases=[case_pb(c) for c in pack.cases],
         exported_at=stamp(pack.exported_at),
+        threads=[thread_pb(t) for t in pack.threads],
+        surveys=[survey_pb(s) for s in pack.surveys],
+        messages=[_sent_pb(m) for m in pack.messages.messages],
+        messages_status=pack.messages.status.value,
+        messages_note=pack.messages.note,
     )
 
 

@@ -1,5 +1,5 @@
-"""Case use cases: read and list cases, acknowledge, start, close and reject them, export a
-member's evidence pack. Opening is in opening.py, resolving and risk decisions in resolving.py.
+"""Case use cases: read and list cases, acknowledge, start, close and reject them. Opening is in
+opening.py, resolving and risk decisions in resolving.py, the evidence pack in evidence.py.
 
 Every change of a case is ONE guarded write (`change_case`): read the case, let the domain
 decide the new one (domain.transitions), save it with the facts it announces only if the case
@@ -17,9 +17,8 @@ from chassis import fields
 from chassis.errors import InvalidArgument, NotFound, Unavailable
 from services.feedback.domain import transitions
 from services.feedback.domain.cases import Case, CaseState
+from services.feedback.domain.erasure import scrub_case
 from services.feedback.domain.events import case_facts
-from services.feedback.domain.evidence import EvidencePack
-from services.feedback.domain.reviews import REF_MAX
 from services.feedback.service.ports import CaseRepository, ReviewRepository
 
 SAVE_ATTEMPTS = 5
@@ -56,7 +55,8 @@ async def change_case(
 ) -> tuple[Case, Case]:
     """(the case as last read, the case as stored now): `decide` judged on the stored case and
     saved with its facts in one write guarded by the version read; judged again when the case
-    changed meanwhile. `first` is a case already read (tried before reading again)."""
+    changed meanwhile. `first` is a case already read (tried before reading again). A case whose
+    member was erased stays scrubbed (domain.erasure): a step's note is not kept."""
     before = first
     for _ in range(SAVE_ATTEMPTS):
         if before is None:
@@ -64,6 +64,8 @@ async def change_case(
             if before is None:
                 raise NotFound(f"case {case_id} not found")
         after = decide(before)
+        if before.erased_at is not None:  # its member was erased: what a step says goes too
+            after = scrub_case(after, before.erased_at)
         if after is before:
             return before, after
         after = replace(after, version=before.version + 1)
@@ -127,12 +129,3 @@ class Cases:
     async def reject(self, tenant_id: str, case_id: str, by: str, note: str) -> Case:
         """open / acknowledged / in progress -> rejected, with the reason."""
         return await self._change(tenant_id, case_id, lambda c, at: transitions.reject(c, by, note, at))
-
-    async def export_evidence(self, tenant_id: str, member_id: str) -> EvidencePack:
-        """The member's reviews and cases with their timelines, oldest first."""
-        member = fields.text("member_id", member_id, REF_MAX)
-        if not member:
-            raise InvalidArgument("member_id", "member_id is required")
-        reviews = await self._reviews.of_member(tenant_id, member)
-        cases = await self._cases.of_member(tenant_id, member)
-        return EvidencePack(tenant_id, member, tuple(reviews), tuple(cases), self._clock())

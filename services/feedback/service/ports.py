@@ -102,6 +102,9 @@ class SurveyRepository(Protocol):
     ) -> list[Survey]:
         """The tenant's surveys, newest purchase first, filtered by whatever is given."""
 
+    async def of_member(self, tenant_id: str, member_id: str) -> list[Survey]:
+        """Every survey of the member, newest purchase first."""
+
     async def due(self, now: datetime, limit: int) -> list[Survey]:
         """Scheduled surveys of any tenant due at or before `now`, earliest first. It may return
         more (the use case judges each); never fewer."""
@@ -129,9 +132,20 @@ class ThreadRepository(Protocol):
     ) -> list[Thread]:
         """The tenant's threads, newest first, filtered by whatever is given."""
 
+    async def of_member(self, tenant_id: str, member_id: str) -> list[Thread]:
+        """Every thread of the member, newest first."""
+
     async def overdue(self, now: datetime, limit: int) -> list[Thread]:
         """Threads of any tenant whose first response was due before `now`, not given and not
         recorded as breached. It may return more (the use case judges each); never fewer."""
+
+
+class ErasureRepository(Protocol):
+    async def record(self, tenant_id: str, member_id: str, at: datetime) -> datetime:
+        """Mark the member erased, once (one insert-once write): when they were first marked."""
+
+    async def erased_at(self, tenant_id: str, member_id: str) -> datetime | None:
+        """When the member was marked erased; None when they were not."""
 
 
 class PolicyRepository(Protocol):
@@ -172,6 +186,9 @@ class MembersPort(Protocol):
     async def store_opened_at(self, tenant_id: str, store_id: str) -> datetime | None:
         """When the store opened (came into the chain's directory); None when unknown."""
 
+    async def store_cities(self, tenant_id: str) -> frozenset[str]:
+        """The cities the tenant's stores are in, as the directory names them (none: unknown)."""
+
     async def blacklist(self, tenant_id: str, member_id: str, reason: str) -> None:
         """Put the member on the blacklist with the reason (again: no change)."""
 
@@ -198,6 +215,13 @@ class ReportedReviews(Protocol):
     ) -> list[ReviewFigures]:
         """What reports read of the tenant's reviews posted at or after `start` and before
         `end` (of one store when `store_id` is given), at most `limit` of them."""
+
+
+class PurchaseValues(Protocol):
+    async def paid(self, tenant_id: str, store_id: str, receipt_no: str, purchase_id: str = "") -> int | None:
+        """What the purchase with this receipt at that store (or, without a receipt, this
+        purchase id) was paid, in minor units, as purchase_made told it; None when feedback has
+        not seen it (or saw it before values were kept)."""
 
 
 class PurchaseCounts(Protocol):

@@ -79,6 +79,7 @@ class Reports:
         receipt_no: str,
         assistant_id: str,
         occurred_at: datetime,
+        paid: int | None = None,
     ) -> bool:
         """Count a purchase members announced, once (True when counted now), in the month of
         its local date in the tenant's zone."""
@@ -92,6 +93,7 @@ class Reports:
                 assistant_id=assistant_id,
                 occurred_at=occurred_at,
                 month=month_key(occurred_at, policy.zone()),
+                paid=paid,
             )
         )
 

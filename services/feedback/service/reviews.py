@@ -26,6 +26,7 @@ from services.feedback.domain.keys import review_key
 from services.feedback.domain.opening import opens_case, review_case_id
 from services.feedback.domain.reviews import RatingClass, Review
 from services.feedback.service.cases import SAVE_ATTEMPTS, Clock, list_limit, utc_now
+from services.feedback.service.erasure import Erasure
 from services.feedback.service.opening import CaseOpening, new_ulid
 from services.feedback.service.ports import MembersPort, PolicyRepository, ReviewRepository
 
@@ -41,6 +42,7 @@ class Reviews:
         policies: PolicyRepository,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = new_ulid,
+        erasure: Erasure | None = None,
     ) -> None:
         self._reviews = reviews
         self._opening = opening
@@ -48,6 +50,7 @@ class Reviews:
         self._policies = policies
         self._clock = clock
         self._new_id = new_id
+        self._erasure = erasure
 
     async def post(
         self,
@@ -62,6 +65,7 @@ class Reviews:
         image_urls: Sequence[str],
         channel: str,
         request_id: str,
+        delivery_city: str = "",
     ) -> tuple[Review, bool]:
         """(the review, created now). Without a request id every call posts a new review."""
         request = fields.text("request_id", request_id, REQUEST_ID_MAX) or self._new_id()
@@ -78,7 +82,10 @@ class Reviews:
             image_urls=image_urls,
             channel=channel,
             posted_at=now,
+            delivery_city=delivery_city,
         )
+        if self._erasure is not None:
+            await self._erasure.refuse_if_erased(tenant_id, review.member_id)
         stored = await self._reviews.get(tenant_id, review.id)
         created = False
         if stored is None:
@@ -90,6 +97,8 @@ class Reviews:
             review = replace(review, verified_purchase=verified, case_id=case_id)
             stored, created = await self._reviews.insert(review, ReviewPosted(review))
         await self._opening.open_for_review(stored)  # again on a retry: finishes a cut-off post
+        if self._erasure is not None and created:
+            await self._erasure.settle(tenant_id, stored.member_id)  # erased meanwhile: scrubbed
         return stored, created
 
     async def get(self, tenant_id: str, review_id: str) -> Review:

@@ -30,6 +30,7 @@ from services.feedback.domain.keys import survey_key
 from services.feedback.domain.reviews import REF_MAX
 from services.feedback.domain.surveys import Purchase, Survey, SurveyState
 from services.feedback.service.cases import SAVE_ATTEMPTS, Clock, list_limit, to_millisecond, utc_now
+from services.feedback.service.erasure import Erasure
 from services.feedback.service.opening import CaseOpening
 from services.feedback.service.ports import MembersPort, PolicyRepository, SurveyRepository
 
@@ -56,6 +57,7 @@ class Surveys:
         policies: PolicyRepository,
         clock: Clock = utc_now,
         token: Callable[[], str] = new_token,
+        erasure: Erasure | None = None,
     ) -> None:
         self._surveys = surveys
         self._opening = opening
@@ -63,19 +65,26 @@ class Surveys:
         self._policies = policies
         self._clock = clock
         self._token = token
+        self._erasure = erasure
 
     async def schedule(self, purchase: Purchase) -> Survey | None:
-        """The purchase's survey (scheduled now, or found); None when the tenant sends none."""
+        """The purchase's survey (scheduled now, or found); None when the tenant sends none or the
+        member was erased (a late purchase_made)."""
         survey_id = survey_key(purchase.tenant_id, purchase.purchase_id)
         found = await self._surveys.get(purchase.tenant_id, survey_id)
         if found is not None:
             return found
+        erasure = self._erasure
+        if erasure is not None and await erasure.erased_at(purchase.tenant_id, purchase.member_id.strip()):
+            return None
         policy = await self._policies.current(purchase.tenant_id)
         bought = replace(purchase, occurred_at=to_millisecond(purchase.occurred_at))  # as the store keeps it
         survey = model.schedule(bought, survey_id, self._token(), policy, self._clock())
         if survey is None:
             return None
-        stored, _ = await self._surveys.insert(survey)
+        stored, created = await self._surveys.insert(survey)
+        if erasure is not None and created:
+            await erasure.settle(stored.tenant_id, stored.member_id)  # erased meanwhile: scrubbed
         return stored
 
     async def get(self, tenant_id: str, token: str = "", survey_id: str = "", member_id: str = "") -> Survey:
@@ -142,6 +151,8 @@ class Surveys:
             return
         if survey.case_id:
             await self._opening.open_for_survey(survey)
+            if self._erasure is not None:
+                await self._erasure.settle(survey.tenant_id, survey.member_id)  # a case opened late
         if survey.points > 0:
             await self._members.award_survey_points(
                 survey.tenant_id, survey.member_id, survey.points, survey.id

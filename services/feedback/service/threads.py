@@ -20,15 +20,25 @@ from datetime import datetime
 from chassis import fields
 from chassis.errors import NotFound, Unavailable
 from services.feedback.domain import threads as model
+from services.feedback.domain.erasure import scrub_thread
 from services.feedback.domain.events import thread_facts
 from services.feedback.domain.keys import message_key, step_message_key, thread_key
 from services.feedback.domain.threads import Thread, ThreadKind, ThreadState
 from services.feedback.service.cases import SAVE_ATTEMPTS, Clock, list_limit, utc_now
+from services.feedback.service.erasure import Erasure
 from services.feedback.service.opening import new_ulid
 from services.feedback.service.ports import PolicyRepository, ThreadRepository
 
 REQUEST_ID_MAX = 128
 Decide = Callable[[Thread], Thread]
+
+
+def _thread_ref(thread_id: str) -> str:
+    """A thread id a message id can derive from: one with a control character (no thread has
+    one; a key part must not) names no thread."""
+    if not thread_id.isprintable():
+        raise NotFound("thread not found")
+    return thread_id
 
 
 @dataclass(frozen=True)
@@ -44,11 +54,13 @@ class Threads:
         policies: PolicyRepository,
         clock: Clock = utc_now,
         new_id: Callable[[], str] = new_ulid,
+        erasure: Erasure | None = None,
     ) -> None:
         self._threads = threads
         self._policies = policies
         self._clock = clock
         self._new_id = new_id
+        self._erasure = erasure
 
     def _message_id(self, thread_id: str, request_id: str) -> str:
         request = fields.text("request_id", request_id, REQUEST_ID_MAX)
@@ -73,10 +85,15 @@ class Threads:
             policy=policy,
             at=now,
         )
+        if self._erasure is not None:
+            await self._erasure.refuse_if_erased(tenant_id, thread.member_id)
         found = await self._threads.get(tenant_id, thread_id)
         if found is not None:
             return found, False
-        return await self._threads.insert(thread, thread_facts(None, thread, now))
+        stored, created = await self._threads.insert(thread, thread_facts(None, thread, now))
+        if self._erasure is not None:
+            await self._erasure.settle(tenant_id, thread.member_id)  # erased meanwhile: scrubbed
+        return stored, created
 
     async def get(self, tenant_id: str, thread_id: str) -> Thread:
         found = await self._threads.get(tenant_id, thread_id)
@@ -97,7 +114,7 @@ class Threads:
         self, tenant_id: str, thread_id: str, author: str, by: str, text: str, request_id: str = ""
     ) -> Thread:
         """A message by the thread's member or by staff."""
-        message_id = self._message_id(thread_id, request_id)
+        message_id = self._message_id(_thread_ref(thread_id), request_id)
         return await self._change(
             tenant_id, thread_id, lambda t, at: model.post(t, author, by, text, message_id, at)
         )
@@ -109,13 +126,13 @@ class Threads:
 
     async def adopt(self, tenant_id: str, thread_id: str, by: str, note: str) -> Thread:
         """A suggestion adopted, the thanks posted (again: the thread as adopted)."""
-        message_id = step_message_key(thread_id, "adopted")
+        message_id = step_message_key(_thread_ref(thread_id), "adopted")
         return await self._change(
             tenant_id, thread_id, lambda t, at: model.adopt(t, by, note, message_id, at)
         )
 
     async def close(self, tenant_id: str, thread_id: str, author: str, by: str, note: str) -> Thread:
-        message_id = step_message_key(thread_id, "closing")
+        message_id = step_message_key(_thread_ref(thread_id), "closing")
         return await self._change(
             tenant_id, thread_id, lambda t, at: model.close(t, author, by, note, message_id, at)
         )
@@ -152,6 +169,8 @@ class Threads:
             if before is None:
                 before = await self.get(tenant_id, thread_id)
             after = decide(before)
+            if before.erased_at is not None:  # its member was erased: a closing note goes too
+                after = scrub_thread(after, before.erased_at)
             if after is before:
                 return before, after
             after = replace(after, version=before.version + 1)

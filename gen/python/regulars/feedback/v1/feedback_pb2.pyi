@@ -53,6 +53,7 @@ class PostReviewRequest(_message.Message):
     IMAGE_URLS_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    DELIVERY_CITY_FIELD_NUMBER: _builtins.int
     tenant_id: _builtins.str
     member_id: _builtins.str
     store_id: _builtins.str
@@ -65,6 +66,10 @@ class PostReviewRequest(_message.Message):
     """"mini_program" or "store_app"."""
     request_id: _builtins.str
     """The client's id for this review: a retry with it returns the first one."""
+    delivery_city: _builtins.str
+    """Optional: the city the goods were delivered to (at most 64 characters). A city where the
+    chain has no store counts towards the reviewer risk of the case a bad review opens.
+    """
     @_builtins.property
     def image_urls(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
@@ -80,10 +85,11 @@ class PostReviewRequest(_message.Message):
         image_urls: _abc.Iterable[_builtins.str] | None = ...,
         channel: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        delivery_city: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "image_urls", b"image_urls", "member_id", b"member_id", "rating", b"rating", "receipt_no", b"receipt_no", "request_id", b"request_id", "sku", b"sku", "store_id", b"store_id", "tenant_id", b"tenant_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "delivery_city", b"delivery_city", "image_urls", b"image_urls", "member_id", b"member_id", "rating", b"rating", "receipt_no", b"receipt_no", "request_id", b"request_id", "sku", b"sku", "store_id", b"store_id", "tenant_id", b"tenant_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -173,6 +179,7 @@ class Review(_message.Message):
     EARLIER_REPLIES_FIELD_NUMBER: _builtins.int
     CASE_ID_FIELD_NUMBER: _builtins.int
     VERIFIED_PURCHASE_FIELD_NUMBER: _builtins.int
+    ERASED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     member_id: _builtins.str
@@ -199,6 +206,10 @@ class Review(_message.Message):
     def reply(self) -> Global___Reply: ...
     @_builtins.property
     def earlier_replies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reply]: ...
+    @_builtins.property
+    def erased_at(self) -> _timestamp_pb2.Timestamp:
+        """Set when the member was erased: their text, images and the replies' text are gone."""
+
     def __init__(
         self,
         *,
@@ -219,10 +230,11 @@ class Review(_message.Message):
         earlier_replies: _abc.Iterable[Global___Reply] | None = ...,
         case_id: _builtins.str = ...,
         verified_purchase: _builtins.bool = ...,
+        erased_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["posted_at", b"posted_at", "reply", b"reply"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["erased_at", b"erased_at", "posted_at", b"posted_at", "reply", b"reply"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "channel", b"channel", "earlier_replies", b"earlier_replies", "history", b"history", "id", b"id", "image_urls", b"image_urls", "member_id", b"member_id", "posted_at", b"posted_at", "rating", b"rating", "rating_class", b"rating_class", "receipt_no", b"receipt_no", "reply", b"reply", "sku", b"sku", "store_id", b"store_id", "tenant_id", b"tenant_id", "text", b"text", "verified_purchase", b"verified_purchase"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["case_id", b"case_id", "channel", b"channel", "earlier_replies", b"earlier_replies", "erased_at", b"erased_at", "history", b"history", "id", b"id", "image_urls", b"image_urls", "member_id", b"member_id", "posted_at", b"posted_at", "rating", b"rating", "rating_class", b"rating_class", "receipt_no", b"receipt_no", "reply", b"reply", "sku", b"sku", "store_id", b"store_id", "tenant_id", b"tenant_id", "text", b"text", "verified_purchase", b"verified_purchase"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -402,6 +414,7 @@ class OpenCaseRequest(_message.Message):
     OPENED_BY_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     RECEIPT_NO_FIELD_NUMBER: _builtins.int
+    DELIVERY_CITY_FIELD_NUMBER: _builtins.int
     tenant_id: _builtins.str
     member_id: _builtins.str
     store_id: _builtins.str
@@ -417,6 +430,8 @@ class OpenCaseRequest(_message.Message):
     opened_by: _builtins.str
     request_id: _builtins.str
     receipt_no: _builtins.str
+    delivery_city: _builtins.str
+    """Optional: the city the goods were delivered to (at most 64 characters), for the risk."""
     def __init__(
         self,
         *,
@@ -430,10 +445,11 @@ class OpenCaseRequest(_message.Message):
         opened_by: _builtins.str = ...,
         request_id: _builtins.str = ...,
         receipt_no: _builtins.str = ...,
+        delivery_city: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "description", b"description", "member_id", b"member_id", "opened_by", b"opened_by", "opened_by_kind", b"opened_by_kind", "receipt_no", b"receipt_no", "request_id", b"request_id", "severity", b"severity", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "delivery_city", b"delivery_city", "description", b"description", "member_id", b"member_id", "opened_by", b"opened_by", "opened_by_kind", b"opened_by_kind", "receipt_no", b"receipt_no", "request_id", b"request_id", "severity", b"severity", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -569,6 +585,8 @@ class Case(_message.Message):
     SLA_BREACHES_FIELD_NUMBER: _builtins.int
     RECEIPT_NO_FIELD_NUMBER: _builtins.int
     SURVEY_ID_FIELD_NUMBER: _builtins.int
+    DELIVERY_CITY_FIELD_NUMBER: _builtins.int
+    ERASED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     member_id: _builtins.str
@@ -588,6 +606,8 @@ class Case(_message.Message):
     receipt_no: _builtins.str
     survey_id: _builtins.str
     """The survey whose answer opened it (source "survey")."""
+    delivery_city: _builtins.str
+    """The city the goods were delivered to, when the complainant gave one."""
     @_builtins.property
     def opened_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
@@ -604,6 +624,10 @@ class Case(_message.Message):
     def follow_up_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def sla_breaches(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def erased_at(self) -> _timestamp_pb2.Timestamp:
+        """Set when the member was erased: description, notes and risk reasons are gone."""
+
     def __init__(
         self,
         *,
@@ -630,10 +654,12 @@ class Case(_message.Message):
         sla_breaches: _abc.Iterable[_builtins.str] | None = ...,
         receipt_no: _builtins.str = ...,
         survey_id: _builtins.str = ...,
+        delivery_city: _builtins.str = ...,
+        erased_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["first_response_due", b"first_response_due", "follow_up_at", b"follow_up_at", "opened_at", b"opened_at", "remedy", b"remedy", "resolution_due", b"resolution_due", "risk", b"risk"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["erased_at", b"erased_at", "first_response_due", b"first_response_due", "follow_up_at", b"follow_up_at", "opened_at", b"opened_at", "remedy", b"remedy", "resolution_due", b"resolution_due", "risk", b"risk"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_id", b"assigned_staff_id", "assigned_store_id", b"assigned_store_id", "category", b"category", "description", b"description", "first_response_due", b"first_response_due", "follow_up_at", b"follow_up_at", "id", b"id", "member_id", b"member_id", "opened_at", b"opened_at", "receipt_no", b"receipt_no", "remedy", b"remedy", "resolution_due", b"resolution_due", "review_id", b"review_id", "risk", b"risk", "satisfaction", b"satisfaction", "severity", b"severity", "sla_breaches", b"sla_breaches", "source", b"source", "state", b"state", "store_id", b"store_id", "survey_id", b"survey_id", "tenant_id", b"tenant_id", "timeline", b"timeline"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assigned_staff_id", b"assigned_staff_id", "assigned_store_id", b"assigned_store_id", "category", b"category", "delivery_city", b"delivery_city", "description", b"description", "erased_at", b"erased_at", "first_response_due", b"first_response_due", "follow_up_at", b"follow_up_at", "id", b"id", "member_id", b"member_id", "opened_at", b"opened_at", "receipt_no", b"receipt_no", "remedy", b"remedy", "resolution_due", b"resolution_due", "review_id", b"review_id", "risk", b"risk", "satisfaction", b"satisfaction", "severity", b"severity", "sla_breaches", b"sla_breaches", "source", b"source", "state", b"state", "store_id", b"store_id", "survey_id", b"survey_id", "tenant_id", b"tenant_id", "timeline", b"timeline"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -874,13 +900,33 @@ class EvidencePack(_message.Message):
     REVIEWS_FIELD_NUMBER: _builtins.int
     CASES_FIELD_NUMBER: _builtins.int
     EXPORTED_AT_FIELD_NUMBER: _builtins.int
+    THREADS_FIELD_NUMBER: _builtins.int
+    SURVEYS_FIELD_NUMBER: _builtins.int
+    MESSAGES_FIELD_NUMBER: _builtins.int
+    MESSAGES_STATUS_FIELD_NUMBER: _builtins.int
+    MESSAGES_NOTE_FIELD_NUMBER: _builtins.int
     member_id: _builtins.str
+    messages_status: _builtins.str
+    messages_note: _builtins.str
     @_builtins.property
     def reviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___Review]: ...
     @_builtins.property
     def cases(self) -> _containers.RepeatedCompositeFieldContainer[Global___Case]: ...
     @_builtins.property
     def exported_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def threads(self) -> _containers.RepeatedCompositeFieldContainer[Global___Thread]:
+        """The member's questions and suggestions, and their satisfaction surveys, oldest first."""
+
+    @_builtins.property
+    def surveys(self) -> _containers.RepeatedCompositeFieldContainer[Global___Survey]: ...
+    @_builtins.property
+    def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___SentMessage]:
+        """What the platform sent the member (messaging's ListMessages), oldest first, and whether
+        that list is whole: "complete"; "unavailable" (messaging did not answer: `messages` is
+        empty and `messages_note` says why); "truncated" (more than the 5,000 it holds: the newest).
+        """
+
     def __init__(
         self,
         *,
@@ -888,14 +934,73 @@ class EvidencePack(_message.Message):
         reviews: _abc.Iterable[Global___Review] | None = ...,
         cases: _abc.Iterable[Global___Case] | None = ...,
         exported_at: _timestamp_pb2.Timestamp | None = ...,
+        threads: _abc.Iterable[Global___Thread] | None = ...,
+        surveys: _abc.Iterable[Global___Survey] | None = ...,
+        messages: _abc.Iterable[Global___SentMessage] | None = ...,
+        messages_status: _builtins.str = ...,
+        messages_note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["exported_at", b"exported_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cases", b"cases", "exported_at", b"exported_at", "member_id", b"member_id", "reviews", b"reviews"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cases", b"cases", "exported_at", b"exported_at", "member_id", b"member_id", "messages", b"messages", "messages_note", b"messages_note", "messages_status", b"messages_status", "reviews", b"reviews", "surveys", b"surveys", "threads", b"threads"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EvidencePack: _TypeAlias = EvidencePack  # noqa: Y015
+
+@_typing.final
+class SentMessage(_message.Message):
+    """A message messaging sent (or tried to send) the member, as the evidence pack shows it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    TEMPLATE_ID_FIELD_NUMBER: _builtins.int
+    MESSAGE_CLASS_FIELD_NUMBER: _builtins.int
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    STORE_ID_FIELD_NUMBER: _builtins.int
+    STAFF_ID_FIELD_NUMBER: _builtins.int
+    CREATED_AT_FIELD_NUMBER: _builtins.int
+    SENT_AT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    id: _builtins.str
+    template_id: _builtins.str
+    message_class: _builtins.str
+    channel: _builtins.str
+    state: _builtins.str
+    """"pending", "sending", "sent", "delivered", "failed", "capped", "skipped"."""
+    source: _builtins.str
+    store_id: _builtins.str
+    staff_id: _builtins.str
+    reason: _builtins.str
+    @_builtins.property
+    def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def sent_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        id: _builtins.str = ...,
+        template_id: _builtins.str = ...,
+        message_class: _builtins.str = ...,
+        channel: _builtins.str = ...,
+        state: _builtins.str = ...,
+        source: _builtins.str = ...,
+        store_id: _builtins.str = ...,
+        staff_id: _builtins.str = ...,
+        created_at: _timestamp_pb2.Timestamp | None = ...,
+        sent_at: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "sent_at", b"sent_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "created_at", b"created_at", "id", b"id", "message_class", b"message_class", "reason", b"reason", "sent_at", b"sent_at", "source", b"source", "staff_id", b"staff_id", "state", b"state", "store_id", b"store_id", "template_id", b"template_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SentMessage: _TypeAlias = SentMessage  # noqa: Y015
 
 @_typing.final
 class BusinessDay(_message.Message):
@@ -1234,6 +1339,7 @@ class Survey(_message.Message):
     ANSWER_FIELD_NUMBER: _builtins.int
     CASE_ID_FIELD_NUMBER: _builtins.int
     POINTS_FIELD_NUMBER: _builtins.int
+    ERASED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     member_id: _builtins.str
@@ -1261,6 +1367,10 @@ class Survey(_message.Message):
 
     @_builtins.property
     def answer(self) -> Global___SurveyAnswer: ...
+    @_builtins.property
+    def erased_at(self) -> _timestamp_pb2.Timestamp:
+        """Set when the member was erased: the answer's text is gone; it takes no answer."""
+
     def __init__(
         self,
         *,
@@ -1280,10 +1390,11 @@ class Survey(_message.Message):
         answer: Global___SurveyAnswer | None = ...,
         case_id: _builtins.str = ...,
         points: _builtins.int = ...,
+        erased_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "closes_at", b"closes_at", "due_at", b"due_at", "purchased_at", b"purchased_at", "scheduled_at", b"scheduled_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "closes_at", b"closes_at", "due_at", b"due_at", "erased_at", b"erased_at", "purchased_at", b"purchased_at", "scheduled_at", b"scheduled_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "case_id", b"case_id", "closes_at", b"closes_at", "due_at", b"due_at", "id", b"id", "member_id", b"member_id", "points", b"points", "purchase_id", b"purchase_id", "purchased_at", b"purchased_at", "receipt_no", b"receipt_no", "scheduled_at", b"scheduled_at", "staff_id", b"staff_id", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["answer", b"answer", "case_id", b"case_id", "closes_at", b"closes_at", "due_at", b"due_at", "erased_at", b"erased_at", "id", b"id", "member_id", b"member_id", "points", b"points", "purchase_id", b"purchase_id", "purchased_at", b"purchased_at", "receipt_no", b"receipt_no", "scheduled_at", b"scheduled_at", "staff_id", b"staff_id", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1468,6 +1579,7 @@ class Thread(_message.Message):
     ADOPTED_BY_FIELD_NUMBER: _builtins.int
     CLOSED_AT_FIELD_NUMBER: _builtins.int
     CLOSED_BY_FIELD_NUMBER: _builtins.int
+    ERASED_AT_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     tenant_id: _builtins.str
     member_id: _builtins.str
@@ -1497,6 +1609,10 @@ class Thread(_message.Message):
     def adopted_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def closed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def erased_at(self) -> _timestamp_pb2.Timestamp:
+        """Set when the member was erased: every message's text is gone."""
+
     def __init__(
         self,
         *,
@@ -1517,10 +1633,11 @@ class Thread(_message.Message):
         adopted_by: _builtins.str = ...,
         closed_at: _timestamp_pb2.Timestamp | None = ...,
         closed_by: _builtins.str = ...,
+        erased_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["adopted_at", b"adopted_at", "closed_at", b"closed_at", "first_responded_at", b"first_responded_at", "first_response_due", b"first_response_due", "opened_at", b"opened_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["adopted_at", b"adopted_at", "closed_at", b"closed_at", "erased_at", b"erased_at", "first_responded_at", b"first_responded_at", "first_response_due", b"first_response_due", "opened_at", b"opened_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["adopted_at", b"adopted_at", "adopted_by", b"adopted_by", "assigned_staff_id", b"assigned_staff_id", "assigned_store_id", b"assigned_store_id", "closed_at", b"closed_at", "closed_by", b"closed_by", "first_responded_at", b"first_responded_at", "first_response_due", b"first_response_due", "id", b"id", "kind", b"kind", "member_id", b"member_id", "messages", b"messages", "opened_at", b"opened_at", "sla_breaches", b"sla_breaches", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["adopted_at", b"adopted_at", "adopted_by", b"adopted_by", "assigned_staff_id", b"assigned_staff_id", "assigned_store_id", b"assigned_store_id", "closed_at", b"closed_at", "closed_by", b"closed_by", "erased_at", b"erased_at", "first_responded_at", b"first_responded_at", "first_response_due", b"first_response_due", "id", b"id", "kind", b"kind", "member_id", b"member_id", "messages", b"messages", "opened_at", b"opened_at", "sla_breaches", b"sla_breaches", "state", b"state", "store_id", b"store_id", "tenant_id", b"tenant_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

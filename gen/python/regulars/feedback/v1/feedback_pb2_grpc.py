@@ -386,7 +386,9 @@ class FeedbackServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ExportEvidence(self, request, context):
-        """The member's reviews, cases and their timelines: an evidence pack for a dispute.
+        """The member's reviews, cases with their timelines, threads, surveys and the messages the
+        platform sent them (from messaging; marked when messaging did not answer): an evidence
+        pack for a dispute.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

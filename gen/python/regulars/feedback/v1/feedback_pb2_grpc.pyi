@@ -114,7 +114,10 @@ class FeedbackServiceStub:
     RejectCase: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.CaseActionRequest, _feedback_pb2.Case]
     """open/acknowledged/in progress -> rejected, with the reason."""
     ExportEvidence: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.ExportEvidenceRequest, _feedback_pb2.EvidencePack]
-    """The member's reviews, cases and their timelines: an evidence pack for a dispute."""
+    """The member's reviews, cases with their timelines, threads, surveys and the messages the
+    platform sent them (from messaging; marked when messaging did not answer): an evidence
+    pack for a dispute.
+    """
     GetFeedbackPolicy: _grpc.UnaryUnaryMultiCallable[_feedback_pb2.GetFeedbackPolicyRequest, _feedback_pb2.FeedbackPolicy]
     """The tenant's feedback policy: SLAs by severity, business hours, compensation presets and
     budgets, the risk threshold. A tenant that never set one runs the defaults.
@@ -221,7 +224,10 @@ class FeedbackServiceAsyncStub(FeedbackServiceStub):
     RejectCase: _aio.UnaryUnaryMultiCallable[_feedback_pb2.CaseActionRequest, _feedback_pb2.Case]  # type: ignore[assignment]
     """open/acknowledged/in progress -> rejected, with the reason."""
     ExportEvidence: _aio.UnaryUnaryMultiCallable[_feedback_pb2.ExportEvidenceRequest, _feedback_pb2.EvidencePack]  # type: ignore[assignment]
-    """The member's reviews, cases and their timelines: an evidence pack for a dispute."""
+    """The member's reviews, cases with their timelines, threads, surveys and the messages the
+    platform sent them (from messaging; marked when messaging did not answer): an evidence
+    pack for a dispute.
+    """
     GetFeedbackPolicy: _aio.UnaryUnaryMultiCallable[_feedback_pb2.GetFeedbackPolicyRequest, _feedback_pb2.FeedbackPolicy]  # type: ignore[assignment]
     """The tenant's feedback policy: SLAs by severity, business hours, compensation presets and
     budgets, the risk threshold. A tenant that never set one runs the defaults.
@@ -475,7 +481,10 @@ class FeedbackServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _feedback_pb2.ExportEvidenceRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_feedback_pb2.EvidencePack, _abc.Awaitable[_feedback_pb2.EvidencePack]]:
-        """The member's reviews, cases and their timelines: an evidence pack for a dispute."""
+        """The member's reviews, cases with their timelines, threads, surveys and the messages the
+        platform sent them (from messaging; marked when messaging did not answer): an evidence
+        pack for a dispute.
+        """
 
     @_abc_1.abstractmethod
     def GetFeedbackPolicy(
