@@ -16,7 +16,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.apikeys import ApiKeyStore
-from gateway.clients.calls import Calls
+from gateway.clients.calls import Calls, ServiceClient
 from gateway.clients.channels import ServiceClients
 from gateway.clients.coupons import CouponsClient
 from gateway.clients.feedback import FeedbackClient
@@ -149,17 +149,25 @@ async def _feedback(request: Request) -> FeedbackClient:
     return client.for_request(request)
 
 
-async def _surveys(request: Request) -> SurveysClient:
-    """The surveys client, made once on the channel ServiceClients opened to feedback."""
+Side = TypeVar("Side", bound=ServiceClient[Any])
+
+
+def side_client(request: Request, name: str, service: str, make: Callable[[Any, Calls], Side]) -> Side:
+    """A client beside the main ones (`make`, usually a client class's `over`), made once per app
+    on the channel ServiceClients opened to `service` (again when those clients are replaced),
+    and bound to the request."""
     state = request.app.state
-    client: SurveysClient | None = getattr(state, "surveys", None)
-    if client is None:
+    clients: ServiceClients = state.clients
+    made: tuple[ServiceClients, Side] | None = getattr(state, name, None)
+    if made is None or made[0] is not clients:
         settings: GatewaySettings = state.settings
-        client = SurveysClient.over(
-            state.clients.channels["feedback"], Calls(timeout=settings.grpc_timeout_seconds)
-        )
-        state.surveys = client
-    return client.for_request(request)
+        made = (clients, make(clients.channels[service], Calls(timeout=settings.grpc_timeout_seconds)))
+        setattr(state, name, made)
+    return made[1].for_request(request)
+
+
+async def _surveys(request: Request) -> SurveysClient:
+    return side_client(request, "surveys", "feedback", SurveysClient.over)
 
 
 MembersDep = Annotated[MembersClient, Depends(_members)]

@@ -12,10 +12,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from gateway.clients.calls import Calls
-from gateway.clients.channels import ServiceClients
 from gateway.clients.feedback_reports import FeedbackReportsClient
-from gateway.deps import ManageCases
+from gateway.deps import ManageCases, side_client
 from gateway.errors import Problem
 from gateway.identity import Caller
 from gateway.schemas.feedback_reports import (
@@ -25,7 +23,6 @@ from gateway.schemas.feedback_reports import (
     ReviewDistributionOut,
 )
 from gateway.schemas.problems import responses
-from gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/v1", tags=["feedback reports"])
 
@@ -33,16 +30,7 @@ STORE_ID_MAX = 128
 
 
 async def _reports(request: Request) -> FeedbackReportsClient:
-    """The reports client on the channel ServiceClients opened to feedback, made once per app."""
-    state = request.app.state
-    clients: ServiceClients = state.clients
-    made: tuple[ServiceClients, FeedbackReportsClient] | None = getattr(state, "feedback_reports", None)
-    if made is None or made[0] is not clients:
-        settings: GatewaySettings = state.settings
-        calls = Calls(timeout=settings.grpc_timeout_seconds)
-        made = (clients, FeedbackReportsClient.over(clients.channels["feedback"], calls))
-        state.feedback_reports = made
-    return made[1].for_request(request)
+    return side_client(request, "feedback_reports", "feedback", FeedbackReportsClient.over)
 
 
 ReportsDep = Annotated[FeedbackReportsClient, Depends(_reports)]

@@ -11,9 +11,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request
 
-from gateway.clients.calls import Calls
 from gateway.clients.message_templates import MessageTemplatesClient
-from gateway.deps import require
+from gateway.deps import require, side_client
 from gateway.identity import Caller
 from gateway.routers.cases import actor
 from gateway.schemas.messaging_templates import (
@@ -24,7 +23,6 @@ from gateway.schemas.messaging_templates import (
     TemplateOut,
 )
 from gateway.schemas.problems import responses
-from gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/v1", tags=["messaging"])
 AdminMessages = Annotated[Caller, Depends(require("messages:admin"))]
@@ -38,16 +36,7 @@ TemplateId = Annotated[
 
 
 async def _templates(request: Request) -> MessageTemplatesClient:
-    """The client, made once on the channel ServiceClients opened to messaging."""
-    state = request.app.state
-    client: MessageTemplatesClient | None = getattr(state, "message_templates", None)
-    if client is None:
-        settings: GatewaySettings = state.settings
-        client = MessageTemplatesClient.over(
-            state.clients.channels["messaging"], Calls(timeout=settings.grpc_timeout_seconds)
-        )
-        state.message_templates = client
-    return client.for_request(request)
+    return side_client(request, "message_templates", "messaging", MessageTemplatesClient.over)
 
 
 TemplatesDep = Annotated[MessageTemplatesClient, Depends(_templates)]

@@ -17,9 +17,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from gateway.clients.calls import Calls
 from gateway.clients.staff_tasks import StaffTasksClient
-from gateway.deps import MembersDep, require
+from gateway.deps import MembersDep, require, side_client
 from gateway.errors import Problem
 from gateway.identity import Caller
 from gateway.schemas.common import UtcTimestamp
@@ -32,22 +31,12 @@ from gateway.schemas.staff_tasks import (
     StaffTaskPage,
     StaffTaskStatsOut,
 )
-from gateway.settings import GatewaySettings
 
 router = APIRouter(prefix="/v1", tags=["staff tasks"])
 
 
 async def _staff_tasks(request: Request) -> StaffTasksClient:
-    """The staff-tasks client, made once on the channel ServiceClients opened to messaging."""
-    state = request.app.state
-    client: StaffTasksClient | None = getattr(state, "staff_tasks", None)
-    if client is None:
-        settings: GatewaySettings = state.settings
-        client = StaffTasksClient.over(
-            state.clients.channels["messaging"], Calls(timeout=settings.grpc_timeout_seconds)
-        )
-        state.staff_tasks = client
-    return client.for_request(request)
+    return side_client(request, "staff_tasks", "messaging", StaffTasksClient.over)
 
 
 StaffTasksDep = Annotated[StaffTasksClient, Depends(_staff_tasks)]
