@@ -28,6 +28,11 @@ KAFKA_CONTROLLER_PORT="${LOCAL_KAFKA_CONTROLLER_PORT:-9093}"
 FERRETDB_PORT="${LOCAL_FERRETDB_PORT:-27017}"
 KAFKA_HEAP="${LOCAL_KAFKA_HEAP:--Xms256m -Xmx512m}"
 FERRETDB_EXTRA_ARGS="${LOCAL_FERRETDB_ARGS:-}"   # e.g. --test-disable-pushdown
+# The store's Go garbage collector runs a quarter as often as by default (GOGC=400; measured on
+# the relay alone: 10-20 % more events/s and faster inserts, for ~180 MB instead of ~90), held
+# back by a soft memory limit.
+FERRETDB_GOGC="${LOCAL_FERRETDB_GOGC:-400}"
+FERRETDB_MEMLIMIT="${LOCAL_FERRETDB_MEMLIMIT:-4GiB}"
 
 log() { printf '[infra] %s\n' "$*" >&2; }
 
@@ -119,7 +124,8 @@ start_ferretdb() {
   if port_open "$FERRETDB_PORT"; then log "port $FERRETDB_PORT is taken by another process: set LOCAL_FERRETDB_PORT"; exit 1; fi
   mkdir -p "$dir" "$VAR/log"
   # shellcheck disable=SC2086
-  detach "$pidfile" "$logfile" "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$dir/?_pragma=synchronous(normal)&_txlock=immediate" \
+  detach "$pidfile" "$logfile" env GOGC="$FERRETDB_GOGC" GOMEMLIMIT="$FERRETDB_MEMLIMIT" \
+    "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$dir/?_pragma=synchronous(normal)&_txlock=immediate" \
     $FERRETDB_EXTRA_ARGS \
     --state-dir="$dir" --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- \
     --telemetry=disable --log-level=error --log-format=json
