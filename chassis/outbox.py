@@ -99,6 +99,7 @@ class Outbox:
         batch_size: int = 500,
         lease_seconds: float = 10.0,
         gather_seconds: float = 0.02,
+        follow_seconds: float = 1.0,
     ) -> None:
         self._db = db
         self._publisher = publisher
@@ -108,6 +109,7 @@ class Outbox:
         self._lease = timedelta(seconds=lease_seconds)
         self._me = f"{socket.gethostname()}:{os.getpid()}:{ULID()}"
         self._gather = gather_seconds
+        self._follow = follow_seconds
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -115,17 +117,25 @@ class Outbox:
         self._wake.set()
 
     async def run(self) -> None:
-        """Relay forever while holding the lease; poll, or run at once when woken."""
+        """Relay forever while holding the lease; poll, or run at once when woken.
+
+        Only this process's writes wake it: another replica's (which holds no lease) and other
+        writers' are found by polling. So for `follow_seconds` after a pass that published
+        something, it polls every `gather_seconds` rather than every `poll_seconds`: a burst from
+        elsewhere is followed closely, and an idle relay still costs one indexed read a poll."""
+        loop = asyncio.get_running_loop()
+        last_published = float("-inf")
         while True:
             try:
-                if await self._hold_lease():
-                    await self.drain()
+                if await self._hold_lease() and await self.drain():
+                    last_published = loop.time()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.warning("outbox relay pass failed", error=repr(exc))
+            following = loop.time() - last_published < self._follow
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), self._gather if following else self._poll_seconds)
                 await asyncio.sleep(self._gather)  # let a burst of writes join one batch
             self._wake.clear()
 

@@ -5,6 +5,7 @@ carries the same `_outbox_at` millisecond and when writers add events to documen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -110,3 +111,36 @@ async def test_events_added_while_the_relay_pages_are_all_published_and_none_lef
     expected = {e.id for e in [*first.values(), *later]}
     assert set(ids) == expected  # nothing lost, nothing foreign
     assert sum(ids.values()) - len(expected) <= len(later)  # a re-read only where a writer raced
+
+
+async def test_after_publishing_the_relay_looks_again_at_once_for_writes_that_did_not_wake_it(
+    relay: tuple[outbox.Outbox, AsyncDatabase[Doc], str],
+) -> None:
+    """Writes by another replica or process do not wake this relay; for `follow_seconds` after
+    it published, it polls every `gather_seconds`, not every `poll_seconds` (here a minute)."""
+    _, db, topic = relay
+    publisher = EventPublisher(server_urls()[1])
+    await publisher.start()
+    relayer = outbox.Outbox(db, publisher, ["things"], batch_size=PAGE, poll_seconds=60, follow_seconds=30)
+    first, second = event("first"), event("second")
+    await db["things"].insert_one({"_id": "a"} | outbox.embed(topic, first))
+    running = asyncio.create_task(relayer.run())
+    try:
+        relayer.wake()  # this process's write
+        await wait_published(topic, {first.id})
+        await db["things"].insert_one({"_id": "b"} | outbox.embed(topic, second))  # no wake
+        await wait_published(topic, {first.id, second.id}, within=20)  # well before the minute's poll
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+        await publisher.stop()
+
+
+async def wait_published(topic: str, ids: set[str], within: float = 20) -> None:
+    """Until the topic holds every one of `ids`; TimeoutError after `within` seconds."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not ids <= set(await published_ids(topic)):
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"not published within {within} s: {ids - set(await published_ids(topic))}")
+        await asyncio.sleep(0.1)
