@@ -94,6 +94,7 @@ class Claims:
     bare_grpc: load.Result | None  # bare FastAPI -> gRPC echo at the claims' concurrency
     claim_drain: Drain
     burst_drain: Drain
+    backlog: relay.Backlog
     concurrency: int
     rows: list[dict[str, Any]]
 
@@ -372,7 +373,15 @@ async def suite(stack: Stack, bare_grpc: str | None = None) -> Claims:
                 lambda n: n,
                 SETTLE_SECONDS,
             )
-        await settle(client, stack.namespace, "after the raw outbox burst")  # before the next suite
+        await settle(client, stack.namespace, "after the raw outbox burst")
+        backlog = await relay.measure_backlog(
+            f"outbox drain of {BURST_EVENTS:,} coupon documents written while the relay was held off",
+            service_db,
+            topic,
+            lambda: raw_burst(service_db, member_ids, BURST_EVENTS, topic),
+            SETTLE_SECONDS,
+        )
+        await settle(client, stack.namespace, "after the held-off backlog")  # before the next suite
     finally:
         await client.drop_database(scratch)
         await client.close()
@@ -381,8 +390,17 @@ async def suite(stack: Stack, bare_grpc: str | None = None) -> Claims:
         console.print(drain.line())
         rows.append(asdict(drain) | {"rate": drain.rate, "tail_rate": drain.tail_rate})
     console.print(burst_cpu.line(burst))
+    console.print(backlog.line())
+    rows.append(asdict(backlog) | {"rate": backlog.rate})
     return Claims(
-        (via_full, direct_full), (via_flash, direct_flash), bare, claim_drain, burst_drain, concurrency, rows
+        (via_full, direct_full),
+        (via_flash, direct_flash),
+        bare,
+        claim_drain,
+        burst_drain,
+        backlog,
+        concurrency,
+        rows,
     )
 
 

@@ -1,5 +1,5 @@
-"""Events written to the store but not yet relayed to Kafka, Kafka's end offsets, and the
-outbox drain rate of a burst of writes.
+"""Events written to the store but not yet relayed to Kafka, Kafka's end offsets, the outbox
+drain rate of a burst of writes, and of a backlog the relay was held off from.
 
 A service's pending events live in its aggregate documents (`_outbox.<event id>`, see
 chassis/outbox.py), and such a document has `_outbox_at` (indexed) until the relay clears it.
@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
+from chassis.outbox import LEASES
 from devstack.processes import SERVICES
 
 PENDING = {"_outbox_at": {"$lte": datetime(9999, 1, 1, tzinfo=UTC)}}  # a range the index answers
@@ -198,3 +199,55 @@ async def measure_drain(
         return result, Drain(
             name, expected, writes_s, backlog, peak, store_empty_s, in_kafka_s, max(0, expected - delivered)
         )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """How fast the relay alone empties a backlog written while it was held off."""
+
+    name: str
+    events: int
+    held: int  # documents holding events when the relay was let go (all of them: it was held)
+    in_kafka_s: float | None  # let go .. the topic holds every event (None: not in time)
+    left: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.in_kafka_s if self.in_kafka_s else 0.0
+
+    def line(self) -> str:
+        if self.in_kafka_s is None:
+            return f"{self.name}: {self.left:,} of {self.events:,} still not in Kafka"
+        return (
+            f"{self.name}: {self.held:,} documents waiting when the relay was let go; all "
+            f"{self.events:,} in Kafka {self.in_kafka_s:.1f} s later: {self.rate:,.0f} events/s "
+            "(the relay alone, its poll interval included)"
+        )
+
+
+async def measure_backlog(
+    name: str, db: Db, topic: str, write: Callable[[], Coroutine[Any, Any, int]], wait_s: float
+) -> Backlog:
+    """Hold the service's relay off by taking its lease (chassis/outbox.py), run `write` (it
+    returns how many events it wrote), let the relay go and time it until Kafka holds them all."""
+    leases = db[LEASES]
+    await leases.update_one(
+        {"_id": "relay"},
+        {"$set": {"holder": "bench", "until": datetime(9999, 1, 1, tzinfo=UTC)}},
+        upsert=True,
+    )
+    await asyncio.sleep(1.0)  # a pass already under way (over an empty backlog) ends meanwhile
+    collections = await outbox_collections(db)
+    async with Kafka() as kafka:
+        base = await kafka.records(topic)
+        events = await write()
+        held = await pending(db, collections)
+        await leases.update_one({"_id": "relay", "holder": "bench"}, {"$set": {"until": datetime.now(UTC)}})
+        started = time.perf_counter()
+        delivered = 0
+        while time.perf_counter() - started < wait_s:
+            delivered = await kafka.records(topic) - base
+            if delivered >= events:
+                return Backlog(name, events, held, time.perf_counter() - started)
+            await asyncio.sleep(POLL_SECONDS / 4)
+        return Backlog(name, events, held, None, max(0, events - delivered))
