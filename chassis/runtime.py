@@ -43,6 +43,9 @@ class ServiceSpec:
     produces: list[str] = field(default_factory=list)
     subscription: Subscription | None = None
     background: list[Callable[[], Coroutine[Any, Any, None]]] = field(default_factory=list)
+    # Closed at stop, after the server and the background tasks: the service's own clients
+    # (gRPC channels to other services, HTTP clients of providers).
+    closing: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 class Runtime:
@@ -124,6 +127,11 @@ async def _serve(rt: Runtime, spec: ServiceSpec) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    for close in spec.closing:
+        try:
+            await close()
+        except Exception as exc:  # a client that fails to close must not keep the others open
+            log.warning("closing a client failed", error=repr(exc))
     await rt.publisher.stop()
     await rt.mongo_client.close()
     log.info("service stopped")

@@ -66,4 +66,5 @@ def wire(rt: Runtime) -> ServiceSpec:
             ExpiryWorker(expiry, settings.expiry_poll_seconds, budget=BudgetBook(coupons, templates)).run,
             ScheduleWorker(rules).run,
         ],
+        closing=[members.close],
     )

@@ -87,4 +87,5 @@ def wire(rt: Runtime) -> ServiceSpec:
         produces=[topic],
         subscription=Subscription(topics=[topic, settings.topic(MEMBERS_TOPIC)], handlers=dict(table.events)),
         background=[CaseClockWorker(clock, settings.case_clock_seconds).run],
+        closing=[members.close, coupons.close, messaging.close],
     )

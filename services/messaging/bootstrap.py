@@ -78,6 +78,7 @@ def wire(rt: Runtime) -> ServiceSpec:
     pressure = pressure_mongo.MongoPressure(rt.db)
     contacts = contacts_mongo.MongoContacts(rt.db)
     channel_providers = providers.for_channels(settings)
+    members = MembersClient(settings.members_grpc_addr)
     dispatcher = Dispatcher(
         Pipeline(
             messages=message_store,
@@ -90,7 +91,7 @@ def wire(rt: Runtime) -> ServiceSpec:
             tasks=tasks,
             links=links,
             inbox=inbox,
-            members=MembersClient(settings.members_grpc_addr),
+            members=members,
         )
     )
     sending = Sending(message_store, templates, sending_policies, dispatcher, lease=lease)
@@ -126,4 +127,5 @@ def wire(rt: Runtime) -> ServiceSpec:
             topics=[settings.topic(t) for t in consumer.TOPICS], handlers=dict(table.events)
         ),
         background=[DispatchWorker(dispatcher, settings.dispatch_poll_seconds, utc_now).run],
+        closing=[members.close, lambda: providers.aclose_all(channel_providers.values())],
     )

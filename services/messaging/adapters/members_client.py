@@ -21,6 +21,9 @@ class MembersClient:
     def __init__(self, address: str) -> None:
         self._stub: LazyStub[Any] = LazyStub(address, members_pb2_grpc.MembersServiceStub)
 
+    async def close(self) -> None:
+        await self._stub.close()
+
     async def _call(self, method: str, request: Any) -> Any:
         try:
             return await getattr(self._stub(), method)(request, timeout=CALL_SECONDS)
