@@ -16,6 +16,8 @@ from typing import Generic, TypeVar
 
 import grpc
 
+from chassis.errors import DomainError, FailedPrecondition, NotFound, Unavailable
+
 S = TypeVar("S")
 
 ROUND_ROBIN: list[tuple[str, str | int]] = [("grpc.lb_policy_name", "round_robin")]
@@ -71,3 +73,16 @@ class LazyStub(Generic[S]):
     async def close(self) -> None:
         if self._channel is not None:
             await self._channel.close()
+
+
+def call_error(exc: grpc.aio.AioRpcError, service: str, *, missing: str, refused: str = "") -> DomainError:
+    """What a failed call to another service means to the caller's use case (raise it `from
+    exc`): NOT_FOUND is NotFound (`missing`); FAILED_PRECONDITION and INVALID_ARGUMENT are
+    FailedPrecondition (`refused`) when the caller can be refused, else like any other code:
+    Unavailable, which a client may try again."""
+    code = exc.code()
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(exc.details() or missing)
+    if refused and code in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT):
+        return FailedPrecondition(exc.details() or refused)
+    return Unavailable(f"the {service} service did not answer; try again")

@@ -1,4 +1,5 @@
-"""A *_GRPC_ADDR listing replicas becomes one round-robin channel over them (chassis.grpc_client)."""
+"""A *_GRPC_ADDR listing replicas becomes one round-robin channel over them, and a failed call
+means NotFound, FailedPrecondition or Unavailable to the caller (chassis.grpc_client)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from chassis.grpc_client import ROUND_ROBIN, channel_target
+from chassis.errors import FailedPrecondition, NotFound, Unavailable
+from chassis.grpc_client import ROUND_ROBIN, call_error, channel_target
 from chassis.settings import load
 from gateway.settings import GatewaySettings
 
@@ -112,3 +114,36 @@ def test_the_gateway_refuses_an_undialable_replica_list_at_start_naming_the_vari
     with pytest.raises(SystemExit, match="MEMBERS_GRPC_ADDR") as stopped:
         load(GatewaySettings)
     assert "COUPONS_GRPC_ADDR" not in str(stopped.value)
+
+
+def _failed(code: grpc.StatusCode, details: str = "") -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
+
+
+@pytest.mark.parametrize(
+    ("code", "refused", "expected"),
+    [
+        (grpc.StatusCode.NOT_FOUND, "", NotFound),
+        (grpc.StatusCode.FAILED_PRECONDITION, "refused", FailedPrecondition),
+        (grpc.StatusCode.INVALID_ARGUMENT, "refused", FailedPrecondition),
+        (grpc.StatusCode.FAILED_PRECONDITION, "", Unavailable),  # a caller that cannot be refused
+        (grpc.StatusCode.DEADLINE_EXCEEDED, "refused", Unavailable),
+        (grpc.StatusCode.UNAVAILABLE, "", Unavailable),
+        (grpc.StatusCode.INTERNAL, "refused", Unavailable),
+    ],
+)
+def test_a_failed_call_means_not_found_refused_or_try_again(
+    code: grpc.StatusCode, refused: str, expected: type[Exception]
+) -> None:
+    error = call_error(_failed(code), "members", missing="no such member", refused=refused)
+    assert type(error) is expected
+
+
+def test_the_other_services_words_are_kept_else_the_callers() -> None:
+    assert str(
+        call_error(_failed(grpc.StatusCode.NOT_FOUND, "member m1 not found"), "members", missing="x")
+    ) == ("member m1 not found")
+    assert str(call_error(_failed(grpc.StatusCode.NOT_FOUND), "members", missing="no such member")) == (
+        "no such member"
+    )
+    assert "members" in str(call_error(_failed(grpc.StatusCode.UNAVAILABLE), "members", missing="x"))

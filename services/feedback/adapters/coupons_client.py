@@ -9,8 +9,8 @@ from typing import Any
 import grpc
 from regulars.coupons.v1 import coupons_pb2, coupons_pb2_grpc
 
-from chassis.errors import FailedPrecondition, NotFound, Unavailable
-from chassis.grpc_client import LazyStub
+from chassis.errors import FailedPrecondition
+from chassis.grpc_client import LazyStub, call_error
 
 ISSUE_SECONDS = 5.0
 
@@ -27,11 +27,9 @@ class CouponsClient:
         try:
             reply = await self._stub().IssueCompensation(request, timeout=ISSUE_SECONDS)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                raise NotFound(exc.details() or "no such coupon template") from exc
-            if exc.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT):
-                raise FailedPrecondition(exc.details() or "coupons refused the compensation") from exc
-            raise Unavailable("the coupons service did not answer; try again") from exc
+            raise call_error(
+                exc, "coupons", missing="no such coupon template", refused="coupons refused the compensation"
+            ) from exc
         if reply.outcome != coupons_pb2.CLAIM_OUTCOME_ISSUED or not reply.coupon.code:
             raise FailedPrecondition(f"no compensation coupon: {reply.detail or 'the template gave none'}")
         return str(reply.coupon.code)

@@ -12,8 +12,8 @@ from typing import Any
 import grpc
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
-from chassis.errors import FailedPrecondition, NotFound, Unavailable
-from chassis.grpc_client import LazyStub
+from chassis.errors import NotFound
+from chassis.grpc_client import LazyStub, call_error
 from services.feedback.domain.risk import MemberProfile
 
 CALL_SECONDS = 3.0
@@ -27,11 +27,7 @@ class MembersClient:
         try:
             return await getattr(self._stub(), method)(request, timeout=CALL_SECONDS)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                raise NotFound(exc.details() or "no such member") from exc
-            if exc.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT):
-                raise FailedPrecondition(exc.details() or "members refused") from exc
-            raise Unavailable("the members service did not answer; try again") from exc
+            raise call_error(exc, "members", missing="no such member", refused="members refused") from exc
 
     async def _activity(self, tenant_id: str, member_id: str, store_id: str) -> Any | None:
         request = members_pb2.GetMemberActivityRequest(

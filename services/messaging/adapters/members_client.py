@@ -10,8 +10,8 @@ from typing import Any
 import grpc
 from regulars.members.v1 import members_pb2, members_pb2_grpc
 
-from chassis.errors import NotFound, Unavailable
-from chassis.grpc_client import LazyStub
+from chassis.errors import NotFound
+from chassis.grpc_client import LazyStub, call_error
 from services.messaging.domain.contacts import Contact
 
 CALL_SECONDS = 3.0
@@ -28,9 +28,7 @@ class MembersClient:
         try:
             return await getattr(self._stub(), method)(request, timeout=CALL_SECONDS)
         except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.NOT_FOUND:
-                raise NotFound(exc.details() or "not found") from exc
-            raise Unavailable("the members service did not answer; try again") from exc
+            raise call_error(exc, "members", missing="not found") from exc
 
     async def _member(self, tenant_id: str, member_id: str) -> Any | None:
         try:
