@@ -44,9 +44,13 @@ class RuleCaps:
         """What the purchase earns, its capped shares reserved on the member (or, for a retry,
         as its own earlier reservation holds them), and that reservation."""
         caps = rule_caps.caps(version.rules)
-        uncapped = replace(facts, rule_points_given={})
-        if not caps or not rule_caps.to_reserve(score_cart(version, uncapped, *_cart(p)), version.rules):
-            return score_cart(version, facts, *_cart(p)), None  # no capped rule earns on this cart
+        if not caps:
+            return score_cart(version, facts, *_cart(p)), None
+        # Only capped rules read what they gave before: when none earns on this cart even
+        # without its cap, the cart scores the same with the member's counters, and holds nothing.
+        uncapped = score_cart(version, replace(facts, rule_points_given={}), *_cart(p))
+        if not rule_caps.to_reserve(uncapped, version.rules):
+            return uncapped, None
         for attempt in range(ATTEMPTS):
             if attempt:  # the room went to another purchase: let it through, then score again
                 await asyncio.sleep(random.uniform(0, 0.002 * min(attempt, 10)))
