@@ -25,7 +25,7 @@ def platform() -> Iterator[Stack]:
         namespace=fresh_namespace(),
         ports={name: free_port() for name in [*SERVICES, "gateway"]},
         replicas={"members": 2, "coupons": 2},
-        api_keys={"key-tenant-a": "tenant-a", "key-tenant-b": "tenant-b"},
+        api_keys={"key-tenant-a": "tenant-a", "key-tenant-b": "tenant-b", "key-tenant-wall": "tenant-wall"},
         gateway_env={
             "API_KEY_CACHE_SECONDS": "0",
             # Static test keys are shared by every test (and the fuzzer): keep them out of the way;
