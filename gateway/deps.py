@@ -19,6 +19,7 @@ from gateway.apikeys import ApiKeyStore
 from gateway.clients.calls import Calls, ServiceClient
 from gateway.clients.channels import ServiceClients
 from gateway.clients.coupons import CouponsClient
+from gateway.clients.engagement import EngagementClient
 from gateway.clients.feedback import FeedbackClient
 from gateway.clients.members import MembersClient
 from gateway.clients.messaging import MessagingClient
@@ -129,9 +130,13 @@ async def _clients(request: Request) -> ServiceClients:  # async: no worker-thre
     return clients
 
 
-async def _members(request: Request) -> MembersClient:
+def _members_of(request: Request) -> MembersClient:
     clients: ServiceClients = request.app.state.clients
     return clients.members.for_request(request)
+
+
+async def _members(request: Request) -> MembersClient:
+    return _members_of(request)
 
 
 async def _coupons(request: Request) -> CouponsClient:
@@ -170,11 +175,16 @@ async def _surveys(request: Request) -> SurveysClient:
     return side_client(request, "surveys", "feedback", SurveysClient.over)
 
 
+async def _engagement(request: Request) -> EngagementClient:
+    return side_client(request, "engagement", "messaging", EngagementClient.over)
+
+
 MembersDep = Annotated[MembersClient, Depends(_members)]
 CouponsDep = Annotated[CouponsClient, Depends(_coupons)]
 MessagingDep = Annotated[MessagingClient, Depends(_messaging)]
 FeedbackDep = Annotated[FeedbackClient, Depends(_feedback)]  # reviews, cases, evidence, the policy
 SurveysDep = Annotated[SurveysClient, Depends(_surveys)]  # surveys, questions and suggestions
+EngagementDep = Annotated[EngagementClient, Depends(_engagement)]  # tracked links, messaging's reports
 
 
 def _member_id_for(scope: str, *, must_exist: bool = False) -> Callable[..., Awaitable[tuple[Caller, str]]]:
@@ -182,18 +192,24 @@ def _member_id_for(scope: str, *, must_exist: bool = False) -> Callable[..., Awa
     `must_exist`, that an API key names a member of its tenant)."""
 
     async def dependency(
+        request: Request,
         member_id: Annotated[str, Path(min_length=1, max_length=64, description="Member id")],
         caller: Annotated[Caller, Depends(require(scope))],
-        members: MembersDep,
     ) -> tuple[Caller, str]:
-        await ensure_may_see_member(members, caller, member_id, must_exist=must_exist)
+        # The members client is bound only for a caller whose check reads members (a staff
+        # session, or `must_exist`): a member's own claim, the hot path, makes no members call.
+        await ensure_may_see_member(lambda: _members_of(request), caller, member_id, must_exist=must_exist)
         return caller, member_id
 
     return dependency
 
 
 async def ensure_may_see_member(
-    members: MembersClient, caller: Caller, member_id: str, *, must_exist: bool = False
+    members: MembersClient | Callable[[], MembersClient],
+    caller: Caller,
+    member_id: str,
+    *,
+    must_exist: bool = False,
 ) -> None:
     """404 unless the caller may act for `member_id`: a member session for itself, a staff
     session for the members it looks after (read from the members service), an API key for any
@@ -204,7 +220,8 @@ async def ensure_may_see_member(
     if not caller.may_act_for(member_id):
         raise hidden
     if caller.kind == "staff" or (must_exist and caller.kind == "api_key"):
-        member = await members.get(caller.tenant_id, member_id)
+        client = members if isinstance(members, MembersClient) else members()
+        member = await client.get(caller.tenant_id, member_id)
         if not caller.may_see_member(member.owner_staff_id or "", member.home_store_id):
             raise hidden
 

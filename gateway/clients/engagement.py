@@ -9,14 +9,11 @@ from typing import TYPE_CHECKING
 import grpc
 from regulars.messaging.v1 import messaging_pb2 as pb
 from regulars.messaging.v1 import messaging_pb2_grpc
-from starlette.requests import Request
 
 from gateway.clients.calls import Calls, ServiceClient
-from gateway.clients.channels import ServiceClients
 from gateway.clients.engagement_mapping import report_out
 from gateway.clients.pb_time import optional_timestamp
 from gateway.schemas.messaging_reports import MessagingReportOut
-from gateway.settings import GatewaySettings
 
 REPORT_DEADLINES = 5  # times the gateway's ordinary deadline
 
@@ -49,17 +46,3 @@ class EngagementClient(ServiceClient[Stub]):
             self._stub.GetMessagingReport, req, deadline_seconds=self._call.timeout * REPORT_DEADLINES
         )
         return report_out(reply)
-
-
-def engagement_for(request: Request) -> EngagementClient:
-    """The client made once per app on the channel ServiceClients opened to messaging (made again
-    should the app open new channels), bound to this request."""
-    state = request.app.state
-    clients: ServiceClients = state.clients
-    made: tuple[ServiceClients, EngagementClient] | None = getattr(state, "engagement", None)
-    if made is None or made[0] is not clients:
-        settings: GatewaySettings = state.settings
-        calls = Calls(timeout=settings.grpc_timeout_seconds)
-        made = (clients, EngagementClient.over(clients.channels["messaging"], calls))
-        state.engagement = made
-    return made[1].for_request(request)

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse
 
-from gateway.clients.engagement import EngagementClient, engagement_for
+from gateway.deps import EngagementDep
 from gateway.errors import Problem
 from gateway.ratelimit import TokenBuckets
 from gateway.schemas.problems import responses
@@ -29,13 +29,6 @@ router = APIRouter(tags=["messaging"])
 TOKEN = re.compile(r"[a-z2-7]{16}")  # messaging's tokens: 16 characters of lowercase base32
 USER_AGENT_MAX = 512
 Token = Annotated[str, Path(description="The token of the tracked link", examples=["k5v2mzq7d3hx4w6a"])]
-
-
-async def _engagement(request: Request) -> EngagementClient:
-    return engagement_for(request)
-
-
-EngagementDep = Annotated[EngagementClient, Depends(_engagement)]
 
 
 def _rate_limit(request: Request) -> None:

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from gateway.clients.engagement import EngagementClient, engagement_for
-from gateway.deps import require
+from gateway.deps import EngagementDep, require
 from gateway.identity import Caller
 from gateway.schemas.common import UtcTimestamp
 from gateway.schemas.messaging_reports import MessagingReportOut
@@ -20,13 +19,6 @@ from gateway.schemas.problems import responses
 router = APIRouter(prefix="/v1", tags=["messaging"])
 
 AdminMessages = Annotated[Caller, Depends(require("messages:admin"))]
-
-
-async def _engagement(request: Request) -> EngagementClient:
-    return engagement_for(request)
-
-
-EngagementDep = Annotated[EngagementClient, Depends(_engagement)]
 
 
 @router.get(
