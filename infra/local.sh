@@ -55,9 +55,7 @@ provision_ferretdb() {
   build="$(mktemp -d)"
   cp -r "$src/." "$build/"
   chmod -R u+w "$build"
-  # Fixes we carry (each patch's header says what and why): indexed point reads and writes,
-  # pushdown on indexed fields, atomic single-document updates, batched update writes, a newer
-  # SQLite, a one-pass document codec.
+  # The fixes we carry, in order (each patch's header says what it fixes and why).
   local patch
   for patch in "$ROOT"/infra/ferretdb/patches/*.patch; do
     (cd "$build" && git apply "$patch") || { log "patch $(basename "$patch") does not apply"; exit 1; }

@@ -39,7 +39,8 @@ class Calls:
 
     def for_request(self, request: Request) -> Calls:
         # The scope's path, not `request.url`: building a URL costs more than the call's metadata.
-        return Calls(self.timeout, call_metadata(request), request.scope.get("path", ""))
+        path = request.scope.get("path", "")
+        return Calls(timeout=self.timeout, metadata=call_metadata(request), path=path)
 
     async def __call__(
         self,
