@@ -30,7 +30,7 @@ from services.coupons.domain.audience import MemberView
 from services.coupons.domain.budget import Charging, GiveBack, InFlight, Returning
 from services.coupons.domain.coupons import Coupon, CouponState, Redemption, Source
 from services.coupons.domain.jobs import Job, JobState
-from services.coupons.domain.keys import Places, given_back
+from services.coupons.domain.keys import Held, Places, given_back
 from services.coupons.domain.rules import Rule, Trigger
 from services.coupons.domain.templates import (
     Audience,
@@ -101,6 +101,7 @@ class FakeCoupons(Crashes):
         super().__init__()
         self.stored: dict[tuple[str, str], StoredCoupon] = {}
         self.inserts = 0  # attempts, whatever they answered
+        self.places_reads = 0
 
     # --- what tests read -------------------------------------------------------------------
 
@@ -151,10 +152,9 @@ class FakeCoupons(Crashes):
         s = self.stored.get((tenant_id, coupon_id))
         return s.coupon if s else None
 
-    async def places_held(
-        self, tenant_id: str, template_id: str, member_id: str
-    ) -> tuple[list[int | str], list[str]]:
+    async def places_held(self, tenant_id: str, template_id: str, member_id: str) -> Held:
         await _round_trip()
+        self.places_reads += 1
         mine = [
             s.places
             for s in self.stored.values()
@@ -547,6 +547,7 @@ class FakeStockNumbers:
         self._in_flight: dict[str, set[int]] = defaultdict(set)
         self._settled: asyncio.Condition | None = None
         self.taken = 0
+        self.offered_again = 0
 
     async def take(self, tenant_id: str, template_id: str, stock: int) -> int | None:
         await _round_trip()
@@ -570,6 +571,10 @@ class FakeStockNumbers:
         if self._settled is not None:
             async with self._settled:
                 self._settled.notify_all()
+
+    async def offer_again(self, template_id: str, n: int) -> None:
+        """Nothing to keep: every take reads what the coupons hold."""
+        self.offered_again += 1
 
     def in_flight(self, template_id: str) -> set[int]:
         return set(self._in_flight[template_id])

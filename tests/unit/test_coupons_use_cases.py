@@ -60,6 +60,32 @@ async def test_a_member_claims_up_to_the_per_member_limit_and_is_then_refused() 
     assert (await claim(app, "m2")).outcome is Outcome.ISSUED  # the limit is each member's own
 
 
+async def test_a_members_first_claim_reads_no_places_and_a_second_is_judged_on_a_read() -> None:
+    app = CouponsOnFakes()
+    await app.offer(a_template(limits=Limits.parse(total_stock=5, per_member_limit=1)))
+
+    first = await claim(app, "m1")
+    reads_after_first, inserts_after_first = app.coupons.places_reads, app.coupons.inserts
+    again = await claim(app, "m1")
+
+    assert (first.outcome, reads_after_first, inserts_after_first) == (Outcome.ISSUED, 0, 1)
+    assert (again.outcome, again.detail) == (Outcome.LIMIT_REACHED, "limit of 1 per member reached")
+    # The second claim's guess was refused by the store for the member's slot, then read; the
+    # stock number it had taken is offered again rather than lost until the next read.
+    assert (app.coupons.places_reads, app.coupons.inserts, app.stock.offered_again) == (1, 2, 1)
+    assert [c.member_id for c in app.coupons.all()] == ["m1"]
+
+
+async def test_a_member_who_holds_one_hears_limit_reached_not_sold_out_after_the_last_is_gone() -> None:
+    app = CouponsOnFakes()
+    await app.offer(a_template(limits=Limits.parse(total_stock=1, per_member_limit=1)))
+
+    results = [await claim(app, m) for m in ("m1", "m2", "m1")]
+
+    assert [r.outcome for r in results] == [Outcome.ISSUED, Outcome.SOLD_OUT, Outcome.LIMIT_REACHED]
+    assert app.coupons.inserts == 1  # neither refusal wrote or tried to
+
+
 async def test_a_per_period_limit_refuses_within_the_day_and_allows_the_next_day() -> None:
     app = CouponsOnFakes()
     await app.offer(a_template(limits=Limits.parse(per_period_limit=1, period="day")))

@@ -30,7 +30,7 @@ from services.coupons.adapters import events
 from services.coupons.adapters.documents import coupon_doc, coupon_from, give_back_doc, redemption_doc
 from services.coupons.domain.budget import GiveBack
 from services.coupons.domain.coupons import Coupon, CouponState, Redemption
-from services.coupons.domain.keys import Places, given_back
+from services.coupons.domain.keys import Held, Places, given_back
 from services.coupons.service.ports import Added
 
 COUPONS = "coupons"
@@ -77,9 +77,7 @@ class MongoCoupons:
         doc = await find_for_tenant(self._coupons, tenant_id, coupon_id)
         return coupon_from(doc) if doc else None
 
-    async def places_held(
-        self, tenant_id: str, template_id: str, member_id: str
-    ) -> tuple[list[int | str], list[str]]:
+    async def places_held(self, tenant_id: str, template_id: str, member_id: str) -> Held:
         docs = await self._coupons.find(
             {"tenant_id": tenant_id, "template_id": template_id, "member_id": member_id},
             {"member_slot": 1, "period_slot": 1},

@@ -62,6 +62,14 @@ class MongoStockNumbers:
             t.in_flight.discard(n)
             t.settled.notify_all()
 
+    async def offer_again(self, template_id: str, n: int) -> None:
+        """Back among the free: a claim proved `n` was not what the store refused it for."""
+        t = self._templates[template_id]
+        async with t.settled:
+            if n not in t.in_flight:
+                t.free.append(n)
+                t.settled.notify_all()
+
     async def _read_free(self, t: _Numbers, tenant_id: str, template_id: str, stock: int) -> None:
         held = {
             d["stock_no"]

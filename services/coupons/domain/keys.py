@@ -12,7 +12,7 @@ followed by its id), which can never collide.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -23,6 +23,18 @@ class Places:
     stock_no: int | str
     member_slot: int | str
     period_slot: str
+
+
+Held = tuple[Sequence[int | str], Sequence[str]]
+"""The member slots and period places a member's coupons of one template hold."""
+
+NOTHING_HELD: Held = ((), ())
+
+
+def holds_any(held: Held, places: Places) -> bool:
+    """Whether the member already holds the member slot or the period place of `places`."""
+    slots, periods = held
+    return places.member_slot in slots or places.period_slot in periods
 
 
 def outside(coupon_id: str) -> str:

@@ -29,7 +29,16 @@ from services.coupons.domain.coupons import (
     deterministic_id,
     stored_instant,
 )
-from services.coupons.domain.keys import Places, first_free, outside, period_place, period_places_held
+from services.coupons.domain.keys import (
+    NOTHING_HELD,
+    Held,
+    Places,
+    first_free,
+    holds_any,
+    outside,
+    period_place,
+    period_places_held,
+)
 from services.coupons.domain.templates import AudienceKind, Template, TemplateState, period_key
 from services.coupons.service.ports import (
     Added,
@@ -163,9 +172,13 @@ class Issuer:
             valid_from, valid_until = validity.window(template.validity, now, self._tz)
         except FailedPrecondition:
             return _no(Outcome.NOT_AVAILABLE, "this offer has ended")
+        held = None if _counts_members(template) else NOTHING_HELD
         for _ in range(ATTEMPTS):
-            places = await self._places(template, member_id, coupon_id, now)
+            places = await self._places(template, held, coupon_id, now)
             if isinstance(places, IssueResult):
+                if held is None:  # judged on a guess: judge again on what the member holds
+                    held = await self._held(template, member_id)
+                    continue
                 # A refusal read from the places held; an issue under a key still in flight (a
                 # retry racing its first attempt) may have stored this very coupon meanwhile.
                 existing = await self._coupons.get(template.tenant_id, coupon_id) if keyed else None
@@ -196,37 +209,55 @@ class Issuer:
                 existing = await self._coupons.get(template.tenant_id, coupon_id)
                 assert existing is not None
                 return IssueResult(Outcome.ISSUED, existing, "issued before")
+            guessed, held = held is None, await self._held(template, member_id)
+            if guessed and isinstance(places.stock_no, int) and holds_any(held, places):
+                # The member's own place was the one taken (a second claim), so the number is
+                # most likely still free: offer it again rather than leave it to the next read.
+                await self._stock.offer_again(template.id, places.stock_no)
         raise Unavailable("many claims are competing for this coupon; try again")
 
+    async def _held(self, template: Template, member_id: str) -> Held:
+        if not _counts_members(template):
+            return NOTHING_HELD
+        return await self._coupons.places_held(template.tenant_id, template.id, member_id)
+
     async def _places(
-        self, template: Template, member_id: str, coupon_id: str, now: datetime
+        self, template: Template, held: Held | None, coupon_id: str, now: datetime
     ) -> Places | IssueResult:
-        """Free places in the template's limits for this coupon, or why there are none."""
-        limits, tenant = template.limits, template.tenant_id
+        """Free places in the template's limits for this coupon, or why there are none.
+
+        With `held` None (not read yet) it takes the first place of each of the member's
+        limits: right for a member's first claim, the common case, which so costs no read,
+        and judged like every place by the insert's unique indexes; a refused guess is judged
+        again on a read.
+        """
+        limits = template.limits
+        held_slots, held_periods = held or NOTHING_HELD
         member_slot: int | str = outside(coupon_id)
         period_slot = outside(coupon_id)
-        if limits.per_member_limit or limits.per_period_limit:
-            held_slots, held_periods = await self._coupons.places_held(tenant, template.id, member_id)
-            if limits.per_member_limit:
-                k = first_free(held_slots, limits.per_member_limit)
-                if k is None:
-                    return _no(
-                        Outcome.LIMIT_REACHED, f"limit of {limits.per_member_limit} per member reached"
-                    )
-                member_slot = k
-            if limits.per_period_limit:
-                period = period_key(limits.period, now, self._tz)
-                k = first_free(period_places_held(held_periods, period), limits.per_period_limit)
-                if k is None:
-                    return _no(
-                        Outcome.LIMIT_REACHED,
-                        f"limit of {limits.per_period_limit} per {limits.period} reached",
-                    )
-                period_slot = period_place(period, k)
+        if limits.per_member_limit:
+            k = first_free(held_slots, limits.per_member_limit)
+            if k is None:
+                return _no(Outcome.LIMIT_REACHED, f"limit of {limits.per_member_limit} per member reached")
+            member_slot = k
+        if limits.per_period_limit:
+            period = period_key(limits.period, now, self._tz)
+            k = first_free(period_places_held(held_periods, period), limits.per_period_limit)
+            if k is None:
+                return _no(
+                    Outcome.LIMIT_REACHED,
+                    f"limit of {limits.per_period_limit} per {limits.period} reached",
+                )
+            period_slot = period_place(period, k)
         stock_no: int | str = outside(coupon_id)
         if limits.total_stock:
-            n = await self._stock.take(tenant, template.id, limits.total_stock)
+            n = await self._stock.take(template.tenant_id, template.id, limits.total_stock)
             if n is None:
                 return _no(Outcome.SOLD_OUT, "sold out")
             stock_no = n
         return Places(stock_no, member_slot, period_slot)
+
+
+def _counts_members(template: Template) -> bool:
+    """Whether a coupon of it takes a place in the member's own limits."""
+    return bool(template.limits.per_member_limit or template.limits.per_period_limit)

@@ -17,7 +17,7 @@ from services.coupons.domain.audience import MemberView
 from services.coupons.domain.budget import Charging, GiveBack, InFlight, Returning
 from services.coupons.domain.coupons import Coupon, Redemption
 from services.coupons.domain.jobs import Job, JobState
-from services.coupons.domain.keys import Places
+from services.coupons.domain.keys import Held, Places
 from services.coupons.domain.rules import Rule
 from services.coupons.domain.templates import StoredTemplate, Template
 
@@ -54,9 +54,7 @@ class CouponRepository(Protocol):
 
     async def get(self, tenant_id: str, coupon_id: str) -> Coupon | None: ...
 
-    async def places_held(
-        self, tenant_id: str, template_id: str, member_id: str
-    ) -> tuple[list[int | str], list[str]]:
+    async def places_held(self, tenant_id: str, template_id: str, member_id: str) -> Held:
         """The member slots and the period places the member's coupons of the template hold."""
 
     async def give_back_member_place(self, c: Coupon) -> None:
@@ -192,6 +190,9 @@ class StockNumbers(Protocol):
 
     async def settle(self, template_id: str, n: int) -> None:
         """The claim that took `n` is over, whether its coupon was written or not."""
+
+    async def offer_again(self, template_id: str, n: int) -> None:
+        """A settled `n` whose coupon the store refused for another of its places: likely free."""
 
 
 class AudienceProjection(Protocol):
