@@ -9,6 +9,7 @@ from services.coupons.adapters import coupons_mongo, events, rules_mongo, templa
 from services.coupons.adapters.audience_mongo import MongoAudience
 from services.coupons.adapters.jobs_mongo import MongoJobs
 from services.coupons.adapters.members_client import MembersClient
+from services.coupons.adapters.recent_templates import RecentTemplates
 from services.coupons.adapters.stock_mongo import MongoStockNumbers
 from services.coupons.entrypoints import index
 from services.coupons.entrypoints.grpc_servicer import CouponsServicer
@@ -36,7 +37,8 @@ def wire(rt: Runtime) -> ServiceSpec:
     job_store = MongoJobs(rt.db)
     rule_store = rules_mongo.MongoRules(rt.db)
     members = MembersClient(settings.members_grpc_addr)
-    issuer = Issuer(templates, coupons, stock, audience, tz, members)
+    recent = RecentTemplates(templates, settings.template_kept_seconds)
+    issuer = Issuer(recent, coupons, stock, audience, tz, members)
     jobs = JobRunner(job_store, members, issuer, audience, templates)
     rules = RuleEngine(rule_store, issuer, jobs)
     till = Till(coupons, templates)

@@ -17,6 +17,12 @@ class CouponsSettings(ServiceSettings):
     )
     coupon_expiring_days: int = Field(default=3, ge=1, le=60, description="Warn this many days before expiry")
     expiry_poll_seconds: float = Field(default=60.0, gt=0)
+    template_kept_seconds: float = Field(
+        default=0.05,
+        ge=0,
+        le=5,
+        description="How long claims may use an active template read before (0: read every time)",
+    )
 
     @field_validator("time_zone")
     @classmethod

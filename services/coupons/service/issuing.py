@@ -46,7 +46,7 @@ from services.coupons.service.ports import (
     CouponRepository,
     MemberLookup,
     StockNumbers,
-    TemplateRepository,
+    TemplateReader,
 )
 
 ATTEMPTS = 30  # inserts that find a place taken meanwhile before answering UNAVAILABLE
@@ -75,7 +75,7 @@ def _barred(view: MemberView | None) -> bool:
 class Issuer:
     def __init__(
         self,
-        templates: TemplateRepository,
+        templates: TemplateReader,
         coupons: CouponRepository,
         stock: StockNumbers,
         audience: AudienceProjection,

@@ -178,6 +178,12 @@ class TemplateRepository(Protocol):
         """After settling: let `in_flight` find the template again only when its oldest mark is due."""
 
 
+class TemplateReader(Protocol):
+    """Where claims and issues read templates: the repository, or copies of it kept a moment."""
+
+    async def get(self, tenant_id: str, template_id: str) -> StoredTemplate | None: ...
+
+
 class StockNumbers(Protocol):
     """Which stock numbers (1..stock) of a template may still be free.
 
