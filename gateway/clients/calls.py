@@ -6,10 +6,11 @@ deadline, and a gRPC status becomes problem+json in one place (`errors.from_grpc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, Self, TypeVar
 
 import grpc
+from grpc.aio import Metadata
 from starlette.requests import Request
 
 from chassis import logs
@@ -17,24 +18,27 @@ from gateway.errors import from_grpc
 
 log = logs.get(__name__)
 
-Metadata = tuple[tuple[str, str], ...]
 RequestT = TypeVar("RequestT")
 ReplyT = TypeVar("ReplyT")
 StubT = TypeVar("StubT")
 
 
 def call_metadata(request: Request) -> Metadata:
-    """gRPC metadata carrying the request id and trace context to the services."""
-    md = [("x-request-id", request.state.request_id)]
+    """gRPC metadata carrying the request id and trace context to the services.
+
+    grpc's own Metadata, not a tuple: grpc turns a tuple into one on every call after checking
+    it against `typing.Sequence`, which cost a twentieth of the gateway's CPU under claims.
+    """
+    request_id = ("x-request-id", request.state.request_id)
     if request.state.traceparent:
-        md.append(("traceparent", request.state.traceparent))
-    return tuple(md)
+        return Metadata(request_id, ("traceparent", request.state.traceparent))
+    return Metadata(request_id)
 
 
 @dataclass(frozen=True)
 class Calls:
     timeout: float
-    metadata: Metadata = ()
+    metadata: Metadata = field(default_factory=Metadata)
     path: str = ""  # of the HTTP request, for the log line of an upstream failure
 
     def for_request(self, request: Request) -> Calls:

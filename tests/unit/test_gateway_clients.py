@@ -51,7 +51,9 @@ def rpc_error(code: grpc.StatusCode, details: str, field: str | None = None) -> 
 
 async def test_a_call_carries_the_deadline_and_the_requests_metadata() -> None:
     rpc: Any = Recorder(members_pb2.Member(id="m1"))
-    calls = Calls(timeout=3.0, metadata=(("x-request-id", "req-1"), ("traceparent", "00-ab-cd-01")))
+    calls = Calls(
+        timeout=3.0, metadata=grpc.aio.Metadata(("x-request-id", "req-1"), ("traceparent", "00-ab-cd-01"))
+    )
     reply = await calls(rpc, members_pb2.GetMemberRequest(member_id="m1"))
     assert reply.id == "m1"
     assert rpc.options == {
@@ -85,7 +87,7 @@ class FakeStub:
 async def test_a_staff_sessions_member_check_goes_through_the_members_client_with_metadata() -> None:
     stub: Any = FakeStub()
     members = MembersClient(
-        stub, Calls(timeout=2.0, metadata=(("x-request-id", "req-7"),)), preview_timeout=9.0
+        stub, Calls(timeout=2.0, metadata=grpc.aio.Metadata(("x-request-id", "req-7"))), preview_timeout=9.0
     )
     assistant = Caller("t1", "staff", "s-1", frozenset(SCOPES), store_id="sh-01", role="assistant")
     with pytest.raises(Problem) as raised:
