@@ -71,7 +71,7 @@ def wire(rt: Runtime) -> ServiceSpec:
         links,
         conversions_mongo.MongoConversions(rt.db, topic, rt.outbox),
         reports_mongo.MongoReports(rt.db),
-        policy_store,
+        sending_policies,  # each purchase and claimed coupon reads its attribution window
     )
     tasks = StaffTasks(tasks_mongo.MongoStaffTasks(rt.db, topic, rt.outbox), engagement)
     quotas = quotas_mongo.MongoWechatQuotas(rt.db)

@@ -1,10 +1,12 @@
-"""Templates and policies as the sending path reads them: kept in this process for `ttl`
-seconds, so a send costs no store read for what changes a few times a day.
+"""Templates and policies as the sending path reads them (and attribution, the policy's
+window): kept in this process for `ttl` seconds, so a send, a purchase or a claimed coupon costs
+no store read for what changes a few times a day.
 
-A change therefore reaches sends within `ttl` (a second by default; MESSAGING_CACHE_SECONDS, 0
-turns it off) on every replica. Only sending reads through here: reading a template or the
-policy back through the API (service/templates.py, policies.py) reads the store, so an admin
-always sees their own change at once. Bounded: the least recently read entries go first.
+A change therefore reaches sends and attribution within `ttl` (a second by default;
+MESSAGING_CACHE_SECONDS, 0 turns it off) on every replica. Only those read through here:
+reading a template or the policy back through the API (service/templates.py, policies.py)
+reads the store, so an admin always sees their own change at once. Bounded: the least
+recently read entries go first.
 """
 
 from __future__ import annotations
