@@ -162,8 +162,9 @@ class Issuer:
         Everything before the insert only reads, and the insert writes the coupon with its
         stock number and its member and period slots, each unique in the store: so a claim
         stopped anywhere (a deadline, a crash, a lost reply) has issued a whole coupon or
-        left no trace, and no answer given here can be contradicted by what is stored. An
-        insert that finds a place taken meanwhile tries again with fresh reads.
+        left no trace, and no answer given here can be contradicted by what is stored. The
+        first attempt guesses the member's places unread (`_places`); an insert that finds a
+        place taken, guessed or taken meanwhile, tries again with fresh reads.
         """
         now = stored_instant(self._clock())
         if template.state is not TemplateState.ACTIVE:
