@@ -69,13 +69,19 @@ def watched(stack: Stack) -> dict[str, int]:
     """Name -> pid of the processes a run's CPU is split between."""
     pids = {p.name: p.proc.pid for p in stack.all_processes() if p.proc is not None and p.alive}
     pids["bench (load generator)"] = os.getpid()
-    store = urlparse(os.environ.get("MONGODB_URL", "")).port or 27017
     kafka = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(",")[0].rsplit(":", 1)[-1]
-    for name, port in (("store (FerretDB)", store), ("kafka", int(kafka) if kafka.isdigit() else 9092)):
-        pid = listener_pid(port)
+    for name, pid in (
+        ("store (FerretDB)", store_pid()),
+        ("kafka", listener_pid(int(kafka) if kafka.isdigit() else 9092)),
+    ):
         if pid is not None:
             pids[name] = pid
     return pids
+
+
+def store_pid() -> int | None:
+    """The local store's process (the one listening on MONGODB_URL's port), if /proc shows it."""
+    return listener_pid(urlparse(os.environ.get("MONGODB_URL", "")).port or 27017)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from ulid import ULID
 
-from bench import cpu
+from bench import cpu, relay
 from bench.coupons import TENANT, _terms, claimed_coupon
 from chassis import outbox
 from chassis.mongo import ensure_indexes
@@ -55,7 +55,7 @@ async def measure() -> list[tuple[str, float]]:
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(os.environ["MONGODB_URL"], tz_aware=True)
     name = f"bench_store_costs_{ULID()}".lower()
     db = client[name]
-    pid = cpu.listener_pid(int(os.environ["MONGODB_URL"].rsplit(":", 1)[1].split("/")[0]))
+    pid = cpu.store_pid()
     try:
         await ensure_indexes(
             db,
@@ -72,9 +72,9 @@ async def measure() -> list[tuple[str, float]]:
         )
         terms = _terms(str(ULID()))
         docs = [claimed_coupon(terms, m, i + 1, 1, "bench.store_costs") for i, m in enumerate(members)]
-        window = {"$gte": datetime.now(UTC) - timedelta(hours=72), "$lte": datetime.now(UTC)}
+        now = datetime.now(UTC)
+        window = {"$gte": now - timedelta(hours=72), "$lte": now}
         pages = -(-COUNT // PAGE)
-        pending = {"_outbox_at": {"$exists": True}}
         relay_fields = {"_outbox": 1, "_outbox_v": 1, "_outbox_at": 1}
 
         def cleared(i: int) -> dict[str, Any]:
@@ -95,7 +95,7 @@ async def measure() -> list[tuple[str, float]]:
                 f"relay: page read ({PAGE} a page)",
                 pages,
                 1,
-                lambda i: coupons.find(pending, relay_fields).limit(PAGE).to_list(),
+                lambda i: coupons.find(relay.PENDING, relay_fields).limit(PAGE).to_list(),
             ),
             (
                 f"relay: clear ({CLEARED} a pass)",

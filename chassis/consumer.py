@@ -1,8 +1,8 @@
 """The consumer loop: at-least-once, manual commits, bounded retries, dead-letter topic.
 
 An offset is committed only after its handler's effect is stored (or the record was
-dead-lettered), a fetch's worth at a time, so a crash replays rather than loses. Handlers must therefore be
-idempotent: key every effect by the event id (see chassis.mongo.insert_once).
+dead-lettered), a fetch's worth at a time, so a crash replays rather than loses. Handlers
+must therefore be idempotent: key every effect by the event id (see chassis.mongo.insert_once).
 A record that keeps failing goes to the dead-letter topic with the reason in headers,
 and its partition moves on. When a rebalance takes the partition away while a record is
 handled (another replica joined the group), its commit is refused: the new owner gets the
